@@ -1,0 +1,397 @@
+"""Loading a publishable unit: a Frictionless data package folder, or one file with a schema.
+
+The loader is the gate between the user's files and everything else: it resolves every path
+inside the package (a resource may not point outside it), reads schemas that are inline or
+referenced, works out encoding and format, and hashes what it read so provenance can name the
+exact bytes used. Everything after this module trusts a `Package`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError, SchemaError
+
+DESCRIPTOR = "datapackage.json"
+RULES = "rules.yaml"
+FORMATS = {"csv", "tsv", "xlsx", "parquet", "inline"}
+_SUFFIX_FORMAT = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".txt": "csv",
+    ".xlsx": "xlsx",
+    ".parquet": "parquet",
+}
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """A file the package was built from, as provenance records it."""
+
+    role: str  # "descriptor", "rules", "schema", "data"
+    path: str  # relative to the package folder (or the schema search root)
+    sha256: str
+    bytes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"role": self.role, "path": self.path, "sha256": self.sha256, "bytes": self.bytes}
+
+
+@dataclass
+class ResourceSpec:
+    """One table of a package, with everything resolved and checked."""
+
+    name: str
+    format: str
+    schema: dict[str, Any]
+    descriptor: dict[str, Any]
+    path: Path | None = None  # absolute; None for inline data
+    relpath: str | None = None
+    encoding: str | None = None  # Python codec name; None for binary formats
+    dialect: dict[str, Any] = field(default_factory=dict)
+    data: list[Any] | None = None  # inline rows
+
+    @property
+    def field_names(self) -> list[str]:
+        return [str(f["name"]) for f in self.schema.get("fields", [])]
+
+    @property
+    def delimiter(self) -> str:
+        default = "\t" if self.format == "tsv" else ","
+        return str(self.dialect.get("delimiter", default))
+
+    def frictionless_descriptor(self) -> dict[str, Any]:
+        """The descriptor frictionless validates: schema inlined, paths relative to the package."""
+        desc: dict[str, Any] = {"name": self.name, "schema": self.schema}
+        if self.data is not None:
+            desc["data"] = self.data
+        else:
+            desc["path"] = self.relpath
+            desc["format"] = self.format
+            if self.encoding:
+                desc["encoding"] = self.encoding
+            if self.dialect:
+                desc["dialect"] = self.dialect
+        return desc
+
+
+@dataclass
+class Package:
+    root: Path
+    name: str
+    descriptor: dict[str, Any]
+    resources: list[ResourceSpec]
+    inputs: list[InputFile]
+    rules_path: Path | None
+    single_file: bool = False
+
+    def resource(self, name: str) -> ResourceSpec:
+        for res in self.resources:
+            if res.name == name:
+                return res
+        raise SchemaError(f"package {self.name!r} has no resource {name!r}")
+
+    @property
+    def title(self) -> str:
+        return str(self.descriptor.get("title") or self.name)
+
+
+def _read_json(path: Path, what: str) -> Any:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SchemaError(f"{what} not found: {path}") from None
+    except OSError as exc:
+        raise SchemaError(f"cannot read {what} {path}: {exc.strerror}") from None
+    try:
+        return json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise SchemaError(f"{what} {path} is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        # Position only: the document's text could hold anything.
+        raise SchemaError(
+            f"{what} {path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+
+
+def _inside(root: Path, rel: str, what: str) -> Path:
+    """Resolve `rel` under `root`, refusing absolute paths, URLs and escapes."""
+    if not rel or not isinstance(rel, str):
+        raise SchemaError(f"{what} has no path")
+    if "://" in rel:
+        raise InputError(f"{what} path {rel!r} is a URL; opengov reads local files only")
+    candidate = Path(rel)
+    if candidate.is_absolute() or rel.startswith(("/", "\\")) or (len(rel) > 1 and rel[1] == ":"):
+        raise InputError(f"{what} path {rel!r} is absolute; paths must be inside the package")
+    resolved = (root / candidate).resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        raise InputError(f"{what} path {rel!r} points outside the package folder")
+    return resolved
+
+
+def _find_schema_file(root: Path, ref: str, what: str) -> tuple[Path, str]:
+    """A schema reference is looked up in the package, then in the nearest `schemas/` above it."""
+    try:
+        local = _inside(root, ref, what)
+    except InputError as exc:
+        raise SchemaError(exc.message) from None
+    if local.is_file():
+        return local, ref
+    if ref.startswith("schemas/"):
+        for ancestor in root.resolve().parents:
+            shared = ancestor / "schemas"
+            if shared.is_dir():
+                candidate = (ancestor / ref).resolve()
+                if candidate.is_relative_to(shared.resolve()) and candidate.is_file():
+                    return candidate, ref
+                break
+    raise SchemaError(f"{what}: schema file {ref!r} not found in the package or in schemas/")
+
+
+def normalise_encoding(name: str, what: str) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise InputError(f"{what}: unknown encoding {name!r}") from None
+
+
+def detect_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) when the bytes decode as UTF-8, else Windows-1252.
+
+    Swedish offices export either; cp1252 decodes any byte sequence, so it is the fallback,
+    never the first guess.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(3)
+        if head == codecs.BOM_UTF8:
+            return "utf-8-sig"
+        fh.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8"
+
+
+def check_encoding(path: Path, encoding: str, what: str) -> None:
+    """Fail early and clearly when a file does not decode with its declared encoding."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    f"{what}: file {path.name} is not valid {encoding} "
+                    f"(byte offset {offset + exc.start}); declare the right 'encoding' "
+                    "(for example windows-1252 or utf-8-sig)"
+                ) from None
+            offset += len(block)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise InputError(
+                f"{what}: file {path.name} ends inside a {encoding} character"
+            ) from None
+
+
+def _resolve_schema(
+    root: Path, desc: dict[str, Any], what: str, inputs: list[InputFile]
+) -> dict[str, Any]:
+    schema = desc.get("schema")
+    if schema is None:
+        raise SchemaError(f"{what} has no Table Schema ('schema')")
+    if isinstance(schema, str):
+        path, ref = _find_schema_file(root, schema, what)
+        schema = _read_json(path, f"{what} schema")
+        inputs.append(InputFile("schema", ref, sha256_file(path), path.stat().st_size))
+    if not isinstance(schema, dict) or not isinstance(schema.get("fields"), list):
+        raise SchemaError(f"{what}: the Table Schema must be an object with a 'fields' list")
+    _check_schema(schema, what)
+    return schema
+
+
+def _check_schema(schema: dict[str, Any], what: str) -> None:
+    from frictionless import FrictionlessException, Schema
+
+    names = []
+    for index, fdesc in enumerate(schema["fields"], start=1):
+        if not isinstance(fdesc, dict) or not isinstance(fdesc.get("name"), str):
+            raise SchemaError(f"{what}: field {index} of the Table Schema has no name")
+        names.append(fdesc["name"])
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise SchemaError(f"{what}: the Table Schema names fields twice: {', '.join(dupes)}")
+    try:
+        report = Schema.validate_descriptor(schema)
+    except FrictionlessException as exc:
+        raise SchemaError(f"{what}: invalid Table Schema: {exc.error.note}") from None
+    if not report.valid:
+        notes = [err.note for err in report.errors]
+        raise SchemaError(f"{what}: invalid Table Schema", details=notes[:20])
+
+
+def _resource_spec(
+    root: Path, desc: dict[str, Any], index: int, inputs: list[InputFile]
+) -> ResourceSpec:
+    if not isinstance(desc, dict):
+        raise SchemaError(f"resource {index} is not an object")
+    name = desc.get("name")
+    if not isinstance(name, str) or not name:
+        raise SchemaError(f"resource {index} has no name")
+    what = f"resource {name!r}"
+    schema = _resolve_schema(root, desc, what, inputs)
+    dialect = desc.get("dialect") or {}
+    if not isinstance(dialect, dict):
+        raise SchemaError(f"{what}: 'dialect' must be an object")
+    if "data" in desc:
+        if not isinstance(desc["data"], list):
+            raise SchemaError(f"{what}: inline 'data' must be a list of rows")
+        return ResourceSpec(
+            name=name, format="inline", schema=schema, descriptor=desc, data=desc["data"]
+        )
+    rel = desc.get("path")
+    if isinstance(rel, list):
+        raise SchemaError(f"{what}: multipart paths are not supported; join the files first")
+    if not isinstance(rel, str):
+        raise SchemaError(f"{what} has neither 'path' nor 'data'")
+    path = _inside(root, rel, what)
+    if not path.is_file():
+        raise InputError(f"{what}: data file {rel!r} does not exist")
+    size = path.stat().st_size
+    if size == 0:
+        raise InputError(f"{what}: data file {rel!r} is empty")
+    fmt = str(desc.get("format") or _SUFFIX_FORMAT.get(path.suffix.lower(), "")).lower()
+    if fmt not in FORMATS - {"inline"}:
+        raise InputError(f"{what}: unsupported format {fmt or path.suffix!r} (csv, xlsx, parquet)")
+    encoding = None
+    if fmt in {"csv", "tsv"}:
+        declared = desc.get("encoding")
+        if declared:
+            encoding = normalise_encoding(str(declared), what)
+            if encoding == "utf-8" and path.open("rb").read(3) == codecs.BOM_UTF8:
+                encoding = "utf-8-sig"  # frictionless accepts a BOM under "utf-8"; so do we
+            check_encoding(path, encoding, what)
+        else:
+            encoding = detect_encoding(path)
+    inputs.append(InputFile("data", rel, sha256_file(path), size))
+    return ResourceSpec(
+        name=name,
+        format=fmt,
+        schema=schema,
+        descriptor=desc,
+        path=path,
+        relpath=rel,
+        encoding=encoding,
+        dialect=dialect,
+    )
+
+
+def load_package(path: Path | str) -> Package:
+    """Load a package folder (or its datapackage.json)."""
+    path = Path(path)
+    if path.is_dir():
+        root, desc_path = path, path / DESCRIPTOR
+    elif path.name.endswith(".json"):
+        root, desc_path = path.parent, path
+    else:
+        raise InputError(f"{path} is not a package folder or datapackage.json")
+    if not desc_path.is_file():
+        raise SchemaError(f"no {DESCRIPTOR} in {root}")
+    descriptor = _read_json(desc_path, DESCRIPTOR)
+    if not isinstance(descriptor, dict):
+        raise SchemaError(f"{DESCRIPTOR} must be a JSON object")
+    name = descriptor.get("name") or root.resolve().name
+    if not isinstance(name, str):
+        raise SchemaError(f"{DESCRIPTOR}: 'name' must be a string")
+    inputs = [InputFile("descriptor", DESCRIPTOR, sha256_file(desc_path), desc_path.stat().st_size)]
+    raw_resources = descriptor.get("resources")
+    if not isinstance(raw_resources, list) or not raw_resources:
+        raise SchemaError(f"{DESCRIPTOR} has no resources")
+    resources = [_resource_spec(root, r, i, inputs) for i, r in enumerate(raw_resources, 1)]
+    seen: set[str] = set()
+    for res in resources:
+        if res.name in seen:
+            raise SchemaError(f"{DESCRIPTOR} names resource {res.name!r} twice")
+        seen.add(res.name)
+    rules_path = root / RULES
+    if rules_path.is_file():
+        inputs.append(InputFile("rules", RULES, sha256_file(rules_path), rules_path.stat().st_size))
+    return Package(
+        root=root,
+        name=name,
+        descriptor=descriptor,
+        resources=resources,
+        inputs=inputs,
+        rules_path=rules_path if rules_path.is_file() else None,
+    )
+
+
+def load_single_file(
+    data: Path | str,
+    schema: Path | str,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+) -> Package:
+    """A bare data file validated against a schema file: a one-resource package, no rules."""
+    data, schema = Path(data), Path(schema)
+    if not data.is_file():
+        raise InputError(f"data file {str(data)!r} does not exist")
+    schema_desc = _read_json(schema, "schema file")
+    desc: dict[str, Any] = {
+        "name": _safe_name(data.stem),
+        "path": data.name,
+        "schema": schema_desc,
+    }
+    if encoding:
+        desc["encoding"] = encoding
+    if delimiter:
+        desc["dialect"] = {"delimiter": delimiter}
+    elif data.suffix.lower() in {".csv", ".txt"}:
+        desc["dialect"] = {"delimiter": sniff_delimiter(data)}
+    root = data.resolve().parent
+    inputs = [InputFile("schema", schema.name, sha256_file(schema), schema.stat().st_size)]
+    res = _resource_spec(root, desc, 1, inputs)
+    return Package(
+        root=root,
+        name=res.name,
+        descriptor={"name": res.name, "resources": [desc]},
+        resources=[res],
+        inputs=inputs,
+        rules_path=None,
+        single_file=True,
+    )
+
+
+def sniff_delimiter(path: Path) -> str:
+    """`;` if the header line has more semicolons than commas: Swedish exports usually do."""
+    with path.open("rb") as fh:
+        head = fh.readline(65536)
+    return ";" if head.count(b";") > head.count(b",") else ","
+
+
+def _safe_name(stem: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c in "-_." else "-" for c in stem.lower())
+    return cleaned.strip("-") or "resource"

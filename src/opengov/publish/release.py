@@ -1,0 +1,289 @@
+"""Build a release: validate, redact, and write every published file into a staging folder.
+
+Targets (static folder, CKAN) take a built `Release` and decide what to change. Building never
+touches a target, so `--plan` and a failed build leave the portal exactly as it was.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from .. import pages, provenance
+from ..errors import ValidationFailed
+from ..package import Package, load_package, sha256_file
+from ..redact import PseudonymKey, Redaction, load_key, redact
+from ..rules import Rules, load_for_package
+from ..validate import DEFAULT_SAMPLES, ValidationReport, validate_package
+from ..validate.report import findings_text
+
+MEDIA_TYPES = {
+    ".csv": "text/csv",
+    ".parquet": "application/vnd.apache.parquet",
+    ".json": "application/json",
+    ".html": "text/html",
+}
+REPORT_FILES = ("validation.json", "validation.html", "redactions.json")
+
+
+@dataclass
+class Release:
+    package: Package
+    rules: Rules
+    key: PseudonymKey | None
+    report: dict[str, Any]
+    manifest: dict[str, Any]
+    descriptor: dict[str, Any]  # the published datapackage.json
+    staging: Path
+    files: dict[str, provenance.OutputFile] = field(default_factory=dict)
+    fingerprint: str = ""
+    started: str = ""
+    # Data files per published resource, for targets that upload them as resources.
+    resource_files: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def add(self, rel: str) -> provenance.OutputFile:
+        path = self.staging / rel
+        out = provenance.OutputFile(
+            rel, sha256_file(path), path.stat().st_size, MEDIA_TYPES.get(path.suffix, "")
+        )
+        self.files[rel] = out
+        return out
+
+    def write_bytes(self, rel: str, data: bytes) -> provenance.OutputFile:
+        path = self.staging / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        return self.add(rel)
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def prepare(
+    package_path: Path | str,
+    *,
+    key_file: Path | str | None = None,
+) -> tuple[Package, Rules, PseudonymKey | None, str]:
+    """Load and check everything that can fail before any data is read."""
+    package = load_package(package_path)
+    rules = load_for_package(package, required=True)
+    assert rules is not None
+    if key_file is None and rules.pseudonym_key_file:
+        key_file = package.root / rules.pseudonym_key_file
+    key = load_key(key_file) if (key_file is not None or rules.needs_key()) else None
+    if rules.needs_key() and key is None:
+        from ..errors import KeyMissing
+        from ..redact import KEY_ENV
+
+        raise KeyMissing(
+            f"rules.yaml pseudonymises fields; set {KEY_ENV} or pass --key-file "
+            "(the key stays with the municipality and is never published)"
+        )
+    fingerprint = provenance.inputs_fingerprint(package, key.fingerprint if key else None)
+    return package, rules, key, fingerprint
+
+
+def check_report(report: ValidationReport) -> None:
+    if not report.passed:
+        raise ValidationFailed(
+            f"validation found {report.unwaived_count} error(s) not covered by a waiver; "
+            "nothing was published (see `opengov validate` for the report)",
+            details=list(findings_text(report))[:50],
+        )
+
+
+def _csv_ready(table: pa.Table) -> pa.Table:
+    """Timestamps as ISO 8601 with T and Z, which frictionless reads as datetime."""
+    columns = []
+    for column in table.columns:
+        if pa.types.is_timestamp(column.type):
+            fmt = "%Y-%m-%dT%H:%M:%SZ" if column.type.tz else "%Y-%m-%dT%H:%M:%S"
+            column = pc.strftime(column, format=fmt)
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)
+
+
+def _license(descriptor: dict[str, Any]) -> dict[str, Any]:
+    licenses = descriptor.get("licenses") or []
+    return dict(licenses[0]) if licenses else {"name": "unknown", "title": "Licens saknas"}
+
+
+def build(
+    package: Package,
+    rules: Rules,
+    key: PseudonymKey | None,
+    *,
+    fingerprint: str,
+    staging_parent: Path | None = None,
+    engine: str = "auto",
+    samples: int = DEFAULT_SAMPLES,
+    progress: bool = False,
+) -> Release:
+    from ..tables import read_typed
+
+    report = validate_package(package, rules, engine=engine, samples=samples, progress=progress)
+    check_report(report)
+    redaction = redact(package, rules, read_typed, key=key)
+    if staging_parent is not None:
+        staging_parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{package.name}.", dir=staging_parent))
+    # mkdtemp makes the folder private (0700); a portal is read by a web server and citizens.
+    staging.chmod(0o755)
+    report_dict = published_report(report)
+    release = Release(
+        package=package,
+        rules=rules,
+        key=key,
+        report=report_dict,
+        manifest=redaction.manifest(),
+        descriptor={},
+        staging=staging,
+        fingerprint=fingerprint,
+        started=provenance.now_utc(),
+    )
+    try:
+        _write_files(release, redaction)
+    except BaseException:
+        release.cleanup()
+        raise
+    return release
+
+
+def published_report(report: ValidationReport) -> dict[str, Any]:
+    """The report as published: timings removed so an unchanged input gives unchanged bytes."""
+    data = report.to_dict()
+    data["stats"].pop("seconds", None)
+    for task in data["tasks"]:
+        task["stats"].pop("seconds", None)
+    return data
+
+
+def _write_files(release: Release, redaction: Redaction) -> None:
+    package = release.package
+    resources_desc = []
+    for res in redaction.resources:
+        csv_rel, parquet_rel = f"data/{res.name}.csv", f"data/{res.name}.parquet"
+        (release.staging / "data").mkdir(parents=True, exist_ok=True)
+        pacsv.write_csv(
+            _csv_ready(res.csv_table),
+            release.staging / csv_rel,
+            pacsv.WriteOptions(include_header=True, quoting_style="needed"),
+        )
+        pq.write_table(res.table, release.staging / parquet_rel, compression="zstd")
+        csv_out, pq_out = release.add(csv_rel), release.add(parquet_rel)
+        release.resource_files[res.name] = {"csv": csv_rel, "parquet": parquet_rel}
+        source = package.resource(res.name).descriptor
+        common: dict[str, Any] = {k: copy.deepcopy(source[k]) for k in ("title", "description") if k in source}
+        resources_desc.append(
+            {
+                "name": res.name,
+                **common,
+                "path": csv_rel,
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "bytes": csv_out.bytes,
+                "hash": f"sha256:{csv_out.sha256}",
+                "schema": res.schema,
+            }
+        )
+        resources_desc.append(
+            {
+                "name": f"{res.name}-parquet",
+                **common,
+                "path": parquet_rel,
+                "format": "parquet",
+                "mediatype": "application/vnd.apache.parquet",
+                "bytes": pq_out.bytes,
+                "hash": f"sha256:{pq_out.sha256}",
+                "schema": res.schema,
+            }
+        )
+    keep = ("name", "title", "description", "licenses", "keywords", "homepage", "version",
+            "contributors", "sources", "opengov", "id", "created")  # fmt: skip
+    descriptor = {k: copy.deepcopy(v) for k, v in package.descriptor.items() if k in keep}
+    descriptor["name"] = package.name
+    descriptor["resources"] = resources_desc
+    release.descriptor = descriptor
+    release.write_bytes("datapackage.json", provenance.canonical_json(descriptor))
+    release.write_bytes("validation.json", provenance.canonical_json(release.report))
+    release.write_bytes(
+        "validation.html", pages.validation_page(release.report, package.title).encode("utf-8")
+    )
+    release.write_bytes("redactions.json", provenance.canonical_json(release.manifest))
+
+
+def finish(
+    release: Release,
+    *,
+    release_number: int,
+    previous: dict[str, Any] | None,
+    agent: str,
+) -> dict[str, Any]:
+    """Write the dataset page and provenance.json into the staging folder; return provenance."""
+    package = release.package
+    license_ = _license(package.descriptor)
+    outputs = sorted(release.files.values(), key=lambda o: o.path)
+    resources = []
+    for res in release.descriptor["resources"]:
+        if res["format"] != "csv":
+            continue
+        files = release.resource_files[res["name"]]
+        manifest_res = next(r for r in release.manifest["resources"] if r["name"] == res["name"])
+        resources.append(
+            {
+                "name": res["name"],
+                "title": res.get("title") or res["name"],
+                "rows": manifest_res["rows_published"],
+                "fields": res["schema"]["fields"],
+                "csv": files["csv"],
+                "parquet": files["parquet"],
+                "csv_size": pages.human_size(release.files[files["csv"]].bytes),
+                "parquet_size": pages.human_size(release.files[files["parquet"]].bytes),
+            }
+        )
+    page = pages.render(
+        "dataset.html",
+        title=package.title,
+        description=package.descriptor.get("description", ""),
+        release=release_number,
+        published=release.started,
+        license_title=license_.get("title") or license_.get("name"),
+        license_path=license_.get("path", ""),
+        publisher=(package.descriptor.get("opengov") or {}).get("publisher"),
+        validation=provenance.validation_summary(release.report),
+        resources=resources,
+        redactions=release.manifest["rules"],
+        outputs=outputs,
+    )
+    release.write_bytes("index.html", page.encode("utf-8"))
+    doc = provenance.build(
+        package=package,
+        outputs=sorted(release.files.values(), key=lambda o: o.path),
+        validation=provenance.validation_summary(release.report),
+        redactions=provenance.redaction_summary(release.manifest),
+        fingerprint=release.fingerprint,
+        release=release_number,
+        previous=previous,
+        agent=agent,
+        on_behalf_of=release.rules.decided_by,
+        started=release.started,
+        ended=provenance.now_utc(),
+        key_fingerprint=release.key.fingerprint if release.key else None,
+    )
+    (release.staging / "provenance.json").write_bytes(provenance.canonical_json(doc))
+    return doc
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))

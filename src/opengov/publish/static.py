@@ -1,0 +1,201 @@
+"""The static portal: a folder of datasets any web server (or a file browser) can serve.
+
+A dataset folder is replaced whole: the new release is built beside it and renamed into place,
+so a reader sees the old release or the new one, never a mix. The window is the two renames
+(old folder aside, new folder in), microseconds on one file system; a reader who requests a file
+in between gets 404, never wrong bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from .. import pages, provenance
+from ..errors import PublishError
+from ..verify import HISTORY, PROVENANCE, verify_folder
+from .plan import PlanItem, PublishResult, diff
+from .release import Release, build, finish, prepare
+
+STAGING = ".opengov-staging"
+CATALOG = "catalog.json"
+
+
+def _previous(target: Path) -> dict[str, Any] | None:
+    path = target / PROVENANCE
+    if not path.is_file():
+        return None
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data
+
+
+def publish_static(
+    package_path: Path | str,
+    portal: Path | str,
+    *,
+    plan_only: bool = False,
+    agent: str | None = None,
+    key_file: Path | str | None = None,
+    engine: str = "auto",
+    progress: bool = False,
+) -> PublishResult:
+    package, rules, key, fingerprint = prepare(package_path, key_file=key_file)
+    portal = Path(portal)
+    target = portal / package.name
+    previous = _previous(target)
+    if previous and previous.get("inputs_fingerprint") == fingerprint:
+        if verify_folder(target).ok:
+            return PublishResult(
+                dataset=package.name,
+                target=str(target),
+                status="unchanged",
+                release=int(previous.get("release", 0)),
+                plan=[],
+            )
+    staging_parent = None if plan_only else portal / STAGING
+    release = build(
+        package,
+        rules,
+        key,
+        fingerprint=fingerprint,
+        staging_parent=staging_parent,
+        engine=engine,
+        progress=progress,
+    )
+    try:
+        old = {e["og:path"]: e["og:sha256"] for e in (previous or {}).get("generated", [])}
+        number = int((previous or {}).get("release", 0)) + 1
+        prev_link = _history_link(target) if previous else None
+        if plan_only:
+            # The page and provenance are regenerated on every release; list them as such.
+            items = diff(old, {p: o.sha256 for p, o in release.files.items()})
+            items += [PlanItem("index.html", "changed" if "index.html" in old else "added")]
+            items.append(PlanItem(PROVENANCE, "changed" if previous else "added"))
+            return PublishResult(package.name, str(target), "planned", number, items)
+        finish(
+            release,
+            release_number=number,
+            previous=prev_link,
+            agent=agent or provenance.default_agent(),
+        )
+        items = diff(old, {p: o.sha256 for p, o in release.files.items()})
+        items.append(PlanItem(PROVENANCE, "changed" if previous else "added"))
+        _carry_history(target, release)
+        _swap(target, release, portal)
+        write_catalogue(portal)
+        return PublishResult(package.name, str(target), "published", number, items)
+    finally:
+        release.cleanup()
+
+
+def _history_link(target: Path) -> dict[str, Any]:
+    import hashlib
+
+    data = (target / PROVENANCE).read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    return {"sha256": sha, "path": f"{HISTORY}/{sha}.json"}
+
+
+def _carry_history(target: Path, release: Release) -> None:
+    """Earlier provenance documents travel with the dataset so the chain can be checked."""
+    if not target.is_dir():
+        return
+    history = release.staging / HISTORY
+    history.mkdir(exist_ok=True)
+    old_history = target / HISTORY
+    if old_history.is_dir():
+        for item in old_history.iterdir():
+            if item.is_file():
+                shutil.copy2(item, history / item.name)
+    prov = target / PROVENANCE
+    if prov.is_file():
+        link = _history_link(target)
+        shutil.copy2(prov, release.staging / link["path"])
+
+
+def _swap(target: Path, release: Release, portal: Path) -> None:
+    portal.mkdir(parents=True, exist_ok=True)
+    aside = release.staging.with_name(release.staging.name + ".old")
+    try:
+        if target.exists():
+            os.rename(target, aside)
+        os.rename(release.staging, target)
+    except OSError as exc:
+        if aside.exists() and not target.exists():
+            os.rename(aside, target)  # put the old release back
+        raise PublishError(
+            f"could not move the new release into {target}: {exc.strerror}"
+        ) from None
+    shutil.rmtree(aside, ignore_errors=True)
+    staging = portal / STAGING
+    if staging.is_dir() and not any(staging.iterdir()):
+        staging.rmdir()
+
+
+def catalogue_entries(portal: Path) -> list[dict[str, Any]]:
+    entries = []
+    for folder in sorted(p for p in portal.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        prov, desc = folder / PROVENANCE, folder / "datapackage.json"
+        if not (prov.is_file() and desc.is_file()):
+            continue
+        doc = json.loads(prov.read_text(encoding="utf-8"))
+        descriptor = json.loads(desc.read_text(encoding="utf-8"))
+        hashes = {e["og:path"]: e["og:sha256"] for e in doc["generated"]}
+        licenses = descriptor.get("licenses") or [{}]
+        resources = [
+            {
+                "name": r["name"],
+                "title": r.get("title") or r["name"],
+                "csv": r["path"],
+                "parquet": r["path"].removesuffix(".csv") + ".parquet",
+                "csv_sha256": hashes.get(r["path"]),
+            }
+            for r in descriptor["resources"]
+            if r.get("format") == "csv"
+        ]
+        og = descriptor.get("opengov") or {}
+        entries.append(
+            {
+                "name": folder.name,
+                "title": descriptor.get("title") or folder.name,
+                "description": descriptor.get("description", ""),
+                "keywords": descriptor.get("keywords", []),
+                "publisher": og.get("publisher"),
+                "contact_email": og.get("contact_email"),
+                "theme": og.get("theme", []),
+                "license": licenses[0].get("path") or licenses[0].get("name"),
+                "license_title": licenses[0].get("title") or licenses[0].get("name", ""),
+                "release": doc.get("release"),
+                "published": doc["activity"]["endedAtTime"],
+                "page": f"{folder.name}/index.html",
+                "provenance": f"{folder.name}/{PROVENANCE}",
+                "provenance_sha256": _sha(prov),
+                "resources": resources,
+            }
+        )
+    return entries
+
+
+def _sha(path: Path) -> str:
+    from ..package import sha256_file
+
+    return sha256_file(path)
+
+
+def write_catalogue(portal: Path, title: str = "Öppna data") -> None:
+    entries = catalogue_entries(portal)
+    catalog = {"title": title, "datasets": entries}
+    html = pages.render("catalogue.html", portal_title=title, datasets=entries)
+    for name, data in (
+        (CATALOG, provenance.canonical_json(catalog)),
+        ("index.html", html.encode()),
+    ):
+        tmp = portal / f".{name}.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, portal / name)

@@ -1,0 +1,69 @@
+"""Validation: run an engine over a package, then build a report safe to publish."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..package import Package, load_package, load_single_file
+from ..rules import Rules, load_for_package
+from .model import DEFAULT_SAMPLES, Finding, ResourceResult
+from .report import ValidationReport, build_report
+
+ENGINES = ("auto", "arrow", "frictionless")
+
+__all__ = [
+    "DEFAULT_SAMPLES",
+    "ENGINES",
+    "Finding",
+    "ResourceResult",
+    "ValidationReport",
+    "load_target",
+    "validate",
+    "validate_package",
+]
+
+
+def load_target(target: Path | str, schema: Path | str | None = None) -> Package:
+    """A package folder, a datapackage.json, or a single data file with `schema`."""
+    target = Path(target)
+    if schema is not None:
+        return load_single_file(target, schema)
+    return load_package(target)
+
+
+def validate_package(
+    package: Package,
+    rules: Rules | None,
+    *,
+    engine: str = "auto",
+    samples: int = DEFAULT_SAMPLES,
+    progress: bool = False,
+) -> ValidationReport:
+    if engine == "frictionless":
+        from .frictionless_engine import validate_resources
+
+        results = validate_resources(package, package.resources, samples=samples)
+    else:
+        from .dispatch import validate_package_resources
+
+        results = validate_package_resources(
+            package, samples=samples, engine=engine, progress=progress
+        )
+    return build_report(results, rules, samples_per_group=samples)
+
+
+def validate(
+    target: Path | str,
+    *,
+    schema: Path | str | None = None,
+    engine: str = "auto",
+    samples: int = DEFAULT_SAMPLES,
+    progress: bool = False,
+) -> ValidationReport:
+    """Validate a package (with its rules.yaml, if any) or a single file against a schema.
+
+    Without rules every field counts as non-public, so the report shows no cell value.
+    """
+    package = load_target(target, schema)
+    rules = None if package.single_file else load_for_package(package, required=False)
+    return validate_package(package, rules, engine=engine, samples=samples, progress=progress)

@@ -1,0 +1,272 @@
+"""The validation report: frictionless' shape, exact totals, waivers, and no confidential value.
+
+frictionless puts the whole offending row (`cells`) and the cell value (`cell`, `message`) into
+every row error, so a report published beside redacted data can leak what was redacted
+(../shared/reference/anchors.md). Here `cells` is never written, and `cell`, `message` and the
+value-bearing notes are masked for every field the rules do not classify as public. A public
+field's value is shown only if no detector finds personal data in it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import inspect
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import __version__
+from ..rules import Rules, Waiver
+from .model import Finding, ResourceResult
+
+MASK = "[dold]"
+MASKING_POLICY = (
+    "Cell values are shown only for fields classified public and only when no detector finds "
+    "personal data in them; other values are replaced by [dold]. Whole rows are never included."
+)
+# Notes of these types can quote data values (foreign keys list the missing values).
+_VALUE_NOTES = {"foreign-key", "primary-key", "row-constraint"}
+
+
+@functools.cache
+def _catalogue() -> dict[str, Any]:
+    import frictionless.errors as fe
+
+    out = {}
+    for _, cls in inspect.getmembers(fe, inspect.isclass):
+        type_ = getattr(cls, "type", None)
+        if isinstance(type_, str) and isinstance(getattr(cls, "template", None), str):
+            out[type_] = cls
+    return out
+
+
+def error_title(type_: str) -> str:
+    cls = _catalogue().get(type_)
+    return str(cls.title) if cls else type_
+
+
+def _describe(type_: str) -> tuple[str, str, list[str]]:
+    cls = _catalogue().get(type_)
+    if cls is None:
+        return type_, "", []
+    return str(cls.title), str(cls.description), list(cls.tags)
+
+
+def _show_value(value: str | None, public: bool) -> bool:
+    if value is None or not public:
+        return False
+    from ..detect import contains_personal_data
+
+    return not contains_personal_data(value)
+
+
+def _message(finding: Finding, cell: str, note: str) -> str:
+    cls = _catalogue().get(finding.type)
+    template = str(cls.template) if cls else "{note}"
+    values = {
+        "cell": cell,
+        "note": note,
+        "rowNumber": finding.row_number,
+        "fieldName": finding.field_name,
+        "fieldNumber": finding.field_number,
+        "label": finding.label,
+    }
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError):
+        return f"{finding.type}: {note}"
+
+
+def error_dict(finding: Finding, *, public: bool, waived: bool) -> dict[str, Any]:
+    title, description, tags = _describe(finding.type)
+    visible = _show_value(finding.cell, public)
+    cell: str = finding.cell if (visible and finding.cell is not None) else MASK
+    note = finding.note
+    if finding.type in _VALUE_NOTES and not (public and _show_value(note, True)):
+        note = _masked_note(finding.type)
+    out: dict[str, Any] = {
+        "type": finding.type,
+        "title": title,
+        "description": description,
+        "message": _message(finding, cell if finding.cell is not None else "", note),
+        "tags": tags,
+        "note": note,
+    }
+    if finding.row_number is not None:
+        out["rowNumber"] = finding.row_number
+    if finding.cell is not None:
+        out["cell"] = cell
+    if finding.field_name is not None:
+        out["fieldName"] = finding.field_name
+    if finding.field_number is not None:
+        out["fieldNumber"] = finding.field_number
+    if finding.label is not None:
+        out["label"] = finding.label
+    if waived:
+        out["waived"] = True
+    return out
+
+
+def _masked_note(type_: str) -> str:
+    return {
+        "foreign-key": "values not found in the lookup table (values hidden)",
+        "primary-key": "the same key as in an earlier row (values hidden)",
+    }.get(type_, "(details hidden: they would quote data values)")
+
+
+@dataclass
+class WaiverUse:
+    waiver: Waiver
+    active: bool
+    matched: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.waiver.to_dict(), "active": self.active, "matched": self.matched}
+
+
+@dataclass
+class ValidationReport:
+    """What `opengov validate` returns; `to_dict()` is the JSON report."""
+
+    results: list[ResourceResult]
+    public_fields: dict[str, set[str]]
+    waivers: list[WaiverUse] = field(default_factory=list)
+    samples_per_group: int = 20
+
+    def _waiver_for(self, resource: str, field_name: str | None, type_: str) -> WaiverUse | None:
+        for use in self.waivers:
+            w = use.waiver
+            if w.resource == resource and w.type == type_ and w.field in (None, field_name):
+                return use if use.active else None
+        return None
+
+    @property
+    def error_count(self) -> int:
+        return sum(r.error_count for r in self.results)
+
+    @property
+    def unwaived_count(self) -> int:
+        return sum(
+            count
+            for r in self.results
+            for (fname, type_), count in r.totals.items()
+            if self._waiver_for(r.name, fname, type_) is None
+        )
+
+    @property
+    def valid(self) -> bool:
+        """frictionless' meaning: no error at all."""
+        return self.error_count == 0
+
+    @property
+    def passed(self) -> bool:
+        """Publishable: every error is covered by an active waiver."""
+        return self.unwaived_count == 0
+
+    def summary(self) -> list[dict[str, Any]]:
+        rows = []
+        for r in self.results:
+            for (fname, type_), count in sorted(r.totals.items(), key=lambda kv: _key(kv[0])):
+                use = self._waiver_for(r.name, fname, type_)
+                rows.append(
+                    {
+                        "resource": r.name,
+                        "fieldName": fname,
+                        "type": type_,
+                        "title": error_title(type_),
+                        "count": count,
+                        "waived": use is not None,
+                        "waiverReason": use.waiver.reason if use else None,
+                    }
+                )
+        return rows
+
+    def to_dict(self) -> dict[str, Any]:
+        for reset in self.waivers:
+            reset.matched = 0
+        tasks = []
+        for r in self.results:
+            public = self.public_fields.get(r.name, set())
+            errors = []
+            for f in r.samples:
+                waived = self._waiver_for(r.name, f.field_name, f.type) is not None
+                errors.append(error_dict(f, public=f.field_name in public, waived=waived))
+            for (fname, type_), count in r.totals.items():
+                matched = self._waiver_for(r.name, fname, type_)
+                if matched:
+                    matched.matched += count
+            task: dict[str, Any] = {
+                "name": r.name,
+                "type": "table",
+                "valid": r.error_count == 0,
+                "place": r.place,
+                "labels": r.labels,
+                "stats": {
+                    "errors": r.error_count,
+                    "warnings": len(r.warnings),
+                    "seconds": round(r.seconds, 3),
+                    "sha256": r.sha256,
+                    "bytes": r.bytes,
+                    "fields": r.fields,
+                    "rows": r.rows,
+                },
+                "warnings": r.warnings,
+                "errors": errors,
+                "engine": r.engine,
+            }
+            if r.fallback_reason:
+                task["fallbackReason"] = r.fallback_reason
+            tasks.append(task)
+        return {
+            "valid": self.valid,
+            "stats": {
+                "tasks": len(tasks),
+                "errors": self.error_count,
+                "warnings": sum(len(r.warnings) for r in self.results),
+                "seconds": round(sum(r.seconds for r in self.results), 3),
+            },
+            "warnings": [],
+            "errors": [],
+            "tasks": tasks,
+            "summary": self.summary(),
+            "opengov": {
+                "version": __version__,
+                "passed": self.passed,
+                "unwaivedErrors": self.unwaived_count,
+                "waivedErrors": self.error_count - self.unwaived_count,
+                "samplesPerGroup": self.samples_per_group,
+                "masking": MASKING_POLICY,
+                "waivers": [u.to_dict() for u in self.waivers],
+            },
+        }
+
+
+def _key(k: tuple[str | None, str]) -> tuple[str, str]:
+    return (k[0] or "", k[1])
+
+
+def build_report(
+    results: list[ResourceResult],
+    rules: Rules | None,
+    *,
+    samples_per_group: int,
+    today: dt.date | None = None,
+) -> ValidationReport:
+    today = today or dt.date.today()
+    public = {r.name: (rules.public_fields(r.name) if rules else set()) for r in results}
+    uses: list[WaiverUse] = []
+    if rules:
+        names = {r.name for r in results}
+        for res in rules.resources.values():
+            if res.name in names:
+                uses.extend(WaiverUse(w, w.active(today)) for w in res.waivers)
+    return ValidationReport(results, public, uses, samples_per_group)
+
+
+def findings_text(report: ValidationReport) -> Iterable[str]:
+    """Lines for the terminal: the summary table, never a value."""
+    for row in report.summary():
+        where = f"{row['resource']}.{row['fieldName']}" if row["fieldName"] else row["resource"]
+        waived = f"  (waived: {row['waiverReason']})" if row["waived"] else ""
+        yield f"{row['count']:>8}  {row['type']:<18} {where}{waived}"
