@@ -1,0 +1,163 @@
+"""Publishing to the static portal folder: complete, idempotent, incremental, verifiable."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from helpers import STAFF_ROWS, STAFF_RULES, PackageFactory, write_csv
+
+from opengov.errors import UnclassifiedFields, ValidationFailed
+from opengov.publish import publish_static
+from opengov.verify import verify_folder
+
+EXPECTED_FILES = {
+    "datapackage.json",
+    "data/personal.csv",
+    "data/personal.parquet",
+    "validation.json",
+    "validation.html",
+    "redactions.json",
+    "provenance.json",
+    "index.html",
+}
+
+
+def _tree(root: Path) -> dict[str, str]:
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def published(make_package: PackageFactory, tmp_path: Path, key: str) -> tuple[Path, Path]:
+    package = make_package()
+    portal = tmp_path / "portal"
+    result = publish_static(package, portal)
+    assert result.status == "published" and result.release == 1
+    return package, portal
+
+
+def test_first_publish_writes_a_complete_dataset(published: tuple[Path, Path]) -> None:
+    _, portal = published
+    dataset = portal / "personal"
+    assert set(_tree(dataset)) == EXPECTED_FILES
+    assert (portal / "index.html").is_file() and (portal / "catalog.json").is_file()
+    catalog = json.loads((portal / "catalog.json").read_text(encoding="utf-8"))
+    assert [d["name"] for d in catalog["datasets"]] == ["personal"]
+    descriptor = json.loads((dataset / "datapackage.json").read_text(encoding="utf-8"))
+    names = [f["name"] for f in descriptor["resources"][0]["schema"]["fields"]]
+    assert "personnummer" not in names and "skyddad" not in names
+    assert descriptor["resources"][0]["hash"].startswith("sha256:")
+    assert not list(portal.glob(".opengov-staging*"))
+
+
+def test_published_csv_is_canonical_utf8(published: tuple[Path, Path]) -> None:
+    _, portal = published
+    text = (portal / "personal" / "data" / "personal.csv").read_text(encoding="utf-8")
+    assert text.splitlines()[0] == '"id","namn","lon","anstalld","avdelning","kommentar"'
+    import frictionless
+
+    descriptor = json.loads((portal / "personal" / "datapackage.json").read_text(encoding="utf-8"))
+    csv_resource = next(r for r in descriptor["resources"] if r["format"] == "csv")
+    resource = frictionless.Resource.from_descriptor(
+        csv_resource, basepath=str(portal / "personal")
+    )
+    report = resource.validate()
+    assert report.valid, report.flatten(["type", "note"])
+
+
+def test_republish_unchanged_writes_nothing(published: tuple[Path, Path]) -> None:
+    package, portal = published
+    before = _tree(portal)
+    result = publish_static(package, portal)
+    assert result.status == "unchanged" and result.release == 1
+    assert _tree(portal) == before
+
+
+def test_one_change_makes_a_new_release_with_a_chain(published: tuple[Path, Path]) -> None:
+    package, portal = published
+    old = _tree(portal / "personal")
+    rows = copy.deepcopy(STAFF_ROWS)
+    rows[4][5] = "Vård"
+    write_csv(package / "data" / "personal.csv", rows)
+    result = publish_static(package, portal)
+    assert result.status == "published" and result.release == 2
+    changed = {i.path for i in result.plan if i.change == "changed"}
+    assert {"data/personal.csv", "data/personal.parquet", "provenance.json"} <= changed
+    assert "redactions.json" not in changed  # same counts, same bytes
+    new = _tree(portal / "personal")
+    prov = json.loads((portal / "personal" / "provenance.json").read_text(encoding="utf-8"))
+    assert prov["previous"]["sha256"] == old["provenance.json"]
+    assert verify_folder(portal / "personal").chain_length == 2
+    assert new["datapackage.json"] != old["datapackage.json"]  # it carries the CSV's hash
+
+
+def test_plan_writes_nothing(make_package: PackageFactory, tmp_path: Path, key: str) -> None:
+    portal = tmp_path / "portal"
+    result = publish_static(make_package(), portal, plan_only=True)
+    assert result.status == "planned"
+    assert {i.change for i in result.plan} == {"added"}
+    assert not portal.exists()
+
+
+def test_verify_names_every_changed_file(published: tuple[Path, Path]) -> None:
+    _, portal = published
+    dataset = portal / "personal"
+    assert verify_folder(dataset).ok
+    for rel in sorted(EXPECTED_FILES - {"provenance.json"}):
+        path = dataset / rel
+        original = path.read_bytes()
+        path.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
+        result = verify_folder(dataset)
+        assert [m.path for m in result.mismatches] == [rel], rel
+        path.write_bytes(original)
+    (dataset / "extra.csv").write_text("x", encoding="utf-8")
+    assert [m.problem for m in verify_folder(dataset).mismatches] == ["unexpected"]
+
+
+def test_tampered_folder_is_republished(published: tuple[Path, Path]) -> None:
+    package, portal = published
+    (portal / "personal" / "data" / "personal.csv").write_text("x", encoding="utf-8")
+    result = publish_static(package, portal)
+    assert result.status == "published"
+    assert verify_folder(portal / "personal").ok
+
+
+def test_invalid_data_is_not_published(
+    make_package: PackageFactory, tmp_path: Path, key: str
+) -> None:
+    rows = copy.deepcopy(STAFF_ROWS)
+    rows[1][3] = "mycket"
+    portal = tmp_path / "portal"
+    with pytest.raises(ValidationFailed) as info:
+        publish_static(make_package(rows=rows), portal)
+    assert "mycket" not in str(info.value)
+    assert not portal.exists() or not any(portal.rglob("*.csv"))
+
+
+def test_unclassified_field_blocks_publish(
+    make_package: PackageFactory, tmp_path: Path, key: str
+) -> None:
+    rules = copy.deepcopy(STAFF_RULES)
+    del rules["resources"]["personal"]["fields"]["kommentar"]
+    portal = tmp_path / "portal"
+    with pytest.raises(UnclassifiedFields):
+        publish_static(make_package(rules=rules), portal)
+    assert not portal.exists()
+
+
+def test_failed_republish_keeps_previous_release(published: tuple[Path, Path]) -> None:
+    package, portal = published
+    before = _tree(portal)
+    rows = copy.deepcopy(STAFF_ROWS)
+    rows[2][3] = "fel"
+    write_csv(package / "data" / "personal.csv", rows)
+    with pytest.raises(ValidationFailed):
+        publish_static(package, portal)
+    assert _tree(portal) == before

@@ -1,0 +1,137 @@
+"""Redaction by rule: each action, row filters, the last scan, k-anonymity, CSV safety."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from helpers import PNR, STAFF_ROWS, STAFF_RULES, PackageFactory
+
+from opengov.errors import DisclosureBlocked, KeyMissing, ReidentificationRisk
+from opengov.package import load_package
+from opengov.redact import PseudonymKey, load_key, neutralise_formulas, redact
+from opengov.rules import load_rules
+from opengov.tables import read_typed
+
+
+def _run(root: Path, key: PseudonymKey | None = None) -> Any:
+    package = load_package(root)
+    rules = load_rules(root / "rules.yaml")
+    return redact(package, rules, read_typed, key=key or PseudonymKey(b"k" * 32))
+
+
+def test_actions_and_manifest(make_package: PackageFactory) -> None:
+    red = _run(make_package())
+    res = red.resources[0]
+    table = res.table.to_pydict()
+    assert res.table.column_names == ["id", "namn", "lon", "anstalld", "avdelning", "kommentar"]
+    assert table["id"] == [1, 2, 4]  # row 3 has skyddad identitet
+    assert all(n.startswith("p-") for n in table["namn"])
+    assert table["lon"] == ["30000–39999", "40000–49999", "30000–39999"]
+    assert table["anstalld"] == [2019, 2020, 2018]
+    assert table["kommentar"][0] == "Ring [telefonnummer borttaget]"
+    manifest = red.manifest()
+    by_rule = {e["rule"]: e for e in manifest["rules"]}
+    assert by_rule["personal.personnummer"]["values_affected"] == 3
+    assert by_rule["personal.personnummer"]["lagrum"]["chapter"] == 21
+    assert by_rule["personal.rows[0]"]["rows_affected"] == 1
+    assert by_rule["personal.kommentar"]["detectors"] == {"phone": 1}
+    assert manifest["resources"][0]["csv_formulas_neutralised"] == {"kommentar": 1}
+    text = str(manifest)
+    for secret in ("Håkan", "Åsa", PNR, "070-123"):
+        assert secret not in text
+
+
+def test_pseudonyms_are_keyed_and_stable(make_package: PackageFactory) -> None:
+    root = make_package()
+    a = _run(root, PseudonymKey(b"a" * 32)).resources[0].table["namn"].to_pylist()
+    b = _run(root, PseudonymKey(b"a" * 32)).resources[0].table["namn"].to_pylist()
+    c = _run(root, PseudonymKey(b"c" * 32)).resources[0].table["namn"].to_pylist()
+    assert a == b and a != c
+    assert len(set(a)) == 3
+
+
+def test_key_is_required_and_never_shown(
+    make_package: PackageFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENGOV_PSEUDONYM_KEY", raising=False)
+    root = make_package()
+    with pytest.raises(KeyMissing):
+        redact(load_package(root), load_rules(root / "rules.yaml"), read_typed, key=None)
+    monkeypatch.setenv("OPENGOV_PSEUDONYM_KEY", "a-secret-that-is-long-enough")
+    key = load_key()
+    assert key is not None and "a-secret" not in repr(key)
+
+
+def test_last_scan_blocks_personal_data_in_public_field(make_package: PackageFactory) -> None:
+    rules = copy.deepcopy(STAFF_RULES)
+    rules["resources"]["personal"]["fields"]["kommentar"] = {"class": "public"}  # no scan
+    with pytest.raises(DisclosureBlocked) as info:
+        _run(make_package(rules=rules))
+    assert "personal.kommentar: phone" in str(info.value)
+    assert "070" not in str(info.value)
+
+
+def test_last_scan_quarantines_rows_when_asked(make_package: PackageFactory) -> None:
+    rules = copy.deepcopy(STAFF_RULES)
+    rules["resources"]["personal"]["fields"]["kommentar"] = {"class": "public"}
+    rules["resources"]["personal"]["on_detect"] = "quarantine"
+    red = _run(make_package(rules=rules))
+    assert red.resources[0].table["id"].to_pylist() == [2, 4]
+    assert red.resources[0].quarantined_rows == 1
+    assert red.last_scan[0]["outcome"] == "quarantined"
+
+
+def test_k_anonymity_gate(make_package: PackageFactory) -> None:
+    rules = copy.deepcopy(STAFF_RULES)
+    rules["resources"]["personal"]["quasi_identifiers"] = {"fields": ["avdelning"], "k": 2}
+    with pytest.raises(ReidentificationRisk) as info:
+        _run(make_package(rules=rules))
+    assert "avdelning" in str(info.value) and "Ekonomi" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected_ids"),
+    [
+        ({"in": ["Skola"]}, [1]),
+        ({"not_in": ["Skola"]}, [2, 4]),
+        ({"equals": "Ekonomi"}, [2, 4]),
+        ({"is_null": True}, [1, 2, 4]),
+    ],
+)
+def test_row_filters(
+    make_package: PackageFactory, condition: dict[str, Any], expected_ids: list[int]
+) -> None:
+    rules = copy.deepcopy(STAFF_RULES)
+    rules["resources"]["personal"]["rows"].append(
+        {"drop_when": {"field": "avdelning", **condition}, "basis": "test"}
+    )
+    assert _run(make_package(rules=rules)).resources[0].table["id"].to_pylist() == expected_ids
+
+
+def test_mask_keep_last(make_package: PackageFactory) -> None:
+    rules = copy.deepcopy(STAFF_RULES)
+    rules["resources"]["personal"]["fields"]["namn"] = {
+        "class": "personal",
+        "action": "mask",
+        "with": "***",
+        "keep_last": 3,
+        "basis": "b",
+    }
+    names = _run(make_package(rules=rules)).resources[0].table["namn"].to_pylist()
+    assert names == ["***röm", "***erg", "***erg"]
+
+
+def test_formula_neutralisation() -> None:
+    table = pa.table({"t": ["=1+1", "+46", "-x", "@a", "\tb", "ok", None], "n": [1] * 7})
+    out, counts = neutralise_formulas(table)
+    assert out["t"].to_pylist()[:6] == ["'=1+1", "'+46", "'-x", "'@a", "'\tb", "ok"]
+    assert counts == {"t": 5}
+
+
+def test_rows_unchanged_order(make_package: PackageFactory) -> None:
+    rows = copy.deepcopy(STAFF_ROWS)
+    assert _run(make_package(rows=rows)).resources[0].source_rows == len(rows) - 1
