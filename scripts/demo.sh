@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# README command 1: install opengov and publish every example package to ./portal.
+#
+# On a fresh machine this creates .venv, installs opengov into it, validates, redacts and
+# publishes each package under datapackages/ to the static portal folder ./portal (or the
+# folder given as $1), then verifies what it wrote. Running it again changes nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+portal="${1:-portal}"
+
+if [ ! -x .venv/bin/opengov ]; then
+  echo "== installing opengov into .venv"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --upgrade pip
+  .venv/bin/pip install --quiet -e .
+fi
+
+echo "== publishing the example packages to ./$portal"
+.venv/bin/opengov publish datapackages/*/ --to "$portal"
+
+echo "== verifying the portal's bytes against provenance"
+for dataset in "$portal"/*/; do
+  .venv/bin/opengov verify "$dataset"
+done
+
+echo
+echo "Open $portal/index.html in a browser, or serve it:"
+echo "  python3 -m http.server --directory $portal 8000   # then http://127.0.0.1:8000/"

@@ -1,0 +1,44 @@
+"""Generate docs/cli.md from the commands' own --help, so the reference cannot drift.
+
+`python -m opengov.clidoc > docs/cli.md` rewrites it; tests/test_docs.py fails when it is stale.
+"""
+
+from __future__ import annotations
+
+import click
+
+from .cli import cli
+from .errors import EXIT_CODES
+
+HEADER = """# CLI reference
+
+Generated from `opengov --help` by `python -m opengov.clidoc > docs/cli.md`; a test fails when
+this file and the commands disagree.
+
+"""
+
+
+def _help(command: click.Command, path: list[str]) -> str:
+    ctx = click.Context(command, info_name=" ".join(path), terminal_width=100, max_content_width=100)
+    return command.get_help(ctx)
+
+
+def _walk(command: click.Command, path: list[str]) -> list[tuple[list[str], click.Command]]:
+    out = [(path, command)]
+    if isinstance(command, click.Group):
+        for name in sorted(command.commands):
+            out.extend(_walk(command.commands[name], [*path, name]))
+    return out
+
+
+def render() -> str:
+    parts = [HEADER]
+    for path, command in _walk(cli, ["opengov"]):
+        parts.append(f"## `{' '.join(path)}`\n\n```\n{_help(command, path)}\n```\n\n")
+    parts.append("## Exit codes\n\n| code | meaning |\n|---|---|\n")
+    parts.extend(f"| {code} | {meaning} |\n" for code, meaning in sorted(EXIT_CODES.items()))
+    return "".join(parts)
+
+
+if __name__ == "__main__":
+    print(render(), end="")
