@@ -396,8 +396,12 @@ def load_rules(path: Path) -> Rules:
     return parse_rules(data, source=path.name, sha256=sha256_bytes(raw))
 
 
-def check_against_package(rules: Rules, package: Package) -> None:
-    """Fail closed: every field classified, every rule names something that exists."""
+def check_against_package(rules: Rules, package: Package, *, require_all: bool = True) -> None:
+    """Fail closed: every field classified, every rule names something that exists.
+
+    `require_all=False` (for `validate`) accepts unclassified fields: they count as non-public
+    in the report, and publishing still refuses them.
+    """
     problems: list[str] = []
     resource_fields = {r.name: r.field_names for r in package.resources}
     for rname, res in rules.resources.items():
@@ -424,6 +428,8 @@ def check_against_package(rules: Rules, package: Package) -> None:
                     problems.append(f"quasi_identifiers name field {rname}.{q}, unknown")
     if problems:
         raise RulesError("rules.yaml does not match the package", details=problems)
+    if not require_all:
+        return
     unclassified = [
         f"{r.name}.{f}"
         for r in package.resources
@@ -449,5 +455,5 @@ def load_for_package(package: Package, *, required: bool) -> Rules | None:
             )
         return None
     rules = load_rules(package.rules_path)
-    check_against_package(rules, package)
+    check_against_package(rules, package, require_all=required)
     return rules

@@ -8,14 +8,20 @@ in between gets 404, never wrong bytes.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from .. import pages, provenance
 from ..errors import PublishError
+from ..package import Package
+from ..redact import PseudonymKey
+from ..rules import Rules
 from ..verify import HISTORY, PROVENANCE, verify_folder
 from .plan import PlanItem, PublishResult, diff
 from .release import Release, build, finish, prepare
@@ -48,6 +54,47 @@ def publish_static(
     package, rules, key, fingerprint = prepare(package_path, key_file=key_file)
     portal = Path(portal)
     target = portal / package.name
+    if plan_only:
+        return _publish(
+            package, rules, key, fingerprint, portal, target, True, agent, engine, progress
+        )
+    with _lock(portal, package.name):
+        return _publish(
+            package, rules, key, fingerprint, portal, target, False, agent, engine, progress
+        )
+
+
+@contextlib.contextmanager
+def _lock(portal: Path, name: str) -> Iterator[None]:
+    """One publish of a dataset at a time; a second one fails fast instead of racing."""
+    locks = portal / STAGING
+    locks.mkdir(parents=True, exist_ok=True)
+    with (locks / f"{name}.lock").open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise PublishError(f"another publish of {name!r} to {portal} is running") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            (locks / f"{name}.lock").unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                locks.rmdir()  # only when empty: another dataset may be publishing
+
+
+def _publish(
+    package: Package,
+    rules: Rules,
+    key: PseudonymKey | None,
+    fingerprint: str,
+    portal: Path,
+    target: Path,
+    plan_only: bool,
+    agent: str | None,
+    engine: str,
+    progress: bool,
+) -> PublishResult:
     previous = _previous(target)
     if previous and previous.get("inputs_fingerprint") == fingerprint:
         if verify_folder(target).ok:
@@ -133,9 +180,6 @@ def _swap(target: Path, release: Release, portal: Path) -> None:
             f"could not move the new release into {target}: {exc.strerror}"
         ) from None
     shutil.rmtree(aside, ignore_errors=True)
-    staging = portal / STAGING
-    if staging.is_dir() and not any(staging.iterdir()):
-        staging.rmdir()
 
 
 def catalogue_entries(portal: Path) -> list[dict[str, Any]]:
