@@ -346,17 +346,15 @@ def init_portal(portal: Path) -> None:
     click.echo(f"catalogue written: {portal / 'index.html'}")
 
 
-def _register_optional() -> None:
+def _register_stages() -> None:
     """Commands of pipeline stages that live in their own modules."""
-    try:
-        from .cli_social import classify_command, import_group
-    except ImportError:  # pragma: no cover - the social module is part of the package
-        return
+    from .cli_social import classify_command, import_group
+
     cli.add_command(import_group)
     cli.add_command(classify_command)
 
 
-_register_optional()
+_register_stages()
 
 
 def main() -> None:

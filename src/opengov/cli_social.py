@@ -1,0 +1,145 @@
+"""CLI for the social-media importer: `opengov import facebook|twitter` and `opengov classify`.
+
+Each command calls one library function and prints a short summary, or with `--json` exactly
+the result's `to_dict()`. Errors (`OpengovError`) propagate to the main CLI's wrapper, which
+prints the message and exits with the error's code.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, cast
+
+import click
+
+from .social import ArchiveLimits, ClassifyResult, ImportResult, classify, import_facebook
+from .social import import_twitter as _import_twitter
+from .social.archive import MB
+from .social.records import AccountType
+
+_ACCOUNT_TYPE = click.Choice(["official", "personal"])
+
+
+def _echo_json(data: dict[str, Any]) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _print(result: ImportResult, as_json: bool) -> None:
+    if as_json:
+        _echo_json(result.to_dict())
+    else:
+        click.echo(_summary(result))
+
+
+def _summary(result: ImportResult) -> str:
+    def counts(name: str, by: dict[str, int]) -> str:
+        return f"{name}: " + ", ".join(f"{n} {cls}" for cls, n in by.items())
+
+    lines = [
+        f"Imported {result.posts.read} posts and {result.comments.read} comments from "
+        f"{Path(result.export).name} ({len(result.files_read)} files read) into {result.out}",
+        f"  new: {result.posts.added} posts, {result.comments.added} comments; "
+        f"updated: {result.posts.updated} posts, {result.comments.updated} comments",
+        "  package " + counts("posts", result.posts.by_classification),
+        "  package " + counts("comments", result.comments.by_classification),
+    ]
+    if result.rules == "kept":
+        lines.append("  rules.yaml was edited by hand and has been kept as it is")
+    else:
+        lines.append(f"  rules.yaml written; commenters' names: {result.author_action}")
+    return "\n".join(lines)
+
+
+def _import_options(func: Any) -> Any:
+    options = [
+        click.option("--account", required=True, help="Name of the account the export is from."),
+        click.option(
+            "--account-type",
+            type=_ACCOUNT_TYPE,
+            default="personal",
+            show_default=True,
+            help="official: the authority's account (its posts are public records); "
+            "personal: an official's own account (everything stays undecided).",
+        ),
+        click.option(
+            "--out",
+            required=True,
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Data package folder to create or update.",
+        ),
+        click.option(
+            "--max-unpacked-mb",
+            type=click.IntRange(min=1),
+            default=500,
+            show_default=True,
+            help="Refuse exports that would make opengov decompress more than this.",
+        ),
+        click.option("--json", "as_json", is_flag=True, help="Print the result as JSON."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@click.group("import")
+def import_group() -> None:
+    """Import a social-media export as a data package of public-record candidates."""
+
+
+@import_group.command("facebook")
+@click.argument("export", type=click.Path(path_type=Path))
+@_import_options
+def facebook_command(
+    export: Path, account: str, account_type: str, out: Path, max_unpacked_mb: int, as_json: bool
+) -> None:
+    """Import a Facebook "Download your information" export (JSON; ZIP or folder)."""
+    result = import_facebook(
+        export,
+        account=account,
+        account_type=cast(AccountType, account_type),
+        out=out,
+        limits=ArchiveLimits(max_unpacked_bytes=max_unpacked_mb * MB),
+    )
+    _print(result, as_json)
+
+
+@import_group.command("twitter")
+@click.argument("archive", type=click.Path(path_type=Path))
+@_import_options
+def twitter_command(
+    archive: Path, account: str, account_type: str, out: Path, max_unpacked_mb: int, as_json: bool
+) -> None:
+    """Import an X/Twitter archive (ZIP or folder)."""
+    result = _import_twitter(
+        archive,
+        account=account,
+        account_type=cast(AccountType, account_type),
+        out=out,
+        limits=ArchiveLimits(max_unpacked_bytes=max_unpacked_mb * MB),
+    )
+    _print(result, as_json)
+
+
+@click.command("classify")
+@click.argument("package_dir", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--from",
+    "decisions",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV with record_id,classification,classified_by,reason.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def classify_command(package_dir: Path, decisions: Path, as_json: bool) -> None:
+    """Apply classification decisions (official, private, undecided) to an imported package."""
+    result: ClassifyResult = classify(package_dir, decisions)
+    if as_json:
+        _echo_json(result.to_dict())
+        return
+    click.echo(
+        f"Applied {result.decisions} decisions to {result.package}: {result.changed} records "
+        f"changed (classified_at {result.classified_at})\n"
+        "  posts: " + ", ".join(f"{n} {c}" for c, n in result.posts.items()) + "\n"
+        "  comments: " + ", ".join(f"{n} {c}" for c, n in result.comments.items())
+    )

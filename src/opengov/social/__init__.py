@@ -1,0 +1,23 @@
+"""Social-media exports (Facebook, X/Twitter) as a data package of public-record candidates.
+
+`import_facebook` / `import_twitter` read an export (the platform's ZIP or its folder) safely,
+turn every post and comment into a classified record and write or update a Frictionless data
+package with a rules.yaml that is safe to publish as it stands; `classify` applies people's
+decisions. See docs/social-media.md.
+"""
+
+from .archive import ArchiveLimits
+from .classify import ClassifyResult, classify
+from .facebook import import_facebook
+from .package import ImportResult, PackageInfo
+from .twitter import import_twitter
+
+__all__ = [
+    "ArchiveLimits",
+    "ClassifyResult",
+    "ImportResult",
+    "PackageInfo",
+    "classify",
+    "import_facebook",
+    "import_twitter",
+]

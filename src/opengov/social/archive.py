@@ -1,0 +1,194 @@
+"""Reading an export safely, whether the platform's ZIP or the folder it unpacks to.
+
+Nothing is ever extracted to disk: entries are read into memory one at a time, and only the
+few JSON/JS files the importers ask for. Before anything is read the whole ZIP directory is
+checked, because an archive with one hostile entry is hostile as a whole:
+
+- zip slip: names with `..`, absolute paths, drive letters or NUL bytes;
+- zip bombs: entries whose declared size is far beyond their compressed size;
+- duplicate names (two entries for one path make "which one was read" ambiguous).
+
+While reading, the bytes actually decompressed are counted against a total budget, so a
+lying central directory cannot get past the limit either. Media files (photos, videos) are
+never decompressed, which is why the budget counts what is read and not the declared total of
+every entry: a real export with videos is often larger than the budget.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from ..errors import ImportFailed, InputError, UnsafeArchive
+
+MB = 1024 * 1024
+_CHUNK = MB
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """Bounds on what an export may make opengov decompress."""
+
+    max_unpacked_bytes: int = 500 * MB
+    # JSON compresses 5-20x; 100x and more on a large entry is a bomb, not an export.
+    max_ratio: float = 100.0
+    # Small entries may compress extremely well (a file of spaces) and harm no one.
+    ratio_min_bytes: int = MB
+    max_entries: int = 500_000
+
+
+@dataclass(frozen=True)
+class FileRead:
+    """Provenance of one file read from an export."""
+
+    path: str
+    sha256: str
+    bytes: int
+
+    def to_dict(self) -> dict[str, object]:
+        return {"path": self.path, "sha256": self.sha256, "bytes": self.bytes}
+
+
+@dataclass
+class Export:
+    """Files of an export by their path inside it (POSIX separators), readable once each."""
+
+    label: str
+    limits: ArchiveLimits
+    _names: list[str]
+    _zip: zipfile.ZipFile | None = None
+    _root: Path | None = None
+    _budget_used: int = 0
+    files_read: dict[str, FileRead] = field(default_factory=dict)
+
+    def names(self) -> list[str]:
+        return list(self._names)
+
+    def read(self, name: str) -> bytes:
+        """The bytes of one file, counted against the budget and recorded with its hash."""
+        data = self._read_zip(name) if self._zip is not None else self._read_folder(name)
+        self.files_read[name] = FileRead(name, hashlib.sha256(data).hexdigest(), len(data))
+        return data
+
+    def _charge(self, amount: int, name: str) -> None:
+        self._budget_used += amount
+        if self._budget_used > self.limits.max_unpacked_bytes:
+            raise UnsafeArchive(
+                f"{self.label}: reading {name} goes past the limit of "
+                f"{self.limits.max_unpacked_bytes} unpacked bytes; refusing to continue"
+            )
+
+    def _read_zip(self, name: str) -> bytes:
+        assert self._zip is not None
+        info = self._zip.getinfo(name)
+        parts: list[bytes] = []
+        size = 0
+        try:
+            with self._zip.open(info) as fh:
+                for chunk in iter(lambda: fh.read(_CHUNK), b""):
+                    size += len(chunk)
+                    if size > info.file_size:
+                        raise UnsafeArchive(f"{self.label}: {name} unpacks beyond its stated size")
+                    self._charge(len(chunk), name)
+                    parts.append(chunk)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError):
+            raise ImportFailed(f"{self.label}: {name} is damaged or truncated in the ZIP") from None
+        return b"".join(parts)
+
+    def _read_folder(self, name: str) -> bytes:
+        assert self._root is not None
+        path = self._root / name
+        size = path.stat().st_size
+        self._charge(size, name)
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"{self.label}: cannot read {name}: {exc.strerror}") from None
+
+
+def check_entry_name(name: str) -> str | None:
+    """Why an entry name is unsafe to honour, or None when it stays inside the export."""
+    normal = name.replace("\\", "/")
+    if "\x00" in normal:
+        return "contains a NUL byte"
+    if normal.startswith("/"):
+        return "is an absolute path"
+    if _DRIVE.match(normal):
+        return "starts with a drive letter"
+    if ".." in PurePosixPath(normal).parts:
+        return "climbs out of the archive with '..'"
+    return None
+
+
+def _check_zip(zf: zipfile.ZipFile, label: str, limits: ArchiveLimits) -> list[str]:
+    infos = zf.infolist()
+    if len(infos) > limits.max_entries:
+        raise UnsafeArchive(
+            f"{label}: {len(infos)} entries, more than the limit {limits.max_entries}"
+        )
+    seen: set[str] = set()
+    names: list[str] = []
+    for position, info in enumerate(infos, start=1):
+        # The name may be the attack, so it is not echoed; the position identifies it.
+        problem = check_entry_name(info.filename)
+        if problem:
+            raise UnsafeArchive(f"{label}: entry {position} {problem} (zip slip); refusing it")
+        if info.filename in seen:
+            raise UnsafeArchive(f"{label}: entry {position} repeats an earlier entry's name")
+        seen.add(info.filename)
+        if info.is_dir():
+            continue
+        if info.file_size >= limits.ratio_min_bytes:
+            ratio = info.file_size / max(info.compress_size, 1)
+            if ratio > limits.max_ratio:
+                raise UnsafeArchive(
+                    f"{label}: entry {position} expands {ratio:.0f} times (limit "
+                    f"{limits.max_ratio:.0f}): a zip bomb, not an export"
+                )
+        if info.flag_bits & 0x1:
+            raise ImportFailed(f"{label}: {info.filename} is encrypted; export without a password")
+        names.append(info.filename)
+    return sorted(names)
+
+
+def _folder_names(root: Path, label: str, limits: ArchiveLimits) -> list[str]:
+    resolved_root = root.resolve()
+    names: list[str] = []
+    for path in sorted(root.rglob("*")):
+        if path.is_symlink() and not path.resolve().is_relative_to(resolved_root):
+            rel = path.relative_to(root).as_posix()
+            raise UnsafeArchive(f"{label}: {rel} is a link pointing outside the export folder")
+        if path.is_file():
+            names.append(path.relative_to(root).as_posix())
+        if len(names) > limits.max_entries:
+            raise UnsafeArchive(f"{label}: more than {limits.max_entries} files")
+    return names
+
+
+@contextmanager
+def open_export(path: Path, limits: ArchiveLimits | None = None) -> Iterator[Export]:
+    """Open a ZIP or folder export after checking every entry; `ImportFailed` if neither."""
+    limits = limits or ArchiveLimits()
+    label = path.name or str(path)
+    if path.is_dir():
+        yield Export(label, limits, _folder_names(path, label, limits), _root=path)
+        return
+    if not path.exists():
+        raise InputError(f"export {label} does not exist")
+    if path.stat().st_size == 0:
+        raise ImportFailed(f"{label} is an empty file, not an export")
+    if not zipfile.is_zipfile(path):
+        raise ImportFailed(f"{label} is neither a folder nor a ZIP archive")
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        raise ImportFailed(f"{label} is a damaged or truncated ZIP archive") from None
+    with zf:
+        yield Export(label, limits, _check_zip(zf, label, limits), _zip=zf)

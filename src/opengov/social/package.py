@@ -1,0 +1,541 @@
+"""Writing, or updating, the data package an import produces.
+
+The package is rebuilt in full in a sibling folder and swapped in at the end, so a failed
+import leaves `out` exactly as it was, and everything written is a pure function of its
+inputs (sorted keys, stable row order, no wall-clock time): importing the same export twice
+gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from .archive import FileRead
+from .common import Parsed
+from .records import (
+    ACCOUNT_TYPES,
+    CLASSIFICATIONS,
+    COMMENT_FIELDS,
+    COMMENT_SCHEMA_FILE,
+    POST_FIELDS,
+    POST_SCHEMA_FILE,
+    AccountType,
+    FieldSpec,
+    Row,
+    field_names,
+    is_import_default,
+    json_bytes,
+    read_csv,
+    schema_bytes,
+    sort_rows,
+    write_csv,
+)
+
+DESCRIPTOR = "datapackage.json"
+POSTS_CSV = "posts.csv"
+COMMENTS_CSV = "comments.csv"
+RULES = "rules.yaml"
+KEY_ENV = "OPENGOV_PSEUDONYM_KEY"
+CLASSIFICATION_KEYS = ("classification", "classified_by", "classified_at", "reason")
+
+CC0 = {
+    "name": "CC0-1.0",
+    "path": "http://creativecommons.org/publicdomain/zero/1.0/",
+    "title": "CC0 1.0",
+}
+DEFAULT_TITLE = "Sociala medier: inlägg och kommentarer (kandidater till allmänna handlingar)"
+DEFAULT_DESCRIPTION = (
+    "Inlägg och kommentarer från myndighetens och tjänstepersoners konton i sociala medier, "
+    "importerade med opengov. Varje post har en klassificering (official, private, undecided) "
+    "med vem som beslutade, när och varför; bara poster klassificerade som official publiceras, "
+    "och kommentatorers namn publiceras inte. — Posts and comments from the authority's and "
+    "officials' social-media accounts, each classified as a public record or not."
+)
+_PLATFORM_TITLES = {"facebook": "Facebook-export", "twitter": "X/Twitter-arkiv"}
+_NAME_OK = re.compile(r"[^a-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class PackageInfo:
+    """Optional descriptor texts; unset values keep what the package already says."""
+
+    name: str | None = None
+    title: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class ResourceCounts:
+    """Records of one resource: from this export, and in the package afterwards."""
+
+    read: int
+    added: int
+    updated: int
+    total: int
+    by_classification: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "read": self.read,
+            "added": self.added,
+            "updated": self.updated,
+            "total": self.total,
+            "by_classification": dict(self.by_classification),
+        }
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did; `to_dict()` is exactly what `--json` prints."""
+
+    platform: str
+    account: str
+    account_type: str
+    export: str
+    out: str
+    files_read: tuple[FileRead, ...]
+    posts: ResourceCounts
+    comments: ResourceCounts
+    author_action: str | None  # drop | pseudonymize; None when rules.yaml was kept
+    rules: str  # "written" or "kept" (an edited rules.yaml is never overwritten)
+    outputs: dict[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "platform": self.platform,
+            "account": self.account,
+            "account_type": self.account_type,
+            "export": self.export,
+            "out": self.out,
+            "files_read": [f.to_dict() for f in self.files_read],
+            "posts": self.posts.to_dict(),
+            "comments": self.comments.to_dict(),
+            "author_action": self.author_action,
+            "rules": self.rules,
+            "outputs": dict(self.outputs),
+        }
+
+
+@dataclass
+class Existing:
+    """What `out` already holds, checked to be a package this importer wrote."""
+
+    descriptor: dict[str, Any] | None
+    posts: dict[str, Row]
+    comments: dict[str, Row]
+    rules: bytes | None
+
+
+def check_account(account: str, account_type: str) -> str:
+    if account_type not in ACCOUNT_TYPES:
+        raise InputError(f"account type must be one of {', '.join(ACCOUNT_TYPES)}")
+    cleaned = account.strip() if isinstance(account, str) else ""
+    if not cleaned or "\n" in cleaned:
+        raise InputError("the account name must be one non-empty line")
+    return cleaned
+
+
+def output_paths(out: Path) -> dict[str, str]:
+    return {
+        "datapackage": str(out / DESCRIPTOR),
+        "posts": str(out / POSTS_CSV),
+        "comments": str(out / COMMENTS_CSV),
+        "rules": str(out / RULES),
+        "post_schema": str(out / POST_SCHEMA_FILE),
+        "comment_schema": str(out / COMMENT_SCHEMA_FILE),
+    }
+
+
+# --- reading what is there ---------------------------------------------------------------
+
+
+def read_existing(out: Path) -> Existing:
+    empty = Existing(None, {}, {}, None)
+    if not out.exists():
+        return empty
+    if not out.is_dir():
+        raise InputError(f"output {out.name} exists and is not a folder")
+    descriptor_path = out / DESCRIPTOR
+    if not descriptor_path.is_file():
+        if any(out.iterdir()):
+            raise InputError(
+                f"output folder {out.name} is not empty and has no {DESCRIPTOR}; "
+                "choose a new or empty folder, or an earlier import's package"
+            )
+        return empty
+    descriptor = _read_descriptor(descriptor_path)
+    rules_path = out / RULES
+    return Existing(
+        descriptor=descriptor,
+        posts=_read_rows(out / POSTS_CSV, POST_FIELDS),
+        comments=_read_rows(out / COMMENTS_CSV, COMMENT_FIELDS),
+        rules=rules_path.read_bytes() if rules_path.is_file() else None,
+    )
+
+
+def _read_descriptor(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise InputError(f"{path.parent.name}/{DESCRIPTOR} is not readable JSON") from None
+    resources = data.get("resources") if isinstance(data, dict) else None
+    names = [r.get("name") for r in resources or [] if isinstance(r, dict)]
+    if not isinstance(data, dict) or names != ["posts", "comments"]:
+        raise InputError(
+            f"{path.parent.name} is not a social-media package (resources posts, comments)"
+        )
+    return data
+
+
+def _read_rows(path: Path, specs: Sequence[FieldSpec]) -> dict[str, Row]:
+    """Rows by record_id. Columns may lack fields added later (read as empty), never add any."""
+    if not path.is_file():
+        raise InputError(f"{path.parent.name}/{path.name} is missing")
+    try:
+        header, rows = read_csv(path.read_bytes())
+    except (UnicodeDecodeError, ValueError):
+        raise InputError(f"{path.name} is not UTF-8 CSV") from None
+    known = field_names(specs)
+    unknown = [h for h in header if h not in known]
+    if unknown or "record_id" not in header:
+        raise InputError(f"{path.name} has columns the social-media schema does not know")
+    out: dict[str, Row] = {}
+    for number, row in enumerate(rows, start=2):
+        full = {name: row.get(name) or "" for name in known}
+        if full["record_id"] in out:
+            raise InputError(f"{path.name}: row {number} repeats an earlier record_id")
+        out[full["record_id"]] = full
+    return out
+
+
+# --- merging -----------------------------------------------------------------------------
+
+
+def merge_rows(existing: Mapping[str, Row], new: Iterable[Row]) -> tuple[list[Row], int, int]:
+    """Existing rows, with new records added and re-imported ones refreshed.
+
+    A classification somebody decided (anything not set by the importer) survives; records
+    missing from the newer export stay, since removal from the platform is not disposal.
+    """
+    merged = dict(existing)
+    added = updated = 0
+    for row in new:
+        old = merged.get(row["record_id"])
+        if old is None:
+            added += 1
+        else:
+            if not is_import_default(old):
+                row = {**row, **{key: old[key] for key in CLASSIFICATION_KEYS}}
+            updated += row != old
+        merged[row["record_id"]] = row
+    return sort_rows(merged.values()), added, updated
+
+
+def merge_sources(
+    descriptor: Mapping[str, Any] | None, parsed: Parsed, account: str
+) -> list[dict[str, Any]]:
+    sources = {_source_key(s): s for s in (descriptor or {}).get("sources", []) if _is_source(s)}
+    prefix = _PLATFORM_TITLES[parsed.platform]
+    for f in parsed.files:
+        entry = {
+            "title": f"{prefix} ({account}): {f.path}",
+            "path": f.path,
+            "sha256": f.sha256,
+            "bytes": f.bytes,
+        }
+        sources[_source_key(entry)] = entry
+    return [sources[key] for key in sorted(sources)]
+
+
+def _is_source(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("title"), str)
+
+
+def _source_key(source: Mapping[str, Any]) -> tuple[str, str, str]:
+    return (str(source.get("title")), str(source.get("path")), str(source.get("sha256")))
+
+
+def count_by_classification(rows: Iterable[Row]) -> dict[str, int]:
+    counts = Counter(row["classification"] for row in rows)
+    return {name: counts.get(name, 0) for name in CLASSIFICATIONS}
+
+
+# --- what is written ---------------------------------------------------------------------
+
+
+def package_name(out: Path) -> str:
+    slug = _NAME_OK.sub("-", out.resolve().name.lower()).strip("-._")
+    return slug or "sociala-medier"
+
+
+def build_descriptor(
+    existing: Mapping[str, Any] | None,
+    info: PackageInfo,
+    out: Path,
+    sources: list[dict[str, Any]],
+    posts_csv: bytes,
+    comments_csv: bytes,
+) -> dict[str, Any]:
+    """Our keys set, the user's other keys (keywords, contributors, ...) kept."""
+    base = dict(existing or {})
+    base["name"] = info.name or base.get("name") or package_name(out)
+    base["title"] = info.title or base.get("title") or DEFAULT_TITLE
+    base["description"] = info.description or base.get("description") or DEFAULT_DESCRIPTION
+    base["licenses"] = [CC0]
+    base["resources"] = [
+        _resource(
+            "posts", POSTS_CSV, POST_SCHEMA_FILE, posts_csv,
+            "Inlägg / Posts", "Kontots egna inlägg. — The account's own posts.",
+        ),
+        _resource(
+            "comments", COMMENTS_CSV, COMMENT_SCHEMA_FILE, comments_csv,
+            "Kommentarer / Comments",
+            "Kommentarer från kontot och mottagna kommentarer. — Comments written from the "
+            "account and comments received on its posts.",
+        ),
+    ]  # fmt: skip
+    if "sources" in base or sources:
+        base["sources"] = sources
+    return base
+
+
+def _resource(
+    name: str, path: str, schema: str, data: bytes, title: str, description: str
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "title": title,
+        "description": description,
+        "path": path,
+        "format": "csv",
+        "mediatype": "text/csv",
+        "encoding": "utf-8",
+        "dialect": {"delimiter": ",", "header": True},
+        "schema": schema,
+        "hash": "sha256:" + hashlib.sha256(data).hexdigest(),
+        "bytes": len(data),
+    }
+
+
+def package_files(
+    descriptor_base: Mapping[str, Any] | None,
+    info: PackageInfo,
+    out: Path,
+    sources: list[dict[str, Any]],
+    posts: Sequence[Row],
+    comments: Sequence[Row],
+) -> dict[str, bytes]:
+    """Every file of the package but rules.yaml, as bytes."""
+    posts_csv = write_csv(posts, field_names(POST_FIELDS))
+    comments_csv = write_csv(comments, field_names(COMMENT_FIELDS))
+    descriptor = build_descriptor(descriptor_base, info, out, sources, posts_csv, comments_csv)
+    return {
+        DESCRIPTOR: json_bytes(descriptor),
+        POSTS_CSV: posts_csv,
+        COMMENTS_CSV: comments_csv,
+        POST_SCHEMA_FILE: schema_bytes("post"),
+        COMMENT_SCHEMA_FILE: schema_bytes("comment"),
+    }
+
+
+def replace_files(out: Path, files: Mapping[str, bytes]) -> None:
+    """Write `files` into a copy of `out` beside it, then swap the copy in.
+
+    Other files in `out` (a README, an edited rules.yaml) are carried over. A failure before
+    the swap leaves `out` untouched; the staging folder is removed.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_hex(6)
+    staging = out.parent / f".{out.name}.{token}.tmp"
+    staging.mkdir()  # not mkdtemp: that is mode 0700 and the package would keep it
+    try:
+        if out.exists():
+            shutil.copytree(out, staging, symlinks=True, dirs_exist_ok=True)
+        for rel, data in files.items():
+            target = staging / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        if out.exists():
+            backup = out.parent / f".{out.name}.{token}.old"
+            os.rename(out, backup)
+            os.rename(staging, out)
+            shutil.rmtree(backup, ignore_errors=True)
+        else:
+            os.rename(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+# --- rules.yaml --------------------------------------------------------------------------
+
+SCAN_KINDS = ("personnummer", "samordningsnummer", "email", "phone")
+_TEXT_FIELDS = {"text", "reason"}
+_RULES_HEADER = """\
+# rules.yaml skapad av `opengov import` (sociala medier). Säker att publicera som den är:
+# bara poster klassificerade som official publiceras, kommentarer bara om deras inlägg
+# publiceras, kommentatorers namn aldrig i klartext, och fritext skannas efter personnummer,
+# samordningsnummer, e-post och telefonnummer. En ändrad fil skrivs inte över vid nästa import.
+"""
+
+
+def rules_data(pseudonymize: bool) -> dict[str, Any]:
+    """The generated rules as data (the test compares this with the parsed YAML)."""
+    author: dict[str, Any] = {
+        "class": "personal",
+        "action": "pseudonymize" if pseudonymize else "drop",
+        "basis": "21 kap. 7 § OSL",
+        "harm_test": "straight",
+        "reason": "Kommentatorer är oftast privatpersoner; namnen publiceras inte i klartext",
+    }
+
+    def not_official(what: str) -> dict[str, Any]:
+        return {
+            "drop_when": {"field": "classification", "not_in": ["official"]},
+            "basis": "2 kap. 4 § TF",
+            "reason": f"Privat {what} eller {what} som ännu inte bedömts: ingen allmän handling "
+            "att publicera",
+        }
+
+    return {
+        "version": 1,
+        "decided_by": "opengov import (standardregler för sociala medier)",
+        "resources": {
+            "posts": {
+                "fields": {spec.name: _public(spec.name) for spec in POST_FIELDS},
+                "rows": [{"id": "posts-inte-allman-handling", **not_official("inlägg")}],
+            },
+            "comments": {
+                "fields": {
+                    spec.name: author if spec.name == "author" else _public(spec.name)
+                    for spec in COMMENT_FIELDS
+                },
+                "rows": [
+                    {"id": "comments-inte-allman-handling", **not_official("kommentar")},
+                    {
+                        "id": "comments-inlagg-publiceras-inte",
+                        "drop_when": {
+                            "field": "post_record_id",
+                            "not_in_published": "posts.record_id",
+                        },
+                        "basis": "21 kap. 7 § OSL",
+                        "reason": "Kommentar till ett inlägg som inte publiceras (eller okänt "
+                        "inlägg): publiceras inte utan sitt sammanhang",
+                    },
+                ],
+            },
+        },
+    }
+
+
+def _public(name: str) -> dict[str, Any]:
+    if name in _TEXT_FIELDS:
+        return {"class": "public", "scan": list(SCAN_KINDS)}
+    return {"class": "public"}
+
+
+def render_rules(pseudonymize: bool) -> bytes:
+    """rules.yaml text: one line per field, a comment header, flow style for leaves."""
+    data = rules_data(pseudonymize)
+    lines = [_RULES_HEADER.rstrip("\n")]
+    lines.append(f"version: {data['version']}")
+    lines.append(f"decided_by: {_yaml(data['decided_by'])}")
+    lines.append("resources:")
+    for rname, res in data["resources"].items():
+        lines.append(f"  {rname}:")
+        lines.append("    fields:")
+        lines.extend(f"      {fname}: {_yaml(spec)}" for fname, spec in res["fields"].items())
+        lines.append("    rows:")
+        for row in res["rows"]:
+            first = True
+            for key, value in row.items():
+                lines.append(f"      {'- ' if first else '  '}{key}: {_yaml(value)}")
+                first = False
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+_PLAIN = re.compile(r"^[a-z][a-z0-9_.-]*$")
+
+
+def _yaml(value: Any) -> str:
+    """A YAML flow scalar or collection; strings JSON-quoted (valid YAML) unless plain words."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        if _PLAIN.match(value) and value not in ("true", "false", "null", "yes", "no"):
+            return value
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(_yaml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_yaml(v)}" for k, v in value.items()) + "}"
+    raise TypeError(type(value).__name__)
+
+
+# --- the whole import --------------------------------------------------------------------
+
+
+def write_import(
+    parsed: Parsed,
+    *,
+    export: Path,
+    account: str,
+    account_type: AccountType,
+    out: Path,
+    pseudonymize_authors: bool | None = None,
+    info: PackageInfo | None = None,
+) -> ImportResult:
+    """Merge a parsed export into `out` (created if missing) and say what happened."""
+    existing = read_existing(out)
+    pseudonymize = (
+        bool(os.environ.get(KEY_ENV)) if pseudonymize_authors is None else (pseudonymize_authors)
+    )
+    posts, p_added, p_updated = merge_rows(existing.posts, (p.to_row() for p in parsed.posts))
+    comments, c_added, c_updated = merge_rows(
+        existing.comments, (c.to_row() for c in parsed.comments)
+    )
+    sources = merge_sources(existing.descriptor, parsed, account)
+    files = package_files(existing.descriptor, info or PackageInfo(), out, sources, posts, comments)
+    rules = render_rules(pseudonymize)
+    generated = {render_rules(True), render_rules(False)}
+    rules_state = "kept"
+    if existing.rules is None or existing.rules in generated:
+        files[RULES] = rules
+        rules_state = "written"
+    replace_files(out, files)
+    return ImportResult(
+        platform=parsed.platform,
+        account=account,
+        account_type=account_type,
+        export=str(export),
+        out=str(out),
+        files_read=tuple(parsed.files),
+        posts=ResourceCounts(
+            len(parsed.posts), p_added, p_updated, len(posts), count_by_classification(posts)
+        ),
+        comments=ResourceCounts(
+            len(parsed.comments),
+            c_added,
+            c_updated,
+            len(comments),
+            count_by_classification(comments),
+        ),
+        author_action=None
+        if rules_state == "kept"
+        else ("pseudonymize" if pseudonymize else "drop"),
+        rules=rules_state,
+        outputs=output_paths(out),
+    )
