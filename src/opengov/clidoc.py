@@ -19,7 +19,9 @@ this file and the commands disagree.
 
 
 def _help(command: click.Command, path: list[str]) -> str:
-    ctx = click.Context(command, info_name=" ".join(path), terminal_width=100, max_content_width=100)
+    ctx = click.Context(
+        command, info_name=" ".join(path), terminal_width=100, max_content_width=100
+    )
     return command.get_help(ctx)
 
 
