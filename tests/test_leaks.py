@@ -1,0 +1,147 @@
+"""Plant secrets everywhere a secret could hide, publish, and find none in anything written.
+
+For every example package: test personnummer, samordningsnummer, e-mail addresses and phone
+numbers go into every string field the rules do not classify as public, and into every free-text
+field the rules scan. The package is published through the CLI with verbose logging, and every
+byte written (data, Parquet values, pages, reports, provenance, manifest) plus everything printed
+is searched for them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+from helpers import EXAMPLES
+
+from opengov.cli import cli
+from opengov.package import load_package
+from opengov.rules import load_rules
+
+SECRETS = {
+    "pnr": "19811228-9874",
+    "pnr10": "640823-3234",
+    "samnr": "701063-2391",
+    "email": "hemlig.person@example.com",
+    "phone": "070-123 45 67",
+}
+PLANT = " ".join(SECRETS.values())
+DIGIT_FORMS = {"8112289874", "6408233234", "7010632391", "0701234567"}
+
+
+def _examples() -> list[Path]:
+    return sorted(p for p in EXAMPLES.iterdir() if (p / "datapackage.json").is_file())
+
+
+def _plant(package_dir: Path) -> int:
+    """Rewrite each CSV with secrets in non-public and scanned string fields; count cells."""
+    package = load_package(package_dir)
+    rules = load_rules(package_dir / "rules.yaml")
+    planted = 0
+    for res in package.resources:
+        assert res.path is not None and res.encoding is not None
+        fields = {f["name"]: f for f in res.schema["fields"]}
+        targets = []
+        for name, rule in rules.resources[res.name].fields.items():
+            f = fields[name]
+            constrained = {"pattern", "enum", "maxLength"} & set(f.get("constraints", {}))
+            if f.get("type", "string") != "string" or constrained:
+                continue
+            if not rule.public or rule.scan:
+                targets.append(name)
+        # Row filters compare values of public fields; keep those untouched so rows survive.
+        text = res.path.read_bytes().decode(res.encoding)
+        delimiter = res.delimiter
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        header = rows[0]
+        for row in rows[1:]:
+            for name in targets:
+                i = header.index(name)
+                if i < len(row):
+                    row[i] = (row[i] + " " + PLANT).strip()
+                    planted += 1
+        out = io.StringIO(newline="")
+        csv.writer(out, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+        encoding = "utf-8-sig" if res.encoding == "utf-8-sig" else res.encoding
+        res.path.write_bytes(out.getvalue().encode(encoding))
+    return planted
+
+
+def _leaks(text: str) -> list[str]:
+    found = [v for v in SECRETS.values() if v in text]
+    flat = re.sub(r"[\s\-+]", "", text)
+    found += [d for d in DIGIT_FORMS if d in flat]
+    return found
+
+
+@pytest.mark.parametrize("example", _examples(), ids=lambda p: p.name)
+def test_planted_secrets_never_leave(example: Path, tmp_path: Path, key: str) -> None:
+    work = tmp_path / "datapackages" / example.name
+    shutil.copytree(example, work)
+    shutil.copytree(EXAMPLES.parent / "schemas", tmp_path / "schemas")
+    assert _plant(work) > 0
+    portal = tmp_path / "portal"
+    runner = CliRunner()
+    result = runner.invoke(cli, ["-v", "publish", str(work), "--to", str(portal), "--json"])
+    assert result.exit_code == 0, result.output
+    outputs = [result.output]
+    verify = runner.invoke(cli, ["verify", str(portal / example.name), "--json"])
+    assert json.loads(verify.output)["ok"] is True
+    outputs.append(verify.output)
+    validate = runner.invoke(
+        cli, ["validate", str(work), "--json", "--html", str(tmp_path / "report.html")]
+    )
+    outputs += [validate.output, (tmp_path / "report.html").read_text(encoding="utf-8")]
+    files = [p for p in portal.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".parquet" for p in files)
+    for path in files:
+        if path.suffix == ".parquet":
+            table = pq.read_table(path)
+            text = "\n".join(str(v) for c in table.columns for v in c.to_pylist())
+        else:
+            text = path.read_text(encoding="utf-8")
+        assert _leaks(text) == [], path.relative_to(portal)
+    for text in outputs:
+        assert _leaks(text) == []
+
+
+def test_secrets_in_invalid_non_public_cells_stay_out_of_reports(tmp_path: Path) -> None:
+    """A secret that also breaks the schema must not reach the report through the error."""
+    example = EXAMPLES / "leverantorsreskontra-2024"
+    work = tmp_path / "datapackages" / example.name
+    shutil.copytree(example, work)
+    shutil.copytree(EXAMPLES.parent / "schemas", tmp_path / "schemas")
+    # An organisation-number pattern, so an e-mail address there is a constraint error.
+    schema_path = tmp_path / "schemas" / "leverantorsreskontra-1.1.json"
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    field = next(f for f in schema["fields"] if f["name"] == "leverantor_id")
+    field["constraints"]["pattern"] = "[0-9]{6}[-+][0-9]{4}"
+    schema_path.write_text(json.dumps(schema), encoding="utf-8")
+    package = load_package(work)
+    res = package.resources[0]
+    assert res.path is not None and res.encoding is not None
+    text = res.path.read_bytes().decode(res.encoding)
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
+    i = rows[0].index("leverantor_id")  # personal
+    for row in rows[1:50]:
+        row[i] = SECRETS["email"]
+    out = io.StringIO(newline="")
+    csv.writer(out, delimiter=";", lineterminator="\r\n").writerows(rows)
+    res.path.write_bytes(out.getvalue().encode(res.encoding))
+    runner = CliRunner()
+    result = runner.invoke(
+        cli, ["validate", str(work), "--json", "--html", str(tmp_path / "r.html")]
+    )
+    report = json.loads(result.output)
+    assert result.exit_code == 1 and report["stats"]["errors"] >= 49
+    assert _leaks(result.output) == []
+    assert _leaks((tmp_path / "r.html").read_text(encoding="utf-8")) == []
+    publish = runner.invoke(cli, ["publish", str(work), "--to", str(tmp_path / "portal")])
+    assert publish.exit_code == 1 and _leaks(publish.output) == []
