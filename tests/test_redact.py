@@ -135,3 +135,21 @@ def test_formula_neutralisation() -> None:
 def test_rows_unchanged_order(make_package: PackageFactory) -> None:
     rows = copy.deepcopy(STAFF_ROWS)
     assert _run(make_package(rows=rows)).resources[0].source_rows == len(rows) - 1
+
+
+def test_last_scan_covers_integer_columns(make_package: PackageFactory) -> None:
+    import copy as _copy
+
+    from helpers import STAFF_SCHEMA
+
+    schema = _copy.deepcopy(STAFF_SCHEMA)
+    schema["fields"].append({"name": "lopnr", "type": "integer"})
+    rows = [
+        row + [value]
+        for row, value in zip(STAFF_ROWS, ["lopnr", "198112289874", "2", "3", "4"], strict=True)
+    ]
+    rules = _copy.deepcopy(STAFF_RULES)
+    rules["resources"]["personal"]["fields"]["lopnr"] = {"class": "public"}
+    with pytest.raises(DisclosureBlocked) as info:
+        _run(make_package(rows=rows, schema=schema, rules=rules))
+    assert "personal.lopnr: personnummer" in str(info.value)

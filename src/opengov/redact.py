@@ -467,7 +467,12 @@ def _last_scan(
     hits_any = pa.array([False] * table.num_rows) if table.num_rows else pa.array([], pa.bool_())
     blocked: list[str] = []
     for name, column in zip(table.column_names, table.columns, strict=True):
-        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        # Integers too: a personnummer exported as a number is still a personnummer.
+        if not (
+            pa.types.is_string(column.type)
+            or pa.types.is_large_string(column.type)
+            or pa.types.is_integer(column.type)
+        ):
             continue
         found = detect.find_cells(column, list(detect.DEFAULT_LAST_SCAN))
         for kind, cells in found.items():
