@@ -18,11 +18,14 @@ this file and the commands disagree.
 """
 
 
-def _help(command: click.Command, path: list[str]) -> str:
-    ctx = click.Context(
-        command, info_name=" ".join(path), terminal_width=100, max_content_width=100
+def _help(path: list[str]) -> str:
+    """Exactly what a user sees for `opengov ... --help`, at a fixed width."""
+    from click.testing import CliRunner
+
+    result = CliRunner(env={"COLUMNS": "100"}).invoke(
+        cli, [*path[1:], "--help"], prog_name="opengov", terminal_width=100
     )
-    return command.get_help(ctx)
+    return result.output.rstrip("\n")
 
 
 def _walk(command: click.Command, path: list[str]) -> list[tuple[list[str], click.Command]]:
@@ -35,8 +38,8 @@ def _walk(command: click.Command, path: list[str]) -> list[tuple[list[str], clic
 
 def render() -> str:
     parts = [HEADER]
-    for path, command in _walk(cli, ["opengov"]):
-        parts.append(f"## `{' '.join(path)}`\n\n```\n{_help(command, path)}\n```\n\n")
+    for path, _command in _walk(cli, ["opengov"]):
+        parts.append(f"## `{' '.join(path)}`\n\n```\n{_help(path)}\n```\n\n")
     parts.append("## Exit codes\n\n| code | meaning |\n|---|---|\n")
     parts.extend(f"| {code} | {meaning} |\n" for code, meaning in sorted(EXIT_CODES.items()))
     return "".join(parts)
