@@ -116,3 +116,22 @@ def test_public_value_with_personal_data_is_masked(make_package: PackageFactory)
     report = validate(make_package(rows=rows))
     text = json.dumps(report.to_dict(), ensure_ascii=False)
     assert PNR not in text
+
+
+def test_masked_values_carry_a_keyed_fingerprint(make_package: PackageFactory) -> None:
+    from opengov.redact import PseudonymKey
+
+    rows = copy.deepcopy(STAFF_ROWS)
+    rows[1][3] = "mycket"
+    rows[2][3] = "mycket"
+    rows[4][3] = "lite"
+    key = PseudonymKey(b"k" * 32)
+    package = load_package(make_package(rows=rows))
+    report = validate_package(package, load_rules(package.root / "rules.yaml"), key=key)
+    cells = [
+        e["cell"] for e in report.to_dict()["tasks"][0]["errors"] if e.get("fieldName") == "lon"
+    ]
+    assert len(cells) == 3 and all(c.startswith("[dold fp-") for c in cells)
+    assert cells[0] == cells[1] != cells[2]
+    assert key.pseudonym("mycket")[2:14] not in cells[0]  # not joinable to published pseudonyms
+    assert "mycket" not in json.dumps(report.to_dict())

@@ -106,6 +106,11 @@ def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
     show_default=True,
     help="Sample rows kept per field and error type (totals are always exact).",
 )
+@click.option(
+    "--key-file",
+    type=click.Path(path_type=Path),
+    help="Pseudonym key (else OPENGOV_PSEUDONYM_KEY): masked values get a keyed fingerprint.",
+)
 def validate(
     target: Path,
     schema: Path | None,
@@ -114,6 +119,7 @@ def validate(
     json_out: Path | None,
     engine: str,
     samples: int,
+    key_file: Path | None,
 ) -> None:
     """Validate a data package (folder or datapackage.json) or one file with --schema.
 
@@ -123,7 +129,16 @@ def validate(
     from . import pages
     from .validate import validate as run
 
-    report = run(target, schema=schema, engine=engine, samples=samples, progress=_progress())
+    from .redact import load_key
+
+    report = run(
+        target,
+        schema=schema,
+        engine=engine,
+        samples=samples,
+        progress=_progress(),
+        key=load_key(key_file),
+    )
     data = report.to_dict()
     if json_out:
         json_out.write_text(_dump(data) + "\n", encoding="utf-8")

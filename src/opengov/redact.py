@@ -42,6 +42,11 @@ class PseudonymKey:
         """Identifies the key in provenance without revealing it."""
         return hmac.new(self.secret, b"opengov key fingerprint v1", hashlib.sha256).hexdigest()[:16]
 
+    def fingerprint_of(self, domain: str, value: str) -> str:
+        """A short keyed digest of `value` for one purpose (`domain`), unlinkable to others."""
+        message = domain.encode() + b"\x00" + value.encode("utf-8")
+        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()[:12]
+
     def pseudonym(self, value: str) -> str:
         digest = hmac.new(self.secret, value.encode("utf-8"), hashlib.sha256).hexdigest()
         return "p-" + digest[:20]

@@ -131,7 +131,9 @@ def build(
 ) -> Release:
     from ..tables import read_typed
 
-    report = validate_package(package, rules, engine=engine, samples=samples, progress=progress)
+    report = validate_package(
+        package, rules, engine=engine, samples=samples, progress=progress, key=key
+    )
     check_report(report)
     redaction = redact(package, rules, read_typed, key=key)
     if staging_parent is not None:
@@ -183,7 +185,9 @@ def _write_files(release: Release, redaction: Redaction) -> None:
         csv_out, pq_out = release.add(csv_rel), release.add(parquet_rel)
         release.resource_files[res.name] = {"csv": csv_rel, "parquet": parquet_rel}
         source = package.resource(res.name).descriptor
-        common: dict[str, Any] = {k: copy.deepcopy(source[k]) for k in ("title", "description") if k in source}
+        common: dict[str, Any] = {
+            k: copy.deepcopy(source[k]) for k in ("title", "description") if k in source
+        }
         resources_desc.append(
             {
                 "name": res.name,

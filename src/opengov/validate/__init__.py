@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..package import Package, load_package, load_single_file
+from ..redact import PseudonymKey
 from ..rules import Rules, load_for_package
 from .model import DEFAULT_SAMPLES, Finding, ResourceResult
 from .report import ValidationReport, build_report
@@ -38,6 +39,7 @@ def validate_package(
     engine: str = "auto",
     samples: int = DEFAULT_SAMPLES,
     progress: bool = False,
+    key: PseudonymKey | None = None,
 ) -> ValidationReport:
     if engine == "frictionless":
         from .frictionless_engine import validate_resources
@@ -49,7 +51,7 @@ def validate_package(
         results = validate_package_resources(
             package, samples=samples, engine=engine, progress=progress
         )
-    return build_report(results, rules, samples_per_group=samples)
+    return build_report(results, rules, samples_per_group=samples, key=key)
 
 
 def validate(
@@ -59,11 +61,15 @@ def validate(
     engine: str = "auto",
     samples: int = DEFAULT_SAMPLES,
     progress: bool = False,
+    key: PseudonymKey | None = None,
 ) -> ValidationReport:
     """Validate a package (with its rules.yaml, if any) or a single file against a schema.
 
-    Without rules every field counts as non-public, so the report shows no cell value.
+    Without rules every field counts as non-public, so the report shows no cell value. With a
+    pseudonym `key`, masked values carry a keyed fingerprint an auditor can follow.
     """
     package = load_target(target, schema)
     rules = None if package.single_file else load_for_package(package, required=False)
-    return validate_package(package, rules, engine=engine, samples=samples, progress=progress)
+    return validate_package(
+        package, rules, engine=engine, samples=samples, progress=progress, key=key
+    )
