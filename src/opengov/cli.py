@@ -127,9 +127,8 @@ def validate(
     only for fields rules.yaml classifies as public.
     """
     from . import pages
-    from .validate import validate as run
-
     from .redact import load_key
+    from .validate import validate as run
 
     report = run(
         target,
@@ -243,6 +242,11 @@ def redact(package: Path, out: Path, key_file: Path | None, as_json: bool) -> No
     show_default=True,
     help="Validation engine.",
 )
+@click.option(
+    "--base-url",
+    envvar="OPENGOV_PORTAL_URL",
+    help="Public URL of a static portal (or OPENGOV_PORTAL_URL): also write dcat.rdf.",
+)
 def publish(
     packages: tuple[Path, ...],
     to: str,
@@ -254,6 +258,7 @@ def publish(
     org: str | None,
     config_path: Path | None,
     engine: str,
+    base_url: str | None,
 ) -> None:
     """Validate, redact and publish packages, only what changed, with provenance.
 
@@ -286,6 +291,7 @@ def publish(
                 key_file=key_file,
                 engine=engine,
                 progress=_progress(),
+                base_url=base_url,
             )
         results.append(result)
         if not as_json:
@@ -350,15 +356,23 @@ def exit_codes() -> None:
         click.echo(f"{code:>3}  {meaning}")
 
 
-@cli.command("init-portal")
+@cli.command("catalog")
 @click.argument("portal", type=click.Path(path_type=Path), default="./portal")
-def init_portal(portal: Path) -> None:
-    """Rebuild the catalogue page and catalog.json of a portal folder."""
+@click.option(
+    "--base-url",
+    envvar="OPENGOV_PORTAL_URL",
+    help="Public URL of the portal (or OPENGOV_PORTAL_URL): also writes dcat.rdf (DCAT-AP-SE).",
+)
+def catalog(portal: Path, base_url: str | None) -> None:
+    """Rebuild a portal folder's catalogue: index.html, catalog.json and, with a base URL,
+    dcat.rdf for dataportal.se to harvest."""
     from .publish import write_catalogue
 
-    portal.mkdir(parents=True, exist_ok=True)
-    write_catalogue(portal)
-    click.echo(f"catalogue written: {portal / 'index.html'}")
+    if not portal.is_dir():
+        raise InputError(f"{portal} is not a portal folder")
+    write_catalogue(portal, base_url=base_url)
+    written = ["index.html", "catalog.json"] + (["dcat.rdf"] if base_url else [])
+    click.echo(f"catalogue written in {portal}: {', '.join(written)}")
 
 
 def _register_stages() -> None:

@@ -50,17 +50,38 @@ def publish_static(
     key_file: Path | str | None = None,
     engine: str = "auto",
     progress: bool = False,
+    base_url: str | None = None,
 ) -> PublishResult:
     package, rules, key, fingerprint = prepare(package_path, key_file=key_file)
     portal = Path(portal)
     target = portal / package.name
     if plan_only:
         return _publish(
-            package, rules, key, fingerprint, portal, target, True, agent, engine, progress
+            package,
+            rules,
+            key,
+            fingerprint,
+            portal,
+            target,
+            True,
+            agent,
+            engine,
+            progress,
+            base_url,
         )
     with _lock(portal, package.name):
         return _publish(
-            package, rules, key, fingerprint, portal, target, False, agent, engine, progress
+            package,
+            rules,
+            key,
+            fingerprint,
+            portal,
+            target,
+            False,
+            agent,
+            engine,
+            progress,
+            base_url,
         )
 
 
@@ -94,6 +115,7 @@ def _publish(
     agent: str | None,
     engine: str,
     progress: bool,
+    base_url: str | None,
 ) -> PublishResult:
     previous = _previous(target)
     if previous and previous.get("inputs_fingerprint") == fingerprint:
@@ -135,7 +157,7 @@ def _publish(
         items.append(PlanItem(PROVENANCE, "changed" if previous else "added"))
         _carry_history(target, release)
         _swap(target, release, portal)
-        write_catalogue(portal)
+        write_catalogue(portal, base_url=base_url)
         return PublishResult(package.name, str(target), "published", number, items)
     finally:
         release.cleanup()
@@ -232,10 +254,20 @@ def _sha(path: Path) -> str:
     return sha256_file(path)
 
 
-def write_catalogue(portal: Path, title: str = "Öppna data") -> None:
+def write_catalogue(portal: Path, title: str = "Öppna data", base_url: str | None = None) -> None:
+    """Rewrite index.html and catalog.json (and dcat.rdf when the portal's URL is known)."""
+    if base_url:
+        from .. import dcat
+
+        dcat.write(portal, base_url)
     entries = catalogue_entries(portal)
     catalog = {"title": title, "datasets": entries}
-    html = pages.render("catalogue.html", portal_title=title, datasets=entries)
+    html = pages.render(
+        "catalogue.html",
+        portal_title=title,
+        datasets=entries,
+        has_dcat=(portal / "dcat.rdf").is_file(),
+    )
     for name, data in (
         (CATALOG, provenance.canonical_json(catalog)),
         ("index.html", html.encode()),
