@@ -55,34 +55,13 @@ def publish_static(
     package, rules, key, fingerprint = prepare(package_path, key_file=key_file)
     portal = Path(portal)
     target = portal / package.name
-    if plan_only:
+    # A plan writes nothing, so it needs no lock.
+    guard = contextlib.nullcontext() if plan_only else _lock(portal, package.name)
+    with guard:
         return _publish(
-            package,
-            rules,
-            key,
-            fingerprint,
-            portal,
-            target,
-            True,
-            agent,
-            engine,
-            progress,
+            package, rules, key, fingerprint, portal, target, plan_only, agent, engine, progress,
             base_url,
-        )
-    with _lock(portal, package.name):
-        return _publish(
-            package,
-            rules,
-            key,
-            fingerprint,
-            portal,
-            target,
-            False,
-            agent,
-            engine,
-            progress,
-            base_url,
-        )
+        )  # fmt: skip
 
 
 @contextlib.contextmanager
