@@ -12,8 +12,13 @@ portal="${1:-portal}"
 if [ ! -x .venv/bin/opengov ]; then
   echo "== installing opengov into .venv"
   python3 -m venv .venv
-  .venv/bin/pip install --quiet --upgrade pip
-  .venv/bin/pip install --quiet -e .
+  # pip's output is kept in a log and shown only if the install fails.
+  if ! { .venv/bin/pip install --quiet --upgrade pip &&
+         .venv/bin/pip install --quiet -e .; } >.venv/opengov-install.log 2>&1; then
+    tail -n 40 .venv/opengov-install.log
+    echo "installing opengov failed; full output in .venv/opengov-install.log" >&2
+    exit 1
+  fi
 fi
 
 echo "== publishing the example packages to ./$portal"
