@@ -302,6 +302,11 @@ def publish(
 
 
 def _print_publish(result: Any) -> None:
+    if result.stats.get("kept_private"):
+        click.echo(
+            f"{result.dataset}: kept private ({result.stats['kept_private']}); make it public "
+            "on the portal to publish it again"
+        )
     if result.status == "unchanged":
         click.echo(f"{result.dataset}: unchanged (release {result.release}), nothing written")
         return

@@ -685,3 +685,33 @@ def test_licence_found_in_the_portal_list_or_refused(
     assert "cc-zero" in str(info.value)  # it lists what the portal knows
     ds = ckan_admin.action.package_show(id=other)
     assert ds["private"] is True and ds["resources"] == []
+
+
+def test_dataset_hidden_by_hand_stays_hidden(
+    ckan: CkanPortal,
+    ckan_admin: ckanapi.RemoteCKAN,
+    dataset_purge: Callable[[str], str],
+    tmp_path: Path,
+) -> None:
+    """An admin who hides a published dataset (say, after spotting a leak) is not overruled
+    by the next scheduled publish, whether or not the package changed."""
+    name = dataset_purge(unique())
+    pkg = make_package(tmp_path / "pkg", name)
+    publish(pkg, ckan)
+    ckan_admin.action.package_patch(id=name, private=True)
+    again = publish(pkg, ckan)
+    assert again.status == "unchanged"
+    assert again.stats["kept_private"]
+    with pytest.raises(ckanapi.NotAuthorized):
+        anonymous(ckan).action.package_show(id=name)
+    # A changed package is published as a new release, still private.
+    (pkg / "data" / "units.csv").write_text("code,name\nK1,Kultur\n", encoding="utf-8")
+    changed = publish(pkg, ckan)
+    assert changed.status == "published" and changed.release == 2
+    assert ckan_admin.action.package_show(id=name)["private"] is True
+    with pytest.raises(ckanapi.NotAuthorized):
+        anonymous(ckan).action.package_show(id=name)
+    # Made public again by hand: publishing keeps it public.
+    ckan_admin.action.package_patch(id=name, private=False)
+    assert publish(pkg, ckan).status == "unchanged"
+    assert anonymous(ckan).action.package_show(id=name)["private"] is False

@@ -74,6 +74,9 @@ E_RELEASE = "opengov_release"
 E_PROVENANCE = "opengov_provenance_sha256"
 E_STATE = "opengov_state"  # "uploading" until read back, then "complete"
 E_FILES = "opengov_files"  # {opengov_path: sha256} of the complete release
+# The visibility the package asked for ("public"/"private"). A complete dataset that is private
+# although opengov made it public was hidden by a person: that decision wins over re-publishing.
+E_VISIBILITY = "opengov_visibility"
 PREFIX = "opengov_"
 
 # Resource fields opengov sets and compares (CKAN adds its own: id, url, size, created...).
@@ -490,9 +493,20 @@ def publish_ckan(
         if run is not None:
             stats["uploaded"] = sorted(run.uploaded)
             stats["read_back"] = run.read_back
+        if hidden_by_hand:
+            stats["kept_private"] = "made private on the portal by hand"
         return PublishResult(name, target, status, number, plan, stats)
 
     remote = _show(client, name)
+    hidden_by_hand = remote is not None and hidden_by_a_person(remote, private)
+    if hidden_by_hand:
+        log.warning(
+            "%s is public in the package but was made private on %s by hand; it stays private "
+            "(make it public in CKAN to publish it again)",
+            name,
+            settings.url,
+        )
+        private = True
     if remote is not None:
         _check_ours(remote, settings.org, name, settings.url)
         if _unchanged(remote, fingerprint, private):
@@ -527,6 +541,16 @@ def publish_ckan(
         )
     finally:
         release.cleanup()
+
+
+def hidden_by_a_person(remote: Remote, wanted_private: bool) -> bool:
+    """Complete, private, and opengov last made it public: someone hid it deliberately."""
+    return (
+        not wanted_private
+        and remote.complete
+        and remote.private
+        and remote.extras.get(E_VISIBILITY) == "public"
+    )
 
 
 def _unchanged(remote: Remote, fingerprint: str, private: bool) -> bool:
@@ -866,6 +890,8 @@ def _finalise(run: _Run, remote: Remote, local: dict[str, provenance.OutputFile]
         {
             E_STATE: "complete",
             E_FINGERPRINT: run.fingerprint,
+            # What the package asks for, not what was done: a hand-set hide stays detectable.
+            E_VISIBILITY: "private" if wants_private(run.package.descriptor) else "public",
             E_FILES: json.dumps(
                 {p: o.sha256 for p, o in sorted(local.items())}, separators=(",", ":")
             ),
