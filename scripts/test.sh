@@ -91,7 +91,7 @@ took "$t"
 section "Lint: ruff"
 t=$SECONDS
 check "ruff check" ruff check src tests benchmarks scripts
-check "ruff format" ruff format --check src tests
+check "ruff format" ruff format --check src tests benchmarks scripts
 took "$t"
 
 section "Types: mypy"

@@ -97,7 +97,7 @@ def _console_errors(driver: object) -> list[str]:
 
 
 def _status(url: str) -> int:
-    with urllib.request.urlopen(url) as response:  # noqa: S310 - loopback only
+    with urllib.request.urlopen(url) as response:
         return int(response.status)
 
 

@@ -145,7 +145,7 @@ def test_last_scan_covers_integer_columns(make_package: PackageFactory) -> None:
     schema = _copy.deepcopy(STAFF_SCHEMA)
     schema["fields"].append({"name": "lopnr", "type": "integer"})
     rows = [
-        row + [value]
+        [*row, value]
         for row, value in zip(STAFF_ROWS, ["lopnr", "198112289874", "2", "3", "4"], strict=True)
     ]
     rules = _copy.deepcopy(STAFF_RULES)
