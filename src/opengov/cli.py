@@ -40,6 +40,12 @@ class OpengovGroup(click.Group):
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:
+            # The reader went away (`opengov ... | head`): not an error of ours. Point stdout at
+            # devnull so the interpreter's final flush does not raise again.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(1)
         except Exception as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
@@ -208,7 +214,8 @@ def redact(package: Path, out: Path, key_file: Path | None, as_json: bool) -> No
         for e in release.manifest["rules"]:
             if e["action"] != "keep":
                 n = e["values_affected"] or e["rows_affected"]
-                click.echo(f"  {e['rule']}: {e['action']} {n} ({e['basis'] or ''})")
+                basis = f" ({e['basis']})" if e["basis"] else ""
+                click.echo(f"  {e['rule']}: {e['action']} {n}{basis}")
 
 
 # ----------------------------------------------------------------------------- publish
