@@ -321,7 +321,10 @@ def _print_publish(result: Any) -> None:
     click.echo(f"{result.dataset}: {verb} release {result.release} to {result.target}")
     for item in result.plan:
         if item.change != "unchanged":
-            click.echo(f"  {item.change:<9} {item.path}")
+            before = (item.previous_sha256 or "")[:12]
+            after = (item.sha256 or "")[:12]
+            hashes = f"{before} -> {after}" if before and after else before or after
+            click.echo(f"  {item.change:<9} {item.path:<32} {hashes}".rstrip())
     same = sum(1 for i in result.plan if i.change == "unchanged")
     if same:
         click.echo(f"  ({same} file(s) unchanged)")
