@@ -36,11 +36,11 @@ PLANT = " ".join(SECRETS.values())
 DIGIT_FORMS = {"8112289874", "6408233234", "7010632391", "0701234567"}
 
 
-def _examples() -> list[Path]:
+def examples() -> list[Path]:
     return sorted(p for p in EXAMPLES.iterdir() if (p / "datapackage.json").is_file())
 
 
-def _plant(package_dir: Path) -> int:
+def plant(package_dir: Path) -> int:
     """Rewrite each CSV with secrets in non-public and scanned string fields; count cells."""
     package = load_package(package_dir)
     rules = load_rules(package_dir / "rules.yaml")
@@ -74,19 +74,19 @@ def _plant(package_dir: Path) -> int:
     return planted
 
 
-def _leaks(text: str) -> list[str]:
+def leaks(text: str) -> list[str]:
     found = [v for v in SECRETS.values() if v in text]
     flat = re.sub(r"[\s\-+]", "", text)
     found += [d for d in DIGIT_FORMS if d in flat]
     return found
 
 
-@pytest.mark.parametrize("example", _examples(), ids=lambda p: p.name)
+@pytest.mark.parametrize("example", examples(), ids=lambda p: p.name)
 def test_planted_secrets_never_leave(example: Path, tmp_path: Path, key: str) -> None:
     work = tmp_path / "datapackages" / example.name
     shutil.copytree(example, work)
     shutil.copytree(EXAMPLES.parent / "schemas", tmp_path / "schemas")
-    assert _plant(work) > 0
+    assert plant(work) > 0
     portal = tmp_path / "portal"
     runner = CliRunner()
     result = runner.invoke(cli, ["-v", "publish", str(work), "--to", str(portal), "--json"])
@@ -107,9 +107,9 @@ def test_planted_secrets_never_leave(example: Path, tmp_path: Path, key: str) ->
             text = "\n".join(str(v) for c in table.columns for v in c.to_pylist())
         else:
             text = path.read_text(encoding="utf-8")
-        assert _leaks(text) == [], path.relative_to(portal)
+        assert leaks(text) == [], path.relative_to(portal)
     for text in outputs:
-        assert _leaks(text) == []
+        assert leaks(text) == []
 
 
 def test_secrets_in_invalid_non_public_cells_stay_out_of_reports(tmp_path: Path) -> None:
@@ -141,7 +141,7 @@ def test_secrets_in_invalid_non_public_cells_stay_out_of_reports(tmp_path: Path)
     )
     report = json.loads(result.output)
     assert result.exit_code == 1 and report["stats"]["errors"] >= 49
-    assert _leaks(result.output) == []
-    assert _leaks((tmp_path / "r.html").read_text(encoding="utf-8")) == []
+    assert leaks(result.output) == []
+    assert leaks((tmp_path / "r.html").read_text(encoding="utf-8")) == []
     publish = runner.invoke(cli, ["publish", str(work), "--to", str(tmp_path / "portal")])
-    assert publish.exit_code == 1 and _leaks(publish.output) == []
+    assert publish.exit_code == 1 and leaks(publish.output) == []
