@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from helpers import EXAMPLES
 
 from opengov.cli import cli
+from opengov.errors import DisclosureBlocked
 from opengov.package import load_package
 from opengov.rules import load_rules
 
@@ -32,7 +33,13 @@ SECRETS = {
     "email": "hemlig.person@example.com",
     "phone": "070-123 45 67",
 }
-PLANT = " ".join(SECRETS.values())
+KIND = {
+    "pnr": "personnummer",
+    "pnr10": "personnummer",
+    "samnr": "samordningsnummer",
+    "email": "email",
+    "phone": "phone",
+}
 DIGIT_FORMS = {"8112289874", "6408233234", "7010632391", "0701234567"}
 
 
@@ -40,32 +47,39 @@ def examples() -> list[Path]:
     return sorted(p for p in EXAMPLES.iterdir() if (p / "datapackage.json").is_file())
 
 
-def plant(package_dir: Path) -> int:
-    """Rewrite each CSV with secrets in non-public and scanned string fields; count cells."""
+def plant(package_dir: Path, *, only_scanned_kinds: bool = True) -> int:
+    """Rewrite each CSV with secrets in non-public and scanned string fields; count cells.
+
+    Every kind goes into non-public fields. A scanned public field gets the kinds its rule
+    scans for (or, with only_scanned_kinds=False, every kind: the last scan must then stop the
+    publish).
+    """
     package = load_package(package_dir)
     rules = load_rules(package_dir / "rules.yaml")
     planted = 0
     for res in package.resources:
         assert res.path is not None and res.encoding is not None
         fields = {f["name"]: f for f in res.schema["fields"]}
-        targets = []
+        targets: dict[str, str] = {}
         for name, rule in rules.resources[res.name].fields.items():
             f = fields[name]
             constrained = {"pattern", "enum", "maxLength"} & set(f.get("constraints", {}))
             if f.get("type", "string") != "string" or constrained:
                 continue
-            if not rule.public or rule.scan:
-                targets.append(name)
+            if not rule.public or (rule.scan and not only_scanned_kinds):
+                targets[name] = " ".join(SECRETS.values())
+            elif rule.scan:
+                targets[name] = " ".join(v for k, v in SECRETS.items() if KIND[k] in rule.scan)
         # Row filters compare values of public fields; keep those untouched so rows survive.
         text = res.path.read_bytes().decode(res.encoding)
         delimiter = res.delimiter
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
         header = rows[0]
         for row in rows[1:]:
-            for name in targets:
+            for name, secret in targets.items():
                 i = header.index(name)
-                if i < len(row):
-                    row[i] = (row[i] + " " + PLANT).strip()
+                if i < len(row) and secret:
+                    row[i] = (row[i] + " " + secret).strip()
                     planted += 1
         out = io.StringIO(newline="")
         csv.writer(out, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
@@ -114,22 +128,23 @@ def test_planted_secrets_never_leave(example: Path, tmp_path: Path, key: str) ->
 
 def test_secrets_in_invalid_non_public_cells_stay_out_of_reports(tmp_path: Path) -> None:
     """A secret that also breaks the schema must not reach the report through the error."""
-    example = EXAMPLES / "leverantorsreskontra-2024"
+    example = EXAMPLES / "diarium-2024"
     work = tmp_path / "datapackages" / example.name
     shutil.copytree(example, work)
-    shutil.copytree(EXAMPLES.parent / "schemas", tmp_path / "schemas")
-    # An organisation-number pattern, so an e-mail address there is a constraint error.
-    schema_path = tmp_path / "schemas" / "leverantorsreskontra-1.1.json"
-    schema = json.loads(schema_path.read_text(encoding="utf-8"))
-    field = next(f for f in schema["fields"] if f["name"] == "leverantor_id")
-    field["constraints"]["pattern"] = "[0-9]{6}[-+][0-9]{4}"
-    schema_path.write_text(json.dumps(schema), encoding="utf-8")
-    package = load_package(work)
-    res = package.resources[0]
+    # A pattern no e-mail address matches, on the masked (personal) sender field.
+    descriptor_path = work / "datapackage.json"
+    descriptor = json.loads(descriptor_path.read_text(encoding="utf-8"))
+    fields = descriptor["resources"][0]["schema"]["fields"]
+    field = next(f for f in fields if f["name"] == "avsandare_mottagare")
+    field.setdefault("constraints", {})["pattern"] = "[^@]*"
+    descriptor_path.write_text(json.dumps(descriptor, ensure_ascii=False), encoding="utf-8")
+    rules = load_rules(work / "rules.yaml")
+    assert not rules.resources["handlingar"].fields["avsandare_mottagare"].public
+    res = load_package(work).resources[0]
     assert res.path is not None and res.encoding is not None
     text = res.path.read_bytes().decode(res.encoding)
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
-    i = rows[0].index("leverantor_id")  # personal
+    i = rows[0].index("avsandare_mottagare")
     for row in rows[1:50]:
         row[i] = SECRETS["email"]
     out = io.StringIO(newline="")
@@ -145,3 +160,18 @@ def test_secrets_in_invalid_non_public_cells_stay_out_of_reports(tmp_path: Path)
     assert leaks((tmp_path / "r.html").read_text(encoding="utf-8")) == []
     publish = runner.invoke(cli, ["publish", str(work), "--to", str(tmp_path / "portal")])
     assert publish.exit_code == 1 and leaks(publish.output) == []
+
+
+def test_a_kind_the_rule_does_not_scan_for_blocks_the_publish(tmp_path: Path) -> None:
+    """leverantor_id is scanned for personnummer only: an e-mail there must stop everything."""
+    example = EXAMPLES / "leverantorsreskontra-2024"
+    work = tmp_path / "datapackages" / example.name
+    shutil.copytree(example, work)
+    shutil.copytree(EXAMPLES.parent / "schemas", tmp_path / "schemas")
+    assert plant(work, only_scanned_kinds=False) > 0
+    portal = tmp_path / "portal"
+    result = CliRunner().invoke(cli, ["publish", str(work), "--to", str(portal)])
+    assert result.exit_code == DisclosureBlocked.exit_code, result.output
+    assert "fakturor.leverantor_id: email" in result.output
+    assert leaks(result.output) == []
+    assert not portal.exists() or not [p for p in portal.rglob("*") if p.is_file()]
