@@ -161,3 +161,31 @@ def test_failed_republish_keeps_previous_release(published: tuple[Path, Path]) -
     with pytest.raises(ValidationFailed):
         publish_static(package, portal)
     assert _tree(portal) == before
+
+
+def test_plan_of_a_change_lists_each_file_once(published: tuple[Path, Path]) -> None:
+    package, portal = published
+    before = _tree(portal)
+    rows = copy.deepcopy(STAFF_ROWS)
+    rows[4][5] = "Vård"
+    write_csv(package / "data" / "personal.csv", rows)
+    result = publish_static(package, portal, plan_only=True)
+    paths = [i.path for i in result.plan]
+    assert len(paths) == len(set(paths)), paths
+    changes = {i.path: i.change for i in result.plan}
+    assert changes["data/personal.csv"] == "changed"
+    assert changes["index.html"] == "changed" and changes["provenance.json"] == "changed"
+    assert _tree(portal) == before
+
+
+def test_a_folder_opengov_did_not_publish_is_not_replaced(
+    make_package: PackageFactory, tmp_path: Path, key: str
+) -> None:
+    from opengov.errors import PublishError
+
+    portal = tmp_path / "portal"
+    (portal / "personal").mkdir(parents=True)
+    (portal / "personal" / "notes.txt").write_text("someone's files", encoding="utf-8")
+    with pytest.raises(PublishError, match="holds no opengov release"):
+        publish_static(make_package(), portal)
+    assert (portal / "personal" / "notes.txt").read_text(encoding="utf-8") == "someone's files"

@@ -97,8 +97,15 @@ def _publish(
     base_url: str | None,
 ) -> PublishResult:
     previous = _previous(target)
+    if previous is None and target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise PublishError(
+            f"{target} exists but holds no opengov release (no {PROVENANCE}); move it away "
+            "or publish to another portal folder"
+        )
     if previous and previous.get("inputs_fingerprint") == fingerprint:
         if verify_folder(target).ok:
+            if base_url and not plan_only:
+                write_catalogue(portal, base_url=base_url)
             return PublishResult(
                 dataset=package.name,
                 target=str(target),
@@ -122,8 +129,9 @@ def _publish(
         prev_link = _history_link(target) if previous else None
         if plan_only:
             # The page and provenance are regenerated on every release; list them as such.
+            had_page = old.pop("index.html", None) is not None
             items = diff(old, {p: o.sha256 for p, o in release.files.items()})
-            items += [PlanItem("index.html", "changed" if "index.html" in old else "added")]
+            items += [PlanItem("index.html", "changed" if had_page else "added")]
             items.append(PlanItem(PROVENANCE, "changed" if previous else "added"))
             return PublishResult(package.name, str(target), "planned", number, items)
         finish(
