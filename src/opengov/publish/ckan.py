@@ -535,6 +535,8 @@ def publish_ckan(
                 remote = _show(client, name)
                 if remote is not None:
                     _check_ours(remote, settings.org, name, settings.url)
+                    if hidden_by_a_person(remote, wants_private(package.descriptor)):
+                        hidden_by_hand = run.private = True
         raise PublishError(
             f"dataset {name!r} kept changing on {settings.url} while publishing (is another "
             "publisher running?); run again"
@@ -544,13 +546,12 @@ def publish_ckan(
 
 
 def hidden_by_a_person(remote: Remote, wanted_private: bool) -> bool:
-    """Complete, private, and opengov last made it public: someone hid it deliberately."""
-    return (
-        not wanted_private
-        and remote.complete
-        and remote.private
-        and remote.extras.get(E_VISIBILITY) == "public"
-    )
+    """Private although opengov made it public: someone hid it deliberately.
+
+    Not tied to a complete release: an admin who hides a dataset and a publish that is then
+    interrupted must not add up to the dataset being made public again.
+    """
+    return not wanted_private and remote.private and remote.extras.get(E_VISIBILITY) == "public"
 
 
 def _unchanged(remote: Remote, fingerprint: str, private: bool) -> bool:
@@ -735,6 +736,8 @@ def _upload(
     which CKAN records as deleted.
     """
     release = run.release
+    if remote.managed and _anything_to_send(run, remote, local, old):
+        remote = _mark_uploading(run, remote, local)
     fields: dict[str, str] = {}
     files: dict[str, Upload] = {}
     new: list[tuple[str, dict[str, Any]]] = []
@@ -768,7 +771,7 @@ def _upload(
 
     extras = {k: v for k, v in remote.extras.items() if not k.startswith(PREFIX)}
     extras.update(_metadata_extras(run.package, licence_id(run.package.descriptor)[1]))
-    for key in (E_FINGERPRINT, E_FILES):
+    for key in (E_FINGERPRINT, E_FILES, E_VISIBILITY):
         if key in remote.extras:  # the previous complete release's, until this one is
             extras[key] = remote.extras[key]
     assert run.finished is not None
@@ -820,6 +823,70 @@ def _upload(
     run.uploaded = sorted(uploaded)
     _read_back(run, after, local, uploaded)
     return after
+
+
+def _anything_to_send(
+    run: _Run, remote: Remote, local: dict[str, provenance.OutputFile], old: dict[str, str]
+) -> bool:
+    """Whether the release changes any file or resource (metadata-only updates need no mark)."""
+    for path in _ordered_paths(run.release):
+        existing = remote.managed.get(path)
+        if existing is None or old.get(path) != local[path].sha256:
+            return True
+    return any(p not in local for p in remote.managed) or bool(remote.duplicates)
+
+
+def _mark_uploading(run: _Run, remote: Remote, local: dict[str, provenance.OutputFile]) -> Remote:
+    """Before any file of an update is sent: mark the dataset incomplete, and place resources.
+
+    CKAN overwrites uploads in place and writes a request's files before it commits, so an
+    upload request that fails part-way leaves some files replaced while its metadata change
+    (state "uploading") is rolled back. Marking first, in a request of its own, means such a
+    failure leaves a dataset that says it is incomplete: the next run checks every file byte by
+    byte instead of trusting the metadata. Resources the release adds are created here, empty,
+    and every resource is put in publishing order, so that the upload writes provenance.json
+    after all data files (a reader never gets a provenance naming files not yet there).
+    """
+    extras = dict(remote.extras)
+    extras[E_STATE] = "uploading"
+    extras.pop(E_FILES, None)  # the recorded hashes no longer describe what is served
+    update: dict[str, Any] = {"extras": _extras_list(extras)}
+    order = _ordered_paths(run.release)
+    adding = [p for p in order if p not in remote.managed]
+    fields: dict[str, str] = {}
+    if adding:
+        fields["update__resources__extend"] = json.dumps(
+            [{"url": "", "name": Path(p).name, R_PATH: p, R_ROLE: "pending"} for p in adding]
+        )
+    answer = run.client.call(
+        "package_revise",
+        {
+            "match": json.dumps(
+                {"id": remote.id, "metadata_modified": remote.dataset.get("metadata_modified")}
+            ),
+            "filter": json.dumps(["-extras"]),
+            "update": json.dumps(update, ensure_ascii=False),
+            **fields,
+        },
+        what=f"marking {run.package.name!r} as being updated",
+    )
+    if not answer or "package" not in answer:
+        raise PublishError(f"CKAN gave no dataset back after marking {run.package.name!r}")
+    marked = Remote(answer["package"])
+    ids = [str(res["id"]) for res in marked.dataset.get("resources") or []]
+    wanted = [str(marked.managed[p]["id"]) for p in order if p in marked.managed]
+    wanted += [i for i in ids if i not in wanted]  # unmanaged and duplicates keep their place
+    if adding and ids != wanted:
+        run.client.call(
+            "package_resource_reorder",
+            {"id": marked.id, "order": wanted},
+            what=f"ordering the resources of {run.package.name!r}",
+        )
+        fresh = _show(run.client, run.package.name)
+        if fresh is None:
+            raise PublishError(f"dataset {run.package.name!r} vanished while publishing")
+        marked = fresh
+    return marked
 
 
 def _check_sizes(run: _Run, files: dict[str, Upload]) -> None:
