@@ -135,3 +135,22 @@ def test_masked_values_carry_a_keyed_fingerprint(make_package: PackageFactory) -
     assert cells[0] == cells[1] != cells[2]
     assert key.pseudonym("mycket")[2:14] not in cells[0]  # not joinable to published pseudonyms
     assert "mycket" not in json.dumps(report.to_dict())
+
+
+@pytest.mark.parametrize("engine", ["arrow", "frictionless"])
+def test_first_data_row_taken_as_header_is_masked(
+    make_package: PackageFactory, engine: str
+) -> None:
+    """A file exported without its header row: the first row becomes the labels. Those are
+    data, and a personnummer or a name there must not reach the report."""
+    rows = copy.deepcopy(STAFF_ROWS)[1:]  # no header row
+    root = make_package(rows=rows)
+    data = validate(root, engine=engine).to_dict()
+    text = json.dumps(data, ensure_ascii=False)
+    assert data["stats"]["errors"] > 0
+    label_errors = [e for e in data["tasks"][0]["errors"] if "label" in e]
+    assert label_errors, "the mismatching header is reported"
+    for secret in (PNR, "Håkan", "Åström", "32500"):
+        assert secret not in text, secret
+    # Column names are not data: a label equal to a schema field name stays visible.
+    assert "avdelning" in text

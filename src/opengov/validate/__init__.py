@@ -51,7 +51,8 @@ def validate_package(
         results = validate_package_resources(
             package, samples=samples, engine=engine, progress=progress
         )
-    return build_report(results, rules, samples_per_group=samples, key=key)
+    names = {r.name: r.field_names for r in package.resources}
+    return build_report(results, rules, samples_per_group=samples, key=key, field_names=names)
 
 
 def validate(

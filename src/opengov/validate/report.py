@@ -62,7 +62,7 @@ def _show_value(value: str | None, public: bool) -> bool:
     return not contains_personal_data(value)
 
 
-def _message(finding: Finding, cell: str, note: str) -> str:
+def _message(finding: Finding, cell: str, note: str, label: str | None) -> str:
     cls = _catalogue().get(finding.type)
     template = str(cls.template) if cls else "{note}"
     values = {
@@ -71,7 +71,7 @@ def _message(finding: Finding, cell: str, note: str) -> str:
         "rowNumber": finding.row_number,
         "fieldName": finding.field_name,
         "fieldNumber": finding.field_number,
-        "label": finding.label,
+        "label": label,
     }
     try:
         return template.format(**values)
@@ -87,14 +87,30 @@ def masked(value: str | None, key: PseudonymKey | None) -> str:
     return f"[dold fp-{key.fingerprint_of('validation-report', value)}]"
 
 
+def show_label(label: str, field_name: str | None, public: set[str], names: set[str]) -> bool:
+    """A header label is a column name, unless the file has no header row and the first data
+    row was taken for one: then it is data, and shown only as a public value would be."""
+    if label in names:
+        return True
+    return field_name in public and _show_value(label, True)
+
+
 def error_dict(
-    finding: Finding, *, public: bool, waived: bool, key: PseudonymKey | None = None
+    finding: Finding,
+    *,
+    public: bool,
+    waived: bool,
+    key: PseudonymKey | None = None,
+    label_visible: bool = True,
 ) -> dict[str, Any]:
     title, description, tags = _describe(finding.type)
     visible = _show_value(finding.cell, public)
     cell: str = (
         finding.cell if (visible and finding.cell is not None) else masked(finding.cell, key)
     )
+    label = finding.label
+    if label is not None and not label_visible:
+        label = masked(label, key)
     note = finding.note
     if finding.type in _VALUE_NOTES and not (public and _show_value(note, True)):
         note = _masked_note(finding.type)
@@ -102,7 +118,7 @@ def error_dict(
         "type": finding.type,
         "title": title,
         "description": description,
-        "message": _message(finding, cell if finding.cell is not None else "", note),
+        "message": _message(finding, cell if finding.cell is not None else "", note, label),
         "tags": tags,
         "note": note,
     }
@@ -114,8 +130,8 @@ def error_dict(
         out["fieldName"] = finding.field_name
     if finding.field_number is not None:
         out["fieldNumber"] = finding.field_number
-    if finding.label is not None:
-        out["label"] = finding.label
+    if label is not None:
+        out["label"] = label
     if waived:
         out["waived"] = True
     return out
@@ -147,6 +163,17 @@ class ValidationReport:
     waivers: list[WaiverUse] = field(default_factory=list)
     samples_per_group: int = 20
     key: PseudonymKey | None = None
+    field_names: dict[str, list[str]] = field(default_factory=dict)
+
+    def _labels(self, r: ResourceResult) -> list[str]:
+        names = self.field_names.get(r.name, [])
+        public = self.public_fields.get(r.name, set())
+        return [
+            label
+            if show_label(label, names[i] if i < len(names) else None, public, set(names))
+            else masked(label, self.key)
+            for i, label in enumerate(r.labels)
+        ]
 
     def _waiver_for(self, resource: str, field_name: str | None, type_: str) -> WaiverUse | None:
         for use in self.waivers:
@@ -205,8 +232,16 @@ class ValidationReport:
             errors = []
             for f in r.samples:
                 waived = self._waiver_for(r.name, f.field_name, f.type) is not None
+                names = set(self.field_names.get(r.name, []))
                 errors.append(
-                    error_dict(f, public=f.field_name in public, waived=waived, key=self.key)
+                    error_dict(
+                        f,
+                        public=f.field_name in public,
+                        waived=waived,
+                        key=self.key,
+                        label_visible=f.label is None
+                        or show_label(f.label, f.field_name, public, names),
+                    )
                 )
             for (fname, type_), count in r.totals.items():
                 matched = self._waiver_for(r.name, fname, type_)
@@ -217,7 +252,7 @@ class ValidationReport:
                 "type": "table",
                 "valid": r.error_count == 0,
                 "place": r.place,
-                "labels": r.labels,
+                "labels": self._labels(r),
                 "stats": {
                     "errors": r.error_count,
                     "warnings": len(r.warnings),
@@ -269,6 +304,7 @@ def build_report(
     samples_per_group: int,
     today: dt.date | None = None,
     key: PseudonymKey | None = None,
+    field_names: dict[str, list[str]] | None = None,
 ) -> ValidationReport:
     today = today or dt.date.today()
     public = {r.name: (rules.public_fields(r.name) if rules else set()) for r in results}
@@ -278,7 +314,7 @@ def build_report(
         for res in rules.resources.values():
             if res.name in names:
                 uses.extend(WaiverUse(w, w.active(today)) for w in res.waivers)
-    return ValidationReport(results, public, uses, samples_per_group, key)
+    return ValidationReport(results, public, uses, samples_per_group, key, field_names or {})
 
 
 def findings_text(report: ValidationReport) -> Iterable[str]:
