@@ -153,3 +153,40 @@ def test_last_scan_covers_integer_columns(make_package: PackageFactory) -> None:
     with pytest.raises(DisclosureBlocked) as info:
         _run(make_package(rows=rows, schema=schema, rules=rules))
     assert "personal.lopnr: personnummer" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "condition", "expected_ids"),
+    [
+        ("skyddad", {"equals": "nej"}, [3]),  # ja/nej boolean: the rule says it as the file does
+        ("anstalld", {"in": ["2019-03-01", "2018-11-30"]}, [2, 3]),
+        ("lon", {"in": [32500.5]}, [2, 3, 4]),
+        ("id", {"not_in": [1, 2]}, [1, 2]),
+    ],
+)
+def test_row_rules_compare_as_the_field_reads(
+    make_package: PackageFactory, field: str, condition: dict[str, Any], expected_ids: list[int]
+) -> None:
+    rules = copy.deepcopy(STAFF_RULES)
+    rules["resources"]["personal"]["rows"] = [
+        {"drop_when": {"field": field, **condition}, "basis": "test"}
+    ]
+    rules["resources"]["personal"]["fields"]["skyddad"] = {"class": "public"}
+    assert _run(make_package(rules=rules)).resources[0].table["id"].to_pylist() == expected_ids
+
+
+def test_published_schema_drops_source_date_formats(make_package: PackageFactory) -> None:
+    from helpers import STAFF_SCHEMA
+
+    schema = copy.deepcopy(STAFF_SCHEMA)
+    rows = copy.deepcopy(STAFF_ROWS)
+    for row in rows[1:]:
+        y, m, d = row[4].split("-")
+        row[4] = f"{d}/{m}/{y}"
+    next(f for f in schema["fields"] if f["name"] == "anstalld")["format"] = "%d/%m/%Y"
+    rules = copy.deepcopy(STAFF_RULES)
+    rules["resources"]["personal"]["fields"]["anstalld"] = {"class": "public"}
+    res = _run(make_package(rows=rows, schema=schema, rules=rules)).resources[0]
+    field = next(f for f in res.schema["fields"] if f["name"] == "anstalld")
+    assert "format" not in field
+    assert str(res.table["anstalld"][0].as_py()) == "2019-03-01"

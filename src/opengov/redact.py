@@ -148,10 +148,19 @@ class Redaction:
 # --------------------------------------------------------------------------- row rules
 
 
+_DEFAULT_TRUE = ("true", "True", "TRUE", "1")
+_DEFAULT_FALSE = ("false", "False", "FALSE", "0")
+
+
 def _canonical(value: Any) -> str:
+    """One text form for a rule value, matching `_as_text` of the typed column."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (dt.date, dt.datetime)):
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return str(value.strftime("%Y-%m-%dT%H:%M:%S"))
+    if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -163,20 +172,36 @@ def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
         return pc.if_else(column, "true", "false")
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         return column
+    if pa.types.is_timestamp(column.type):
+        # Wall time in UTC for aware columns; the same form `_canonical` gives rule values.
+        return pc.strftime(column, format="%Y-%m-%dT%H:%M:%S")
     return pc.cast(column, pa.string())
 
 
+def _rule_value(value: Any, column: pa.ChunkedArray, field: dict[str, Any]) -> Any:
+    """Read a rules.yaml value the way the field reads its cells (`ja` on a ja/nej boolean)."""
+    if pa.types.is_boolean(column.type) and not isinstance(value, bool):
+        text = str(value)
+        if text in field.get("trueValues", _DEFAULT_TRUE):
+            return True
+        if text in field.get("falseValues", _DEFAULT_FALSE):
+            return False
+    return value
+
+
+def _numeric(column: pa.ChunkedArray, values: list[Any]) -> bool:
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    return numbers and (pa.types.is_integer(column.type) or pa.types.is_floating(column.type))
+
+
 def _row_mask(
-    table: pa.Table, rule: RowRule, published: dict[str, pa.Table]
+    table: pa.Table, rule: RowRule, published: dict[str, pa.Table], field: dict[str, Any]
 ) -> pa.ChunkedArray | pa.Array:
     column = table[rule.field]
     op, value = rule.condition, rule.value
     if op == "is_null":
         mask = pc.is_null(column)
         return mask if value else pc.invert(mask)
-    text = _as_text(column)
-    if op == "equals":
-        return pc.fill_null(pc.equal(text, _canonical(value)), False)
     if op == "not_in_published":
         other, ofield = str(value).split(".")
         if other not in published:
@@ -186,10 +211,16 @@ def _row_mask(
         if ofield not in published[other].column_names:
             raise RulesError(f"row rule {rule.id}: {value} is not a published field")
         allowed = pc.unique(_as_text(published[other][ofield]).drop_null())
-        return pc.invert(pc.fill_null(pc.is_in(text, value_set=allowed), False))
-    values = pa.array([_canonical(v) for v in value], pa.string())
-    hit = pc.fill_null(pc.is_in(text, value_set=values), False)
-    if op == "in":
+        return pc.invert(pc.fill_null(pc.is_in(_as_text(column), value_set=allowed), False))
+    values = [_rule_value(v, column, field) for v in (value if op != "equals" else [value])]
+    if _numeric(column, values):
+        # Numbers compare as numbers: 1e16 written out is not "1e+16".
+        candidates = pa.array([float(v) for v in values], pa.float64())
+        hit = pc.fill_null(pc.is_in(pc.cast(column, pa.float64()), value_set=candidates), False)
+    else:
+        texts = pa.array([_canonical(v) for v in values], pa.string())
+        hit = pc.fill_null(pc.is_in(_as_text(column), value_set=texts), False)
+    if op in ("in", "equals"):
         return hit
     # not_in: a missing value is not in the list, so the row is dropped (fail closed).
     return pc.invert(hit)
@@ -254,6 +285,8 @@ def _published_field(fdesc: dict[str, Any], rule: FieldRule) -> dict[str, Any]:
     for key in _SOURCE_ONLY:
         out.pop(key, None)
     out.pop("missingValues", None)
+    if out.get("type") in ("date", "datetime", "time"):
+        out.pop("format", None)  # the published CSV writes ISO 8601, whatever the source used
     transformed = rule.action in ("mask", "pseudonymize", "generalize") or rule.scan
     if rule.action in ("mask", "pseudonymize") or (
         rule.action == "generalize" and rule.generalize_to != "year"
@@ -379,7 +412,8 @@ def redact(
         source_rows = table.num_rows
         # 1. Row rules, in order; each counts the rows it removes.
         for row in res_rules.rows:
-            mask = _row_mask(table, row, published)
+            fdesc = next(f for f in spec.schema["fields"] if f["name"] == row.field)
+            mask = _row_mask(table, row, published, fdesc)
             dropped = int(pc.sum(mask).as_py() or 0)
             table = table.filter(pc.invert(mask))
             entries.append(
