@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from opengov.errors import ConfigError
-from opengov.settings import CkanSettings, ckan_settings
+from opengov.settings import CkanSettings, check_url, ckan_settings
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXRva2VuLXZhbHVl.c2lnbmF0dXJlLXZhbHVl"
 
@@ -226,3 +226,123 @@ def test_plain_http_to_a_remote_host_warns(
     with caplog.at_level("WARNING", logger="opengov"):
         ckan_settings(url="http://127.0.0.1:5000", org="o1")
     assert "unencrypted" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:99999",  # port out of range
+        "http://127.0.0.1:80a",  # port not a number
+        "http://[::1",  # unclosed IPv6 bracket
+        "http://127.0.0.1:0",
+        "http://data.example.se/a b",
+        "http://data.example.se/\x1b[2J",
+    ],
+)
+def test_malformed_url_is_a_config_error(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.setenv("CKAN_API_TOKEN", TOKEN)
+    with pytest.raises(ConfigError) as info:
+        ckan_settings(url=url, org="o1")
+    assert "--ckan-url" in str(info.value)
+    monkeypatch.setenv("OPENGOV_CKAN_URL", url)
+    with pytest.raises(ConfigError) as info:
+        ckan_settings(org="o1")
+    assert "OPENGOV_CKAN_URL" in str(info.value)
+
+
+def test_check_url_is_public_and_normalises() -> None:
+    assert check_url(" https://data.example.se/ckan/ ", "x") == "https://data.example.se/ckan"
+    assert check_url("http://[::1]:5000/") == "http://[::1]:5000"
+    with pytest.raises(ConfigError, match="CKAN URL from somewhere"):
+        check_url("http://[::1", "somewhere")
+
+
+def test_token_file_with_a_bom_is_read_without_it(tmp_path: Path) -> None:
+    token_file(tmp_path, "\ufeff" + TOKEN + "\r\n")
+    cfg = write_config(
+        tmp_path, '[ckan]\nurl = "https://x.se"\norg = "o1"\ntoken_file = "ckan-token"\n'
+    )
+    assert ckan_settings(config=cfg).token == TOKEN
+
+
+def test_environment_token_with_a_bom_is_read_without_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CKAN_API_TOKEN", "\ufeff" + TOKEN)
+    assert ckan_settings(url="https://x.se", org="o1").token == TOKEN
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [TOKEN + "\u2019", "\u00e9" + TOKEN, TOKEN + "\x01", "\ufeff\ufeff" + TOKEN, TOKEN + "\x7f"],
+    ids=["quote", "accent", "control", "two-boms", "del"],
+)
+def test_non_ascii_token_is_refused_naming_only_its_source(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, bad: str
+) -> None:
+    path = token_file(tmp_path, bad + "\n")
+    cfg = write_config(
+        tmp_path, '[ckan]\nurl = "https://x.se"\norg = "o1"\ntoken_file = "ckan-token"\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        ckan_settings(config=cfg)
+    assert str(path) in str(info.value) and "ASCII" in str(info.value)
+    assert TOKEN not in str(info.value) and bad not in str(info.value)
+    monkeypatch.setenv("CKAN_API_TOKEN", bad)
+    with pytest.raises(ConfigError) as info:
+        ckan_settings(config=cfg)
+    assert "CKAN_API_TOKEN" in str(info.value) and "ASCII" in str(info.value)
+    assert TOKEN not in str(info.value) and bad not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("line", "fragment"),
+    [
+        ("timeout = 0", "timeout"),
+        ("timeout = -1", "timeout"),
+        ("timeout = nan", "timeout"),
+        ("timeout = inf", "timeout"),
+        ("timeout = 1e300", "timeout"),
+        ('timeout = "60"', "timeout"),
+        ("timeout = true", "timeout"),
+        ("retries = inf", "retries"),
+        ("retries = nan", "retries"),
+        ("retries = 2.5", "retries"),
+        ("retries = 21", "retries"),
+        ("retries = true", "retries"),
+        ("backoff = nan", "backoff"),
+        ("backoff = -0.5", "backoff"),
+        ("max_upload_mb = nan", "max_upload_mb"),
+        ("max_upload_mb = inf", "max_upload_mb"),
+        ("max_upload_mb = 0", "max_upload_mb"),
+        ("max_upload_mb = -5", "max_upload_mb"),
+        ("max_upload_mb = true", "max_upload_mb"),
+    ],
+)
+def test_bad_numbers_in_config(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, line: str, fragment: str
+) -> None:
+    monkeypatch.setenv("CKAN_API_TOKEN", TOKEN)
+    cfg = write_config(tmp_path, f'[ckan]\nurl = "https://x.se"\norg = "o1"\n{line}\n')
+    with pytest.raises(ConfigError) as info:
+        ckan_settings(config=cfg)
+    assert fragment in str(info.value)
+    assert str(cfg) in str(info.value)
+    assert info.value.exit_code == 18
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "lots"])
+def test_bad_max_upload_in_environment(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("CKAN_API_TOKEN", TOKEN)
+    monkeypatch.setenv("OPENGOV_CKAN_MAX_UPLOAD_MB", value)
+    with pytest.raises(ConfigError, match="OPENGOV_CKAN_MAX_UPLOAD_MB"):
+        ckan_settings(url="https://x.se", org="o1")
+
+
+def test_good_numbers_in_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CKAN_API_TOKEN", TOKEN)
+    cfg = write_config(
+        tmp_path,
+        '[ckan]\nurl = "https://x.se"\norg = "o1"\ntimeout = 0.5\nretries = 0\nbackoff = 0\n'
+        "max_upload_mb = 0.5\n",
+    )
+    s = ckan_settings(config=cfg)
+    assert (s.timeout, s.retries, s.backoff, s.max_upload_mb) == (0.5, 0, 0.0, 0.5)

@@ -20,6 +20,7 @@ Precedence: argument, then environment (`OPENGOV_CKAN_URL`, `OPENGOV_CKAN_ORG`),
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import stat
@@ -101,19 +102,57 @@ def load_config(path: Path | str | None) -> tuple[dict[str, Any], Path | None]:
     return merged, path
 
 
-def _check_url(url: str, source: str) -> str:
+def check_url(url: str, source: str = "", *, warn: bool = True) -> str:
+    """The CKAN URL without trailing slashes; `ConfigError` naming `source` when it is unusable.
+
+    The message never repeats the URL: it may hold credentials (which are refused here).
+    `warn` logs that a plain-http URL to a remote host sends the token unencrypted.
+    """
+    where = f"CKAN URL from {source}" if source else "CKAN URL"
+    if not isinstance(url, str):
+        raise ConfigError(f"{where} must be a string http(s)://host[:port][/path]")
     url = url.strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"CKAN URL from {source} must be http(s)://host[:port][/path]")
-    if parts.query or parts.fragment or parts.username or parts.password:
+    if any(not c.isprintable() or c.isspace() for c in url):
+        raise ConfigError(f"{where} contains spaces or control characters")
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+        port = parts.port
+    except ValueError:
+        # urlsplit and .port raise on an unclosed [IPv6] bracket or a port that is not a
+        # number in 0-65535 (http://host:99999, http://host:80a).
         raise ConfigError(
-            f"CKAN URL from {source} must not contain a query, fragment or credentials"
-        )
-    if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
+            f"{where} is not a valid URL (check the [brackets] of an IPv6 address and the "
+            "port, a number from 1 to 65535)"
+        ) from None
+    if parts.scheme not in ("http", "https") or not hostname:
+        raise ConfigError(f"{where} must be http(s)://host[:port][/path]")
+    if port == 0:
+        raise ConfigError(f"{where} has port 0; the port must be a number from 1 to 65535")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigError(f"{where} must not contain a query, fragment or credentials")
+    if warn and parts.scheme == "http" and hostname not in _LOOPBACK:
         # Allowed (an internal portal may have no TLS) but the token then travels in clear.
         log.warning("the CKAN URL is plain http: the API token is sent unencrypted")
     return url
+
+
+def check_token(token: str, source: str) -> str:
+    """The token without a byte-order mark and surrounding whitespace; `ConfigError` else.
+
+    An HTTP header can carry only ASCII: a token with anything else (a BOM an editor wrote,
+    a pasted typographic character) would fail deep inside http.client. Messages name the
+    source (variable or file), never the token.
+    """
+    token = token.strip().removeprefix("\ufeff").strip()
+    if any(c.isspace() for c in token):
+        raise ConfigError(f"the CKAN API token from {source} contains whitespace")
+    if not all("!" <= c <= "~" for c in token):
+        raise ConfigError(
+            f"the CKAN API token from {source} contains characters other than printable "
+            "ASCII; copy it again from the CKAN user page (API tokens)"
+        )
+    return token
 
 
 def _read_token_file(path: Path) -> str:
@@ -127,7 +166,7 @@ def _read_token_file(path: Path) -> str:
         raise ConfigError(f"cannot read token file {path}: {reason}") from None
     if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         log.warning("token file %s is readable by other users; chmod 600 it", path)
-    return text.strip()
+    return check_token(text, str(path))
 
 
 def ckan_settings(
@@ -152,7 +191,7 @@ def ckan_settings(
             f"no CKAN URL: pass --ckan-url, set {URL_ENV}, or set url in the [ckan] table of "
             "a config file (--config)"
         )
-    url_value = _check_url(url_value, url_source)
+    url_value = check_url(url_value, url_source)
 
     if org:
         org_value = org
@@ -174,8 +213,9 @@ def ckan_settings(
 
     token: str | None = None
     token_source = ""
-    if os.environ.get(TOKEN_ENV, "").strip():
-        token, token_source = os.environ[TOKEN_ENV].strip(), TOKEN_ENV
+    env_token = check_token(os.environ.get(TOKEN_ENV, ""), TOKEN_ENV)
+    if env_token:
+        token, token_source = env_token, TOKEN_ENV
     elif cfg.get("token_file"):
         token_path = Path(str(cfg["token_file"])).expanduser()
         if not token_path.is_absolute() and cfg_path is not None:
@@ -190,34 +230,51 @@ def ckan_settings(
             "the [ckan] table of a config file (--config). Tokens are never accepted as "
             "command-line arguments"
         )
-    if token and any(c.isspace() for c in token):
-        raise ConfigError(f"the CKAN API token from {token_source} contains whitespace")
 
     max_upload: float | None = None
-    raw_max = os.environ.get(MAX_UPLOAD_ENV) or cfg.get("max_upload_mb")
+    if os.environ.get(MAX_UPLOAD_ENV):
+        raw_max: object = os.environ[MAX_UPLOAD_ENV]
+        max_source = MAX_UPLOAD_ENV
+    else:
+        raw_max, max_source = cfg.get("max_upload_mb"), f"{where}: [ckan] max_upload_mb"
     if raw_max not in (None, ""):
         try:
-            max_upload = float(str(raw_max))
+            if isinstance(raw_max, bool):
+                raise ValueError(raw_max)
+            max_upload = float(str(raw_max).strip())
         except ValueError:
-            raise ConfigError(
-                f"max_upload_mb must be a number of megabytes, not {raw_max!r}"
-            ) from None
-        if max_upload <= 0:
-            raise ConfigError("max_upload_mb must be positive")
+            raise ConfigError(f"{max_source} must be a number of megabytes") from None
+        # nan would compare false with every size and so silently disable the check.
+        if not math.isfinite(max_upload) or max_upload <= 0:
+            raise ConfigError(f"{max_source} must be a finite positive number of megabytes")
 
-    def number(key: str, default: float) -> float:
+    def seconds(key: str, default: float, *, positive: bool, high: float) -> float:
         value = cfg.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise ConfigError(f"{where}: [ckan] {key} must be a non-negative number")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)  # TOML has nan and inf
+            or not (value > 0 if positive else value >= 0)
+            or value > high
+        ):
+            low = "more than 0" if positive else "0"
+            raise ConfigError(
+                f"{where}: [ckan] {key} must be a number of seconds from {low} to {high:g}"
+            )
         return float(value)
+
+    retries = cfg.get("retries", 4)
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 20:
+        raise ConfigError(f"{where}: [ckan] retries must be a whole number from 0 to 20")
 
     return CkanSettings(
         url=url_value,
         org=org_value,
         token=token,
         token_source=token_source,
-        timeout=number("timeout", 60.0),
-        retries=int(number("retries", 4)),
-        backoff=number("backoff", 0.5),
+        # socket timeouts beyond about 1e9 s overflow; a day is more than any request needs.
+        timeout=seconds("timeout", 60.0, positive=True, high=86400.0),
+        retries=retries,
+        backoff=seconds("backoff", 0.5, positive=False, high=60.0),
         max_upload_mb=max_upload,
     )

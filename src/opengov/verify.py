@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import InputError, VerifyFailed
 from .package import sha256_file
 
 PROVENANCE = "provenance.json"
 HISTORY = "history"
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -73,14 +76,61 @@ class VerifyResult:
             )
 
 
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
 def parse_provenance(data: bytes, where: str) -> dict[str, Any]:
+    """A provenance document, checked for every field verification reads; `VerifyFailed` else.
+
+    A tampered or truncated document must fail verification with a message naming what is
+    wrong, never crash on a missing key or a value of the wrong type further on.
+    """
     try:
         doc = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise VerifyFailed(f"{where} is not valid JSON") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("generated"), list):
         raise VerifyFailed(f"{where} is not an opengov provenance document")
+    problems = _provenance_problems(doc)
+    if problems:
+        raise VerifyFailed(
+            f"{where} is not a valid opengov provenance document", details=problems[:10]
+        )
     return doc
+
+
+def _provenance_problems(doc: dict[str, Any]) -> list[str]:
+    problems = []
+    release = doc.get("release")
+    if isinstance(release, bool) or not isinstance(release, int) or release < 1:
+        problems.append("release must be a whole number from 1")
+    seen: set[str] = set()
+    for i, entity in enumerate(doc["generated"]):
+        if not isinstance(entity, dict):
+            problems.append(f"generated[{i}] must be an object")
+            continue
+        path = entity.get("og:path")
+        if not isinstance(path, str) or not path or not path.isprintable():
+            problems.append(f"generated[{i}] og:path must be a non-empty file path")
+        elif path in seen:
+            problems.append(f"generated[{i}] og:path {path!r} is listed twice")
+        else:
+            seen.add(path)
+        sha = entity.get("og:sha256")
+        if not isinstance(sha, str) or not _SHA256.fullmatch(sha):
+            problems.append(f"generated[{i}] og:sha256 must be 64 lowercase hex digits")
+    previous = doc.get("previous")
+    if previous is not None:
+        if not isinstance(previous, dict):
+            problems.append("previous must be an object with sha256 and path, or null")
+        else:
+            sha = previous.get("sha256")
+            if not isinstance(sha, str) or not _SHA256.fullmatch(sha):
+                problems.append("previous.sha256 must be 64 lowercase hex digits")
+            path = previous.get("path")
+            if not isinstance(path, str) or not path or not path.isprintable():
+                problems.append("previous.path must be a non-empty path")
+    return problems
 
 
 def check_outputs(
@@ -122,11 +172,19 @@ def check_chain(
             break
         try:
             current = parse_provenance(data, path)
-        except VerifyFailed:
-            mismatches.append(Mismatch(path, "chain", "previous provenance unreadable"))
+        except VerifyFailed as exc:
+            reason = "; ".join(exc.details[:3]) or "not valid JSON"
+            mismatches.append(Mismatch(path, "chain", f"previous provenance unreadable: {reason}"))
             break
         length += 1
     return length, mismatches
+
+
+def _read(path: Path, read: Callable[[], _T]) -> _T:
+    try:
+        return read()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
 
 
 def verify_folder(path: Path | str) -> VerifyResult:
@@ -135,19 +193,21 @@ def verify_folder(path: Path | str) -> VerifyResult:
     prov_path = root / PROVENANCE
     if not prov_path.is_file():
         raise InputError(f"{root} has no {PROVENANCE}: not a published opengov dataset")
-    doc = parse_provenance(prov_path.read_bytes(), str(prov_path))
+    doc = parse_provenance(_read(prov_path, prov_path.read_bytes), str(prov_path))
+
+    def inside(rel: str) -> Path | None:
+        target = (root / rel).resolve()
+        if not target.is_relative_to(root.resolve()) or not target.is_file():
+            return None
+        return target
 
     def digest(rel: str) -> str | None:
-        target = (root / rel).resolve()
-        if not target.is_relative_to(root.resolve()) or not target.is_file():
-            return None
-        return sha256_file(target)
+        target = inside(rel)
+        return None if target is None else _read(target, lambda: sha256_file(target))
 
     def history(rel: str) -> bytes | None:
-        target = (root / rel).resolve()
-        if not target.is_relative_to(root.resolve()) or not target.is_file():
-            return None
-        return target.read_bytes()
+        target = inside(rel)
+        return None if target is None else _read(target, target.read_bytes)
 
     checked, mismatches = check_outputs(doc, digest)
     listed = {str(e["og:path"]) for e in doc["generated"]} | {PROVENANCE}

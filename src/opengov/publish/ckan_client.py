@@ -41,6 +41,7 @@ from ..errors import (
     OpengovError,
     PublishError,
 )
+from ..settings import check_token, check_url
 
 log = logging.getLogger("opengov.ckan")
 
@@ -356,12 +357,14 @@ class CkanClient:
         org: str = "",
         session: CkanSession | None = None,
     ) -> None:
-        self.url = url.rstrip("/")
+        # Every way in (publish, verify, the API) passes here: a malformed URL or a token no
+        # HTTP header can carry is a ConfigError now, not a ValueError deep in urllib.
+        self.url = check_url(url, warn=False)
         self.org = org
-        self._token = token
+        self._token = (check_token(token, "the settings") if token else "") or None
         self.session = session or CkanSession()
         self.remote = ckanapi.RemoteCKAN(
-            self.url, apikey=token, session=self.session, user_agent="opengov"
+            self.url, apikey=self._token, session=self.session, user_agent="opengov"
         )
         self._origin = _origin(self.url)
 
@@ -398,7 +401,11 @@ class CkanClient:
             ) from None
         except ckanapi.ValidationError as exc:
             raise self._validation_error(exc, what, files) from None
-        except ckanapi.CKANAPIError:
+        except (ckanapi.CKANAPIError, ckanapi.ServerIncompatibleError, KeyError, RecursionError):
+            # ckanapi raises ServerIncompatibleError when the JSON answer's "error" is not an
+            # object (a gateway's 404 {"error": "Not Found"}, a maintenance page's
+            # {"success": false, "error": "..."}), KeyError for {"success": true} without a
+            # "result" and RecursionError for absurdly nested JSON. None is a CKAN answer.
             status = self.session.last_status
             if status == 413:
                 raise self._too_large(what, files, "HTTP 413") from None
@@ -467,7 +474,7 @@ class CkanClient:
         if resource.get("url_type") == "upload":
             filename = url.rsplit("/", 1)[-1] or "file"
             return (
-                f"{self.url}/dataset/{resource['package_id']}/resource/{resource['id']}"
+                f"{self.url}/dataset/{resource.get('package_id')}/resource/{resource.get('id')}"
                 f"/download/{filename}"
             )
         return url
@@ -478,7 +485,7 @@ class CkanClient:
         """Download and hash; (None, status) when the file cannot be fetched."""
         digest = hashlib.sha256()
         headers = {}
-        if authenticated and self._token and _origin(url) == self._origin:
+        if authenticated and self._token and _same_origin(url, self._origin):
             headers["Authorization"] = self._token
         try:
             with self.session.get(url, headers=headers, stream=True) as response:
@@ -497,7 +504,7 @@ class CkanClient:
     def fetch(self, url: str, *, authenticated: bool = True, limit: int = 64 * MB) -> bytes | None:
         """A small file's bytes (provenance documents); None when it cannot be fetched."""
         headers = {}
-        if authenticated and self._token and _origin(url) == self._origin:
+        if authenticated and self._token and _same_origin(url, self._origin):
             headers["Authorization"] = self._token
         try:
             with self.session.get(url, headers=headers, stream=True) as response:
@@ -515,10 +522,18 @@ class CkanClient:
             raise PublishError(f"could not download from CKAN: {reason}") from None
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) of a URL; None when it has none (a bad port, an unclosed bracket)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
     return parts.scheme, (parts.hostname or "").lower(), port
+
+
+def _same_origin(url: str, origin: tuple[str, str, int | None] | None) -> bool:
+    return origin is not None and _origin(url) == origin
 
 
 __all__ = [
