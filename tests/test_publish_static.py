@@ -189,3 +189,27 @@ def test_a_folder_opengov_did_not_publish_is_not_replaced(
     with pytest.raises(PublishError, match="holds no opengov release"):
         publish_static(make_package(), portal)
     assert (portal / "personal" / "notes.txt").read_text(encoding="utf-8") == "someone's files"
+
+
+def test_damaged_provenance_stops_the_publish(published: tuple[Path, Path]) -> None:
+    from opengov.errors import PublishError
+
+    package, portal = published
+    prov = portal / "personal" / "provenance.json"
+    prov.write_text('{"generated": [], "release": "2024-01"}', encoding="utf-8")
+    rows = copy.deepcopy(STAFF_ROWS)
+    rows[4][5] = "Vård"
+    write_csv(package / "data" / "personal.csv", rows)
+    with pytest.raises(PublishError, match="is damaged"):
+        publish_static(package, portal)
+    assert json.loads(prov.read_text(encoding="utf-8"))["release"] == "2024-01"
+
+
+def test_a_damaged_dataset_is_left_out_of_the_catalogue(published: tuple[Path, Path]) -> None:
+    from opengov.publish import write_catalogue
+
+    _, portal = published
+    (portal / "personal" / "provenance.json").write_text("{}", encoding="utf-8")
+    write_catalogue(portal)
+    catalog = json.loads((portal / "catalog.json").read_text(encoding="utf-8"))
+    assert catalog["datasets"] == []

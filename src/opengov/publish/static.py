@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import shutil
 from collections.abc import Iterator
@@ -18,27 +19,37 @@ from pathlib import Path
 from typing import Any
 
 from .. import pages, provenance
-from ..errors import PublishError
+from ..errors import PublishError, VerifyFailed
 from ..package import Package
 from ..redact import PseudonymKey
 from ..rules import Rules
-from ..verify import HISTORY, PROVENANCE, verify_folder
+from ..verify import HISTORY, PROVENANCE, parse_provenance, verify_folder
 from .plan import PlanItem, PublishResult, diff
 from .release import Release, build, finish, prepare
+
+log = logging.getLogger("opengov.static")
 
 STAGING = ".opengov-staging"
 CATALOG = "catalog.json"
 
 
 def _previous(target: Path) -> dict[str, Any] | None:
+    """The current release's provenance; a damaged one stops the publish.
+
+    Publishing over it would restart the chain and lose the audit trail without anyone
+    noticing, so the steward decides (verify, then restore or move the folder away).
+    """
     path = target / PROVENANCE
     if not path.is_file():
         return None
     try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data
+        return parse_provenance(path.read_bytes(), str(path))
+    except VerifyFailed as exc:
+        raise PublishError(
+            f"{path} is damaged, so the release chain cannot continue; check it with "
+            f"`opengov verify {target}`, then restore it or move the folder away",
+            details=exc.details or [exc.message],
+        ) from None
 
 
 def publish_static(
@@ -197,8 +208,17 @@ def catalogue_entries(portal: Path) -> list[dict[str, Any]]:
         prov, desc = folder / PROVENANCE, folder / "datapackage.json"
         if not (prov.is_file() and desc.is_file()):
             continue
-        doc = json.loads(prov.read_text(encoding="utf-8"))
-        descriptor = json.loads(desc.read_text(encoding="utf-8"))
+        try:
+            doc = parse_provenance(prov.read_bytes(), str(prov))
+            descriptor = json.loads(desc.read_text(encoding="utf-8"))
+            if not isinstance(descriptor, dict) or not isinstance(
+                descriptor.get("resources"), list
+            ):
+                raise ValueError("no resources")
+        except (VerifyFailed, ValueError):
+            # Another dataset's damage must not stop this publish; it is left out and said.
+            log.warning("%s: unreadable release, left out of the catalogue", folder.name)
+            continue
         hashes = {e["og:path"]: e["og:sha256"] for e in doc["generated"]}
         licenses = descriptor.get("licenses") or [{}]
         resources = [
