@@ -715,3 +715,31 @@ def test_dataset_hidden_by_hand_stays_hidden(
     ckan_admin.action.package_patch(id=name, private=False)
     assert publish(pkg, ckan).status == "unchanged"
     assert anonymous(ckan).action.package_show(id=name)["private"] is False
+
+
+def test_an_update_that_fails_mid_upload_is_never_taken_for_complete(
+    ckan: CkanPortal,
+    ckan_admin: ckanapi.RemoteCKAN,
+    dataset_purge: Callable[[str], str],
+    tmp_path: Path,
+) -> None:
+    """CKAN writes a request's files before it commits and rolls back only the metadata. An
+    update that fails part-way (here a new table over ckan.max_resource_size) must leave the
+    dataset marked incomplete, and a later run must repair what it finds, not trust it."""
+    name = dataset_purge(unique())
+    pkg = make_package(tmp_path / "pkg", name, with_units=False)
+    v1_invoices = (pkg / "data" / "invoices.csv").read_text(encoding="utf-8")
+    publish(pkg, ckan)
+    big_units = "code,name\n" + "".join(f"C{i},{'x' * 60}\n" for i in range(850_000))  # ~55 MB
+    make_package(pkg, name, invoices=invoices_csv(bump=7), units=big_units)
+    with pytest.raises(CkanUploadTooLarge):
+        publish(pkg, ckan)
+    ds = ckan_admin.action.package_show(id=name)
+    assert extras(ds)[E_STATE] == "uploading"
+    assert not verify_ckan(ckan.url, name).ok  # what CKAN wrote before failing is reported
+    # The steward goes back to release 1's inputs: the portal is repaired, not trusted.
+    make_package(pkg, name, invoices=v1_invoices, with_units=False)
+    again = publish(pkg, ckan)
+    assert again.status == "published"
+    assert verify_ckan(ckan.url, name).ok
+    assert extras(ckan_admin.action.package_show(id=name))[E_STATE] == "complete"

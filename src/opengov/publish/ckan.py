@@ -615,6 +615,9 @@ _REGENERATED = ("index.html", HISTORY_PATH, PROVENANCE)
 def _actual_hashes(client: CkanClient, remote: Remote) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for path, res in remote.managed.items():
+        if not res.get("url"):
+            out[path] = None  # created by the marking request, its file never arrived
+            continue
         sha, _status = client.sha256_of(client.download_url(res), what=path)
         out[path] = sha
     return out
@@ -1029,8 +1032,8 @@ def verify_ckan(
     def digest(path: str) -> str | None:
         if path not in digests:
             res = remote.managed.get(path)
-            if res is None:
-                digests[path] = None
+            if res is None or not res.get("url"):
+                digests[path] = None  # absent, or a placeholder whose file never arrived
             else:
                 digests[path] = client.sha256_of(
                     client.download_url(res), authenticated=False, what=path
