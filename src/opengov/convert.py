@@ -16,8 +16,10 @@ handful of bad cells, so the Python work is proportional to the errors, not to t
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import functools
 import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -295,6 +297,10 @@ def _number_fast(
 
 
 def _float_or_none(value: Any) -> float:
+    # frictionless accepts "sNaN" (Decimal's signalling NaN) as a valid number; float() of it
+    # raises. It is published as NaN, as "NaN" is.
+    if isinstance(value, decimal.Decimal) and value.is_snan():
+        return math.nan
     return float(value)
 
 
@@ -369,12 +375,16 @@ def _cast_date(
     values: pa.Array, present: pa.Array, field: dict[str, Any], fmt: str
 ) -> tuple[pa.Array, pa.BooleanArray]:
     if fmt == "default":
-        try:
-            # Arrow's ISO date cast accepts only YYYY-MM-DD with a real calendar date and a
-            # year from 1 to 9999: a subset of strptime("%Y-%m-%d"), with the same value.
-            return pc.cast(_masked(values, present), pa.date32()), present
-        except pa.ArrowInvalid:
-            pass
+        # Arrow's ISO date cast accepts only YYYY-MM-DD with a real calendar date and a year
+        # from 0 to 9999: a subset of strptime("%Y-%m-%d"), with the same value, except year
+        # 0, which strptime (and so frictionless) rejects. A column with a year-0 value takes
+        # the strict path below, whose pattern leaves it to frictionless' reader.
+        year_zero = _no_nulls(pc.and_(present, pc.starts_with(values, "0000")))
+        if not pc.any(year_zero).as_py():
+            try:
+                return pc.cast(_masked(values, present), pa.date32()), present
+            except pa.ArrowInvalid:
+                pass
         ok = _fast(values, present, _DATE_FAST)
         fast_values, ok = _strict_cast(values, ok, pa.date32(), "%Y-%m-%d")
     else:
@@ -569,7 +579,7 @@ def python_to_arrow(value: Any, cell: Any, field: dict[str, Any]) -> tuple[Any, 
     if ftype == "integer":
         return _int_or_none(value), False
     if ftype == "number":
-        return float(value), False
+        return _float_or_none(value), False
     if ftype == "date":
         return _to_date(value), False
     if ftype == "datetime":

@@ -215,6 +215,39 @@ def head_records(resource: ResourceSpec, dialect: CsvDialect, limit: int = 100) 
     return records
 
 
+def header_lines(resource: ResourceSpec, dialect: CsvDialect) -> tuple[int, bool]:
+    """How many physical lines the records before the first content row take, and whether
+    any text follows them.
+
+    pyarrow's `skip_rows` counts lines, while frictionless' header rows are records: a quoted
+    label with a line break ("Belopp\\r\\n(kr)") is one record over two lines. Python's csv
+    reader (frictionless' parser) counts the lines it consumed in `line_num`; it splits lines
+    at \\n, \\r\\n and \\r, as pyarrow does.
+    """
+    assert resource.path is not None
+    records = dialect.first_content_row - 1
+    with resource.path.open("rb") as raw:
+        text = io.TextIOWrapper(raw, encoding=resource.encoding or "utf-8", newline="")
+        try:
+            reader = csv.reader(text, dialect=dialect.python())
+            for _ in range(records):
+                if next(reader, None) is None:
+                    return reader.line_num, False
+            return reader.line_num, next(text, "") != ""
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"resource {resource.name!r}: file {resource.path.name} is not valid "
+                f"{resource.encoding} (near byte {exc.start} of a block)"
+            ) from None
+        except csv.Error as exc:
+            raise InputError(
+                f"resource {resource.name!r}: cannot parse file {resource.path.name} as CSV "
+                f"(row {reader.line_num}: {str(exc).split(':')[0]})"
+            ) from None
+        finally:
+            text.detach()
+
+
 def join_labels(rows: Sequence[tuple[int, Sequence[Any]]], dialect: CsvDialect) -> list[str]:
     """Labels from header rows, as frictionless' Dialect.read_labels builds them."""
     lists: list[list[str]] = []
@@ -301,12 +334,19 @@ def iter_csv_batches(
     reason = dialect.arrow_reason()
     if reason:
         raise InputError(f"resource {resource.name!r}: internal: pyarrow cannot read {reason}")
+    skip_lines, more = header_lines(resource, dialect)
+    if not more:
+        # The file ends within the header (a header-only file, perhaps without a final
+        # newline): no rows. pyarrow would fail to skip the header.
+        return
     yielded = 0  # rows handed out so far, in row order
     threaded = use_threads
     while True:
         skip = yielded
         try:
-            for batch in _csv_pass(resource, dialect, n_columns, block_size, threaded=threaded):
+            for batch in _csv_pass(
+                resource, dialect, n_columns, block_size, threaded=threaded, skip_lines=skip_lines
+            ):
                 # A restarted pass reads the same rows in the same order: skip those already
                 # handed out. (A threaded pass hands out only batches before the first ragged
                 # row, so its rows are exactly the first ones of the single-threaded pass.)
@@ -347,6 +387,7 @@ def _csv_pass(
     block_size: int,
     *,
     threaded: bool,
+    skip_lines: int,
 ) -> Iterator[CsvBatch]:
     import pyarrow.csv as pv
 
@@ -359,10 +400,13 @@ def _csv_pass(
         ragged_raw.append((row.number, row.text))
         return "skip"
 
-    skip = dialect.first_content_row - 1
+    # pyarrow skips physical lines, not records (a quoted label may span lines), and numbers
+    # a ragged row as skipped lines + its record index among the rest: shift it to
+    # frictionless' row number.
+    shift = (dialect.first_content_row - 1) - skip_lines
     read_options = pv.ReadOptions(
         column_names=names,
-        skip_rows=skip,
+        skip_rows=skip_lines,
         block_size=block_size,
         use_threads=threaded,
         encoding=_arrow_encoding(resource.encoding),
@@ -413,7 +457,7 @@ def _csv_pass(
         if ragged_raw:
             if threaded:
                 raise _NeedNumbers
-            pending.extend(_ragged_rows(ragged_raw, parser))
+            pending.extend(_ragged_rows(ragged_raw, parser, shift))
             ragged_raw.clear()
             pending.sort(key=lambda r: r.number)
         out, next_number, pending = _place(batch, pending, next_number, n_columns)
@@ -421,7 +465,7 @@ def _csv_pass(
     if ragged_raw:
         if threaded:
             raise _NeedNumbers
-        pending.extend(_ragged_rows(ragged_raw, parser))
+        pending.extend(_ragged_rows(ragged_raw, parser, shift))
         pending.sort(key=lambda r: r.number)
     if pending:
         yield _ragged_batch(pending, n_columns)
@@ -440,12 +484,14 @@ def arange(start: int, count: int) -> pa.Array:
     return out
 
 
-def _ragged_rows(raw: list[tuple[int | None, str]], parser: type[csv.Dialect]) -> list[RaggedRow]:
+def _ragged_rows(
+    raw: list[tuple[int | None, str]], parser: type[csv.Dialect], shift: int = 0
+) -> list[RaggedRow]:
     rows = []
     for number, text in raw:
         if number is None:
             raise RuntimeError("pyarrow gave no row number for a ragged row")
-        rows.append(RaggedRow(number=int(number), cells=_parse_record(text, parser)))
+        rows.append(RaggedRow(number=int(number) + shift, cells=_parse_record(text, parser)))
     return rows
 
 
@@ -539,6 +585,27 @@ class NativeRows:
     labels: list[str]
     rows: list[tuple[int, list[Any]]]  # (row number, cells)
     dialect: CsvDialect = field(default_factory=CsvDialect)  # header layout used
+
+
+# frictionless' excel options that change the cells it reads; openpyxl's plain read here does
+# not apply them, so such a resource is validated by frictionless and not published.
+XLSX_UNSUPPORTED = (
+    "fillMergedCells",
+    "stringified",
+    "preserveFormatting",
+    "adjustFloatingPointError",
+)
+
+
+def xlsx_unsupported_option(resource: ResourceSpec) -> str | None:
+    """The first excel dialect option set (truthy) that `xlsx_rows` does not apply, or None."""
+    dialect = resource.dialect or {}
+    nested = dialect.get("excel")
+    for options in (dialect, nested if isinstance(nested, dict) else {}):
+        for name in XLSX_UNSUPPORTED:
+            if options.get(name):
+                return name
+    return None
 
 
 def xlsx_rows(resource: ResourceSpec) -> NativeRows:
@@ -647,11 +714,11 @@ def _check_labels(resource: ResourceSpec, labels: list[str], header: bool) -> No
         name = names[index] if index < len(names) else None
         if label != name:
             if name is None:
-                problems.append(f"column {index + 1}: extra label {label!r}")
+                problems.append(f"column {index + 1}: a label the schema does not have")
             elif label is None:
                 problems.append(f"column {index + 1}: no label for field {name!r}")
             else:
-                problems.append(f"column {index + 1}: label {label!r} is not field {name!r}")
+                problems.append(f"column {index + 1}: the label is not field {name!r}")
     raise InputError(
         f"resource {resource.name!r}: the header does not match the schema's fields",
         details=problems[:20],
@@ -663,13 +730,47 @@ def schema_missing_values(resource: ResourceSpec) -> list[str]:
     return [str(v["value"]) if isinstance(v, dict) else str(v) for v in raw]
 
 
-def _table(resource: ResourceSpec, results: list[CastResult]) -> pa.Table:
+def _table(
+    resource: ResourceSpec,
+    results: list[CastResult],
+    row_numbers: pa.Array | pa.ChunkedArray | Sequence[int],
+) -> pa.Table:
     fields = resource.schema.get("fields", [])
+    for fdesc, result in zip(fields, results, strict=True):
+        _check_kept(resource, fdesc, result, row_numbers)
     arrays = [r.array for r in results]
     schema = pa.schema(
         [pa.field(str(f["name"]), a.type) for f, a in zip(fields, arrays, strict=True)]
     )
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _check_kept(
+    resource: ResourceSpec,
+    fdesc: dict[str, Any],
+    result: CastResult,
+    row_numbers: pa.Array | pa.ChunkedArray | Sequence[int],
+) -> None:
+    """Fail closed where a cell is valid (frictionless accepts it) but its value did not make it
+    into the column: publishing must never turn a valid value into a null. The message names
+    the field and row, never the value (it may be personal data)."""
+    lost = pc.and_(pc.invert(pc.or_(result.invalid, result.missing)), pc.is_null(result.array))
+    if not pc.any(lost).as_py():
+        return
+    index = pc.index(lost, True).as_py()
+    number = row_numbers[index]
+    row = number.as_py() if isinstance(number, pa.Scalar) else number
+    ftype = str(fdesc.get("type") or "any")
+    hint = ""
+    if ftype == "integer":
+        hint = (
+            " (an integer beyond 64 bits, such as a long reference number);"
+            " declare the field as string to publish it"
+        )
+    raise InputError(
+        f"resource {resource.name!r}: field {fdesc.get('name')!r}, row {row}: a valid "
+        f"{ftype} value that the published column cannot hold{hint}"
+    )
 
 
 def read_typed(resource: ResourceSpec) -> pa.Table:
@@ -687,6 +788,11 @@ def read_typed(resource: ResourceSpec) -> pa.Table:
     if resource.format == "parquet":
         return _read_parquet_typed(resource, fields, missing)
     if resource.format == "xlsx":
+        option = xlsx_unsupported_option(resource)
+        if option:
+            raise InputError(
+                f"resource {resource.name!r}: XLSX option {option} is not supported for publishing"
+            )
         native = xlsx_rows(resource)
     elif resource.format == "inline":
         native = inline_rows(resource)
@@ -697,7 +803,7 @@ def read_typed(resource: ResourceSpec) -> pa.Table:
     for index, fdesc in enumerate(fields):
         cells = [cells[index] if index < len(cells) else None for _, cells in native.rows]
         results.append(cast_python_cells(cells, fdesc, missing_values=missing))
-    return _table(resource, results)
+    return _table(resource, results, [number for number, _ in native.rows])
 
 
 def _read_csv_typed(
@@ -714,14 +820,16 @@ def _read_csv_typed(
                 pa.string(),
             )
             results.append(cast_field(column, fdesc, missing_values=missing))
-        return _table(resource, results)
+        return _table(resource, results, [number for number, _ in native.rows])
     columns: list[list[pa.Array]] = [[] for _ in fields]
+    numbers: list[pa.Array] = []
     for batch in iter_csv_batches(resource, dialect, len(fields)):
         keep = None
         if dialect.skip_blank_rows:
             keep = blank_row_filter(batch.columns, batch.ragged, batch.row_numbers)
         for index, column in enumerate(batch.columns):
             columns[index].append(column if keep is None else column.filter(keep))
+        numbers.append(batch.row_numbers if keep is None else batch.row_numbers.filter(keep))
     results = []
     for fdesc, parts in zip(fields, columns, strict=True):
         whole = (
@@ -732,7 +840,7 @@ def _read_csv_typed(
         results.append(cast_field(whole, fdesc, missing_values=missing))
     if not fields:
         return pa.table({})
-    return _table(resource, results)
+    return _table(resource, results, pa.chunked_array(numbers, pa.int64()))
 
 
 def blank_row_filter(
@@ -786,9 +894,24 @@ def _read_parquet_typed(
     _check_labels(resource, [str(n) for n in table.column_names], True)
     results = []
     for index, fdesc in enumerate(fields):
-        column = table.column(index).combine_chunks()
+        column = without_nanoseconds(table.column(index).combine_chunks())
         results.append(cast_arrow_column(column, fdesc, missing))
-    return _table(resource, results)
+    return _table(resource, results, range(2, table.num_rows + 2))
+
+
+def without_nanoseconds(column: Any) -> Any:
+    """A parquet column with nanosecond timestamps, times or durations (pandas writes
+    nanoseconds by default) in microseconds, which Python's datetime values (what
+    frictionless receives) can hold; sub-microsecond digits are dropped. Other columns as
+    they are."""
+    kind = column.type
+    if pa.types.is_timestamp(kind) and kind.unit == "ns":
+        return column.cast(pa.timestamp("us", tz=kind.tz), safe=False)
+    if pa.types.is_time64(kind) and kind.unit == "ns":
+        return column.cast(pa.time64("us"), safe=False)
+    if pa.types.is_duration(kind) and kind.unit == "ns":
+        return column.cast(pa.duration("us"), safe=False)
+    return column
 
 
 def cast_arrow_column(
@@ -820,5 +943,7 @@ __all__ = [
     "iter_csv_batches",
     "python_csv_rows",
     "read_typed",
+    "without_nanoseconds",
     "xlsx_rows",
+    "xlsx_unsupported_option",
 ]

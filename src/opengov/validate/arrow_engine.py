@@ -54,7 +54,9 @@ from ..tables import (
     head_records,
     inline_rows,
     iter_csv_batches,
+    without_nanoseconds,
     xlsx_rows,
+    xlsx_unsupported_option,
 )
 from . import checks
 from .checks import ConstraintFailure
@@ -123,6 +125,10 @@ def fast_path_reason(package: Package, resource: ResourceSpec) -> str | None:
         reason = dialect.arrow_reason()
         if reason:
             return reason
+    if resource.format == "xlsx":
+        option = xlsx_unsupported_option(resource)
+        if option:
+            return f"XLSX option {option}"
     return None
 
 
@@ -759,7 +765,7 @@ def _parquet_rows(resource: ResourceSpec) -> NativeRows:
         raise InputError(
             f"resource {resource.name!r}: file {resource.path.name} is not readable parquet"
         ) from None
-    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+    columns = [without_nanoseconds(table.column(i)).to_pylist() for i in range(table.num_columns)]
     rows = [(n + 2, [col[n] for col in columns]) for n in range(table.num_rows)]
     return NativeRows(labels=[str(n) for n in table.column_names], rows=rows)
 
