@@ -74,7 +74,7 @@ CASES: list[tuple[dict[str, Any], list[tuple[str, Any]], list[str]]] = [
         {"type": "datetime"},
         [
             ("2024-01-05T10:00:00", dt.datetime(2024, 1, 5, 10)),
-            ("2024-01-05T10:00:00.5", dt.datetime(2024, 1, 5, 10)),
+            ("2024-01-05T10:00:00.5", dt.datetime(2024, 1, 5, 10, 0, 0, 500000)),
         ],
         ["2024-01-05", "2024-01-05T25:00:00", "2024-02-30T10:00:00", "x"],
     ),
@@ -200,12 +200,12 @@ def test_value_in_both_boolean_lists_is_false() -> None:
 
 def test_datetime_column_types() -> None:
     naive = cast_field(pa.array(["2024-01-05T10:00:00"]), {"name": "t", "type": "datetime"})
-    assert naive.array.type == pa.timestamp("s")
+    assert naive.array.type == pa.timestamp("us")  # microseconds: fractions are kept
     aware = cast_field(
         pa.array(["2024-01-05T10:00:00", "2024-01-05T10:00:00Z"]),
         {"name": "t", "type": "datetime"},
     )
-    assert aware.array.type == pa.timestamp("s", tz="UTC")
+    assert aware.array.type == pa.timestamp("us", tz="UTC")
 
 
 @pytest.mark.parametrize(

@@ -213,3 +213,36 @@ def test_a_damaged_dataset_is_left_out_of_the_catalogue(published: tuple[Path, P
     write_catalogue(portal)
     catalog = json.loads((portal / "catalog.json").read_text(encoding="utf-8"))
     assert catalog["datasets"] == []
+
+
+def test_fractional_seconds_survive_publication(
+    make_package: PackageFactory, tmp_path: Path
+) -> None:
+    """A timestamp's fraction is data: it reaches the CSV and Parquet; whole seconds stay short."""
+    import pyarrow.parquet as pq
+
+    schema = {
+        "fields": [
+            {"name": "id", "type": "integer"},
+            {"name": "exakt", "type": "datetime"},
+            {"name": "hel", "type": "datetime"},
+        ]
+    }
+    rows = [
+        ["id", "exakt", "hel"],
+        ["1", "2024-01-05T10:00:00.750", "2024-01-05T10:00:00Z"],
+        ["2", "2024-01-05T10:00:01", "2024-01-05T11:00:00Z"],
+    ]
+    rules = {
+        "version": 1,
+        "resources": {
+            "tider": {"fields": {n: {"class": "public"} for n in ("id", "exakt", "hel")}}
+        },
+    }
+    portal = tmp_path / "portal"
+    publish_static(make_package("tider", rows=rows, schema=schema, rules=rules), portal)
+    text = (portal / "tider" / "data" / "tider.csv").read_text(encoding="utf-8").splitlines()
+    assert text[1] == '1,"2024-01-05T10:00:00.750000","2024-01-05T10:00:00Z"'
+    assert text[2] == '2,"2024-01-05T10:00:01.000000","2024-01-05T11:00:00Z"'
+    table = pq.read_table(portal / "tider" / "data" / "tider.parquet")
+    assert table["exakt"][0].as_py().microsecond == 750000

@@ -190,3 +190,22 @@ def test_published_schema_drops_source_date_formats(make_package: PackageFactory
     field = next(f for f in res.schema["fields"] if f["name"] == "anstalld")
     assert "format" not in field
     assert str(res.table["anstalld"][0].as_py()) == "2019-03-01"
+
+
+def test_row_rules_on_datetimes_compare_moments(make_package: PackageFactory) -> None:
+    schema = {"fields": [{"name": "id", "type": "integer"}, {"name": "tid", "type": "datetime"}]}
+    rows = [["id", "tid"], ["1", "2024-01-05T10:00:00"], ["2", "2024-01-05T10:00:00.5"]]
+    rules = {
+        "version": 1,
+        "resources": {
+            "t": {
+                "fields": {"id": {"class": "public"}, "tid": {"class": "public"}},
+                "rows": [
+                    {"drop_when": {"field": "tid", "in": ["2024-01-05T10:00:00"]}, "basis": "test"}
+                ],
+            }
+        },
+    }
+    assert _run(make_package("t", rows=rows, schema=schema, rules=rules)).resources[0].table[
+        "id"
+    ].to_pylist() == [2]

@@ -79,7 +79,7 @@ def arrow_type(field: dict[str, Any], *, aware: bool = False) -> pa.DataType:
     if ftype == "date":
         return pa.date32()
     if ftype == "datetime":
-        return pa.timestamp("s", tz="UTC") if aware else pa.timestamp("s")
+        return pa.timestamp("us", tz="UTC") if aware else pa.timestamp("us")
     if ftype == "time":
         return pa.time64("us")
     if ftype == "year":
@@ -419,11 +419,12 @@ def _cast_datetime(
         aware_utc = pc.subtract(pc.cast(aware_parsed, pa.int64()), offset)
         ok = pc.or_(naive_ok, aware_ok)
         seconds = pc.if_else(aware_ok, aware_utc, pc.cast(naive_parsed, pa.int64()))
-        fast_values = pc.cast(seconds, pa.timestamp("s"))
+        # Microseconds: a fraction on any value in the column must survive to publication.
+        fast_values = pc.cast(pc.multiply(seconds, 1_000_000), pa.timestamp("us"))
         any_aware = bool(pc.any(aware_ok).as_py())
     else:
         ok = _no_nulls(pa.nulls(n, pa.bool_()))
-        fast_values = pa.nulls(n, pa.timestamp("s"))
+        fast_values = pa.nulls(n, pa.timestamp("us"))
         any_aware = False
     aware_seen: list[bool] = []
 
@@ -436,7 +437,7 @@ def _cast_datetime(
     if any_aware or aware_seen:
         # A column with any offset is a UTC column; naive values in it are taken as UTC.
         array = pc.assume_timezone(array, timezone="UTC") if len(array) else array
-        array = array.cast(pa.timestamp("s", tz="UTC"))
+        array = array.cast(pa.timestamp("us", tz="UTC"))
     return array, valid
 
 
@@ -565,7 +566,7 @@ def cast_python_cells(
         aware = aware or is_aware
         typed.append(py_value)
     if aware:
-        out_type = pa.timestamp("s", tz="UTC")
+        out_type = pa.timestamp("us", tz="UTC")
     array = pa.array(typed, out_type)
     return CastResult(
         array=array,

@@ -173,8 +173,9 @@ def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         return column
     if pa.types.is_timestamp(column.type):
-        # Wall time in UTC for aware columns; the same form `_canonical` gives rule values.
-        return pc.strftime(column, format="%Y-%m-%dT%H:%M:%S")
+        # Whole seconds, wall time in UTC: the form `_canonical` gives rule values.
+        whole = column.cast(pa.timestamp("s", tz=column.type.tz), safe=False)
+        return pc.strftime(whole, format="%Y-%m-%dT%H:%M:%S")
     return pc.cast(column, pa.string())
 
 
@@ -187,6 +188,36 @@ def _rule_value(value: Any, column: pa.ChunkedArray, field: dict[str, Any]) -> A
         if text in field.get("falseValues", _DEFAULT_FALSE):
             return False
     return value
+
+
+def _temporal(column: pa.ChunkedArray, values: list[Any]) -> pa.Array | None:
+    """Rule values as the column's own date or timestamp type, or None if one does not read."""
+    type_ = column.type
+    if not (pa.types.is_timestamp(type_) or pa.types.is_date(type_)):
+        return None
+    out: list[Any] = []
+    for value in values:
+        if isinstance(value, str):
+            try:
+                value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                return None
+        if pa.types.is_date(type_):
+            if isinstance(value, dt.datetime):
+                value = value.date()
+            if not isinstance(value, dt.date):
+                return None
+        else:
+            if not isinstance(value, dt.datetime):
+                if not isinstance(value, dt.date):
+                    return None
+                value = dt.datetime(value.year, value.month, value.day)
+            if value.tzinfo is not None:
+                value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        out.append(value)
+    if pa.types.is_timestamp(type_) and type_.tz:
+        return pa.array(out, pa.timestamp(type_.unit)).cast(pa.timestamp(type_.unit, tz="UTC"))
+    return pa.array(out, type_)
 
 
 def _numeric(column: pa.ChunkedArray, values: list[Any]) -> bool:
@@ -213,7 +244,10 @@ def _row_mask(
         allowed = pc.unique(_as_text(published[other][ofield]).drop_null())
         return pc.invert(pc.fill_null(pc.is_in(_as_text(column), value_set=allowed), False))
     values = [_rule_value(v, column, field) for v in (value if op != "equals" else [value])]
-    if _numeric(column, values):
+    moments = _temporal(column, values)
+    if moments is not None:
+        hit = pc.fill_null(pc.is_in(column, value_set=moments), False)
+    elif _numeric(column, values):
         # Numbers compare as numbers: 1e16 written out is not "1e+16".
         candidates = pa.array([float(v) for v in values], pa.float64())
         hit = pc.fill_null(pc.is_in(pc.cast(column, pa.float64()), value_set=candidates), False)

@@ -103,11 +103,20 @@ def check_report(report: ValidationReport) -> None:
 
 
 def _csv_ready(table: pa.Table) -> pa.Table:
-    """Timestamps as ISO 8601 with T and Z, which frictionless reads as datetime."""
+    """Timestamps as ISO 8601 with T and Z, which frictionless reads as datetime.
+
+    Whole seconds are written as such; a column where any value has a fraction keeps its
+    microseconds (Arrow's %S then prints SS.ffffff), so nothing is lost on the way out.
+    """
     columns = []
     for column in table.columns:
         if pa.types.is_timestamp(column.type):
             fmt = "%Y-%m-%dT%H:%M:%SZ" if column.type.tz else "%Y-%m-%dT%H:%M:%S"
+            if column.type.unit != "s":
+                whole = column.cast(pa.timestamp("s", tz=column.type.tz), safe=False)
+                back = whole.cast(column.type)
+                if bool(pc.all(pc.fill_null(pc.equal(back, column), True)).as_py()):
+                    column = whole
             column = pc.strftime(column, format=fmt)
         columns.append(column)
     return pa.table(columns, names=table.column_names)

@@ -833,7 +833,7 @@ def _concat(parts: list[pa.Array], fallback: pa.DataType) -> pa.Array:
         return pa.array([], fallback)
     kinds = {p.type for p in parts}
     if len(kinds) > 1:  # a datetime column aware in some batches only
-        parts = [p.cast(pa.timestamp("s", tz="UTC")) for p in parts]
+        parts = [p.cast(pa.timestamp("us", tz="UTC")) for p in parts]
     return pa.concat_arrays(parts)
 
 
