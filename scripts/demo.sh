@@ -11,6 +11,12 @@ portal="${1:-portal}"
 
 if [ ! -x .venv/bin/opengov ]; then
   echo "== installing opengov into .venv"
+  # Debian's own python3 cannot create a venv without python3-venv (no ensurepip).
+  if ! python3 -c 'import ensurepip' 2>/dev/null; then
+    sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"
+    $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+  fi
   python3 -m venv .venv
   # pip's output is kept in a log and shown only if the install fails.
   if ! { .venv/bin/pip install --quiet --upgrade pip &&
