@@ -221,6 +221,7 @@ class _Column:
     failures: list[ConstraintFailure]
     cells: pa.Array  # the source cell as text, for samples
     exact: list[Any] | None = None  # native sources: frictionless' typed values
+    shown: pa.Array | None = None  # typed parquet cells: samples print them as Python does
 
 
 @dataclass
@@ -391,8 +392,8 @@ class _Run:
     def _native_source(self) -> tuple[list[str], Iterator[_Batch]]:
         res = self.resource
         if res.format == "parquet":
-            native = _parquet_rows(res)
-        elif res.format == "xlsx":
+            return self._parquet_source()
+        if res.format == "xlsx":
             native = xlsx_rows(res)
         else:
             native = inline_rows(res)
@@ -401,6 +402,139 @@ class _Run:
         self.expected = self._header(native.labels, native.dialect)
         return native.labels, iter([self._native_batch(native)])
 
+    def _parquet_source(self) -> tuple[list[str], Iterator[_Batch]]:
+        """Parquet, streamed in batches of BATCH_ROWS rows (memory bounded by a batch).
+
+        A column is cast with kernels when its cells are text (frictionless reads a str cell
+        as it reads CSV text) or already carry the field's type; other columns go through
+        frictionless' cell reader, one batch at a time.
+        """
+        import pyarrow.parquet as pq
+
+        res = self.resource
+        assert res.path is not None
+        try:
+            source = pq.ParquetFile(str(res.path))
+        except (pa.ArrowInvalid, OSError):
+            raise InputError(
+                f"resource {res.name!r}: file {res.path.name} is not readable parquet"
+            ) from None
+        labels = [str(n) for n in source.schema_arrow.names]
+        if not labels:
+            raise InputError(f"resource {res.name!r}: the source is empty")
+        self.expected = self._header(labels, CsvDialect())
+        return labels, self._parquet_batches(source)
+
+    def _parquet_plan(self, kinds: list[pa.DataType]) -> list[bool]:
+        """Which expected columns are read with kernels (True) or cell by cell (False)."""
+        if len(kinds) != len(self.expected):
+            return [False] * len(self.expected)  # ragged rows: the cell reader's rules
+        plan = [
+            _vector_kind(k, e.descriptor, e.missing_values)
+            for k, e in zip(kinds, self.expected, strict=True)
+        ]
+        # A primary key is compared either all by frictionless' values or all by text.
+        pk = _primary_key(self.resource.schema)
+        names = [e.name for e in self.expected]
+        pk_index = [names.index(n) for n in pk if n in names]
+        if pk_index and not all(plan[i] for i in pk_index):
+            for i in pk_index:
+                plan[i] = False
+        return plan
+
+    def _parquet_batches(self, source: Any) -> Iterator[_Batch]:
+        plan: list[bool] | None = None
+        offset = 2
+        for record in source.iter_batches(batch_size=BATCH_ROWS):
+            columns_in = [without_nanoseconds(c) for c in record.columns]
+            if plan is None:
+                plan = self._parquet_plan([c.type for c in columns_in])
+            rows = record.num_rows
+            numbers = pa.array(range(offset, offset + rows), pa.int64())
+            offset += rows
+            native = NativeRows(labels=[], rows=[])
+            if not all(plan):
+                # Only the columns read cell by cell become Python values.
+                py_columns = [
+                    [None] * rows if fast else c.to_pylist()
+                    for c, fast in zip(columns_in, plan + [False] * len(columns_in), strict=False)
+                ]
+                native.rows = [
+                    (offset - rows + n, [col[n] for col in py_columns]) for n in range(rows)
+                ]
+            pool = getattr(self, "pool", None)
+            vector = [i for i, fast in enumerate(plan) if fast]
+            mapper = pool.map if pool is not None else map
+            fast_columns = dict(
+                zip(
+                    vector,
+                    mapper(
+                        self._typed_column,
+                        [self.expected[i] for i in vector],
+                        [columns_in[i] for i in vector],
+                    ),
+                    strict=True,
+                )
+            )
+            columns = [
+                fast_columns[i] if fast else self._native_column(i, exp, native.rows)
+                for i, (exp, fast) in enumerate(zip(self.expected, plan, strict=True))
+            ]
+            ragged = self._native_ragged(native) if not all(plan) else []
+            yield _Batch(columns=columns, row_numbers=numbers, ragged=ragged)
+
+    def _typed_column(self, expected: _Expected, column: pa.Array) -> _Column:
+        kind = column.type
+        if pa.types.is_dictionary(kind):
+            column = column.cast(kind.value_type)
+            kind = column.type
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            text_column = self._text_column(expected, column.cast(pa.string()))
+            # A null parquet cell is present (None), not absent as a short CSV row's cell is.
+            text_column.absent = _falses(len(column))
+            return text_column
+        target = arrow_type(expected.descriptor)
+        typed = column.cast(target)
+        absent = pc.is_null(typed)
+        text = typed.cast(pa.string())
+        missing = absent
+        extra = [m for m in expected.missing_values if m != ""]
+        if extra and pa.types.is_integer(target):
+            missing = pc.or_(absent, pc.fill_null(pc.is_in(text, value_set=pa.array(extra)), False))
+        missing = pc.fill_null(missing, True)
+        cast = CastResult(
+            array=_nulled(typed, pc.invert(missing)) if extra else typed,
+            invalid=pa.array(_falses(len(typed))),
+            missing=missing,
+        )
+        checked = cast
+        if pa.types.is_floating(target):
+            nan = pc.fill_null(pc.is_nan(typed), False)
+            if pc.any(nan).as_py():
+                # NaN is a valid number (Decimal("NaN")) that no kernel compares as frictionless
+                # does: null it for the checks, which then ask frictionless for those cells.
+                checked = CastResult(
+                    array=_nulled(typed, pc.invert(nan)), invalid=cast.invalid, missing=missing
+                )
+        failures = checks.check_column(
+            expected.descriptor, checked, text, expected.missing_values, expected.supported
+        )
+        return _Column(
+            cast=cast,
+            absent=pa.array(_falses(len(typed))),
+            failures=failures,
+            cells=text,
+            shown=typed,
+        )
+
+    def _native_ragged(self, native: NativeRows) -> list[RaggedRow]:
+        n = len(self.expected)
+        return [
+            RaggedRow(number=number, cells=[str(c) for c in cells])
+            for number, cells in native.rows
+            if len(cells) != n
+        ]
+
     def _native_batch(self, native: NativeRows) -> _Batch:
         """Native cells (spreadsheets, inline JSON): frictionless' cell reader, cell by cell.
 
@@ -408,59 +542,57 @@ class _Run:
         string), so reading them exactly as frictionless does beats any vectorised shortcut.
         """
         numbers = pa.array([number for number, _ in native.rows], pa.int64())
-        n = len(self.expected)
-        ragged = [
-            RaggedRow(number=number, cells=[str(c) for c in cells])
-            for number, cells in native.rows
-            if len(cells) != n
+        columns = [
+            self._native_column(index, expected, native.rows)
+            for index, expected in enumerate(self.expected)
         ]
-        columns = []
-        for index, expected in enumerate(self.expected):
-            reader = checks.cell_reader(expected.descriptor, expected.missing_values)
-            typed: list[Any] = []
-            exact: list[Any] = []
-            invalid: list[bool] = []
-            missing: list[bool] = []
-            absent: list[bool] = []
-            texts: list[str | None] = []
-            notes_per_cell: list[set[str]] = []
-            for _, cells in native.rows:
-                present = index < len(cells)
-                cell = cells[index] if present else None
-                value, notes = reader(cell)
-                names = set(notes or ())
-                is_invalid = "type" in names
-                invalid.append(is_invalid)
-                missing.append(value is None and not is_invalid)
-                absent.append(not present)
-                texts.append(_str(cell) if present else None)
-                notes_per_cell.append(names - {"type"})
-                exact.append(value)
-                if value is None:
-                    typed.append(None)
-                else:
-                    typed.append(python_to_arrow(value, cell, expected.descriptor)[0])
-            aware = any(getattr(v, "tzinfo", None) is not None for v in exact)
-            cast = CastResult(
-                array=pa.array(typed, arrow_type(expected.descriptor, aware=aware)),
-                invalid=pa.array(invalid, pa.bool_()),
-                missing=pa.array(missing, pa.bool_()),
-            )
-            constraint_names = sorted(set().union(*notes_per_cell)) if notes_per_cell else []
-            failures = [
-                ConstraintFailure(name, pa.array([name in s for s in notes_per_cell], pa.bool_()))
-                for name in constraint_names
-            ]
-            columns.append(
-                _Column(
-                    cast=cast,
-                    absent=pa.array(absent, pa.bool_()),
-                    failures=failures,
-                    cells=pa.array(texts, pa.string()),
-                    exact=exact,
-                )
-            )
-        return _Batch(columns=columns, row_numbers=numbers, ragged=ragged)
+        return _Batch(columns=columns, row_numbers=numbers, ragged=self._native_ragged(native))
+
+    def _native_column(
+        self, index: int, expected: _Expected, rows: list[tuple[int, list[Any]]]
+    ) -> _Column:
+        reader = checks.cell_reader(expected.descriptor, expected.missing_values)
+        typed: list[Any] = []
+        exact: list[Any] = []
+        invalid: list[bool] = []
+        missing: list[bool] = []
+        absent: list[bool] = []
+        texts: list[str | None] = []
+        notes_per_cell: list[set[str]] = []
+        for _, cells in rows:
+            present = index < len(cells)
+            cell = cells[index] if present else None
+            value, notes = reader(cell)
+            names = set(notes or ())
+            is_invalid = "type" in names
+            invalid.append(is_invalid)
+            missing.append(value is None and not is_invalid)
+            absent.append(not present)
+            texts.append(_str(cell) if present else None)
+            notes_per_cell.append(names - {"type"})
+            exact.append(value)
+            if value is None:
+                typed.append(None)
+            else:
+                typed.append(python_to_arrow(value, cell, expected.descriptor)[0])
+        aware = any(getattr(v, "tzinfo", None) is not None for v in exact)
+        cast = CastResult(
+            array=pa.array(typed, arrow_type(expected.descriptor, aware=aware)),
+            invalid=pa.array(invalid, pa.bool_()),
+            missing=pa.array(missing, pa.bool_()),
+        )
+        constraint_names = sorted(set().union(*notes_per_cell)) if notes_per_cell else []
+        failures = [
+            ConstraintFailure(name, pa.array([name in s for s in notes_per_cell], pa.bool_()))
+            for name in constraint_names
+        ]
+        return _Column(
+            cast=cast,
+            absent=pa.array(absent, pa.bool_()),
+            failures=failures,
+            cells=pa.array(texts, pa.string()),
+            exact=exact,
+        )
 
     # -- rows --
 
@@ -484,6 +616,7 @@ class _Run:
                 col.cells,
                 note=f'type is "{exp.descriptor.get("type", "any")}/'
                 f'{exp.descriptor.get("format", "default")}"',
+                shown=col.shown,
             )
             for failure in col.failures:
                 constraint = (exp.descriptor.get("constraints") or {}).get(failure.name)
@@ -494,6 +627,7 @@ class _Run:
                     exp,
                     col.cells,
                     note=f'constraint "{failure.name}" is "{constraint}"',
+                    shown=col.shown,
                 )
             self._emit(pc.and_(col.absent, alive), numbers, "missing-cell", exp, None, note="")
         self._emit_rows(blank, numbers, "blank-row", None, note="")
@@ -529,6 +663,7 @@ class _Run:
         cells: pa.Array | None,
         *,
         note: str,
+        shown: pa.Array | None = None,
     ) -> None:
         mask = pc.fill_null(mask, False)
         count = int(pc.sum(mask).as_py() or 0)
@@ -539,7 +674,12 @@ class _Run:
         if room:
             where = pc.indices_nonzero(mask).slice(0, room)
             rows = numbers.take(where).to_pylist()
-            texts = cells.take(where).to_pylist() if cells is not None else [""] * len(rows)
+            if cells is None:
+                texts: list[Any] = [""] * len(rows)
+            elif shown is not None:
+                texts = [_str(v) for v in shown.take(where).to_pylist()]
+            else:
+                texts = cells.take(where).to_pylist()
             for row, text in zip(rows, texts, strict=True):
                 self.collector.add(
                     Finding(
@@ -754,20 +894,42 @@ def _has_empty_lines(resource: ResourceSpec) -> bool:
     return False
 
 
-def _parquet_rows(resource: ResourceSpec) -> NativeRows:
-    """Parquet cells as Python values (frictionless would go through pandas, when present)."""
-    import pyarrow.parquet as pq
+def _falses(n: int) -> pa.BooleanArray:
+    falses: pa.BooleanArray = pc.fill_null(pa.nulls(n, pa.bool_()), False)
+    return falses
 
-    assert resource.path is not None
+
+def _vector_kind(kind: pa.DataType, field: dict[str, Any], missing_values: list[str]) -> bool:
+    """Whether a parquet column of this type reads with kernels as frictionless reads its cells.
+
+    Text cells are read as CSV text is (for any field type). Typed cells must already carry the
+    field's type, and no missing value may spell one of them (frictionless compares
+    `str(cell)` with the missing values).
+    """
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return True
+    ftype = str(field.get("type") or "any")
+    extra = [m for m in missing_values if m != ""]
+    if ftype == "integer":
+        small_unsigned = pa.types.is_unsigned_integer(kind) and kind.bit_width <= 32
+        return bool(pa.types.is_signed_integer(kind) or small_unsigned)
+    if ftype == "number":
+        return pa.types.is_floating(kind) and not any(_floatish(m) for m in extra)
+    if ftype == "boolean":
+        return pa.types.is_boolean(kind) and not ({"True", "False"} & set(extra))
+    if ftype == "date":
+        return pa.types.is_date32(kind) and not any(m[:1].isdigit() for m in extra)
+    return False
+
+
+def _floatish(text: str) -> bool:
     try:
-        table = pq.read_table(str(resource.path))
-    except (pa.ArrowInvalid, OSError):
-        raise InputError(
-            f"resource {resource.name!r}: file {resource.path.name} is not readable parquet"
-        ) from None
-    columns = [without_nanoseconds(table.column(i)).to_pylist() for i in range(table.num_columns)]
-    rows = [(n + 2, [col[n] for col in columns]) for n in range(table.num_rows)]
-    return NativeRows(labels=[str(n) for n in table.column_names], rows=rows)
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _lookup_keys(
@@ -823,8 +985,15 @@ def _typed_columns(package: Package, source: ResourceSpec, names: list[str]) -> 
         expected_names = [e.name for e in run.expected]
         if not set(names) <= set(expected_names):
             return None
-        batch = next(batches)
-        arrays = [batch.columns[expected_names.index(n)].cast.array for n in names]
+        index = [expected_names.index(n) for n in names]
+        parts = [[] for _ in names]
+        for batch in batches:
+            for slot, i in enumerate(index):
+                parts[slot].append(batch.columns[i].cast.array)
+        arrays = [
+            _concat(p, arrow_type(run.expected[i].descriptor))
+            for p, i in zip(parts, index, strict=True)
+        ]
         return pa.table(arrays, names=[f"k{i}" for i in range(len(arrays))])
 
 
