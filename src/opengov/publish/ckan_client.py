@@ -479,14 +479,19 @@ class CkanClient:
             )
         return url
 
+    def _download_headers(self, url: str, authenticated: bool) -> dict[str, str]:
+        """The token goes only to the configured portal's own origin, never to a redirect target
+        or a download URL elsewhere that CKAN happens to advertise."""
+        if authenticated and self._token and _same_origin(url, self._origin):
+            return {"Authorization": self._token}
+        return {}
+
     def sha256_of(
         self, url: str, *, authenticated: bool = True, what: str = ""
     ) -> tuple[str | None, int]:
         """Download and hash; (None, status) when the file cannot be fetched."""
         digest = hashlib.sha256()
-        headers = {}
-        if authenticated and self._token and _same_origin(url, self._origin):
-            headers["Authorization"] = self._token
+        headers = self._download_headers(url, authenticated)
         try:
             with self.session.get(url, headers=headers, stream=True) as response:
                 if response.status_code != 200:
@@ -503,9 +508,7 @@ class CkanClient:
 
     def fetch(self, url: str, *, authenticated: bool = True, limit: int = 64 * MB) -> bytes | None:
         """A small file's bytes (provenance documents); None when it cannot be fetched."""
-        headers = {}
-        if authenticated and self._token and _same_origin(url, self._origin):
-            headers["Authorization"] = self._token
+        headers = self._download_headers(url, authenticated)
         try:
             with self.session.get(url, headers=headers, stream=True) as response:
                 if response.status_code != 200:
