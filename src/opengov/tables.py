@@ -200,19 +200,25 @@ def head_records(resource: ResourceSpec, dialect: CsvDialect, limit: int = 100) 
                 records.append(cells)
                 if len(records) >= limit:
                     break
-        except UnicodeDecodeError as exc:
-            raise InputError(
-                f"resource {resource.name!r}: file {resource.path.name} is not valid "
-                f"{resource.encoding} (near byte {exc.start} of a block)"
-            ) from None
-        except csv.Error as exc:
-            raise InputError(
-                f"resource {resource.name!r}: cannot parse file {resource.path.name} as CSV "
-                f"(row {len(records) + 1}: {str(exc).split(':')[0]})"
-            ) from None
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise _reading_error(resource, exc, len(records) + 1) from None
         finally:
             text.detach()
     return records
+
+
+def _reading_error(resource: ResourceSpec, exc: Exception, row: int) -> InputError:
+    """Decoding and parsing failures as a message naming file and position, never content."""
+    name = resource.path.name if resource.path else resource.name
+    if isinstance(exc, UnicodeDecodeError):
+        return InputError(
+            f"resource {resource.name!r}: file {name} is not valid {resource.encoding} "
+            f"(near byte {exc.start} of a block)"
+        )
+    return InputError(
+        f"resource {resource.name!r}: cannot parse file {name} as CSV "
+        f"(row {row}: {str(exc).split(':')[0]})"
+    )
 
 
 def header_lines(resource: ResourceSpec, dialect: CsvDialect) -> tuple[int, bool]:
@@ -234,16 +240,8 @@ def header_lines(resource: ResourceSpec, dialect: CsvDialect) -> tuple[int, bool
                 if next(reader, None) is None:
                     return reader.line_num, False
             return reader.line_num, next(text, "") != ""
-        except UnicodeDecodeError as exc:
-            raise InputError(
-                f"resource {resource.name!r}: file {resource.path.name} is not valid "
-                f"{resource.encoding} (near byte {exc.start} of a block)"
-            ) from None
-        except csv.Error as exc:
-            raise InputError(
-                f"resource {resource.name!r}: cannot parse file {resource.path.name} as CSV "
-                f"(row {reader.line_num}: {str(exc).split(':')[0]})"
-            ) from None
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise _reading_error(resource, exc, reader.line_num) from None
         finally:
             text.detach()
 
