@@ -31,8 +31,11 @@ INSTALL_LOG="$STATE/install.log"  # pip's output
 SETUP_LOG="$STATE/setup.log"  # output of the ckan CLI commands during start
 CKAN_LOG="$STATE/ckan.log"    # the CKAN web server
 
-DB_NAME=opengov_ckan_test
-DB_ROLE=opengov_ckan_test
+# One database and role per checkout, so two checkouts (git worktrees) on one machine can each
+# run a portal on the shared PostgreSQL cluster without dropping each other's database.
+CHECKOUT_ID="$(printf '%s' "$ROOT" | sha1sum | cut -c1-8)"
+DB_NAME="${OPENGOV_CKAN_DB:-opengov_ckan_$CHECKOUT_ID}"
+DB_ROLE="$DB_NAME"
 ADMIN=opengov-admin
 ORG=testkommun
 # curl: readiness polling; procps: pgrep/ps (absent from minimal Debian images).
