@@ -40,8 +40,8 @@ import requests.adapters
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from opengov.publish.ckan import publish_ckan  # noqa: E402
-from opengov.settings import CkanSettings  # noqa: E402
+from opengov.targets.ckan.publish import publish_ckan  # noqa: E402
+from opengov.targets.ckan.settings import CkanSettings  # noqa: E402
 
 # ----------------------------------------------------------------------------- counting
 
@@ -191,7 +191,7 @@ def opengov_publish(path: Path, settings: CkanSettings) -> dict[str, Any]:
 
 def opengov_build_only(path: Path) -> None:
     """What opengov spends before talking to CKAN: validate, redact, write CSV and Parquet."""
-    from opengov.publish.release import build, prepare
+    from opengov.release.build import build, prepare
 
     package, rules, key, fingerprint = prepare(path)
     build(package, rules, key, fingerprint=fingerprint).cleanup()
@@ -232,8 +232,8 @@ def worker(step: str, path: Path, name: str) -> None:
     # Import what the steps need before the clock starts: we time publishing, not imports.
     import frictionless.portals  # noqa: F401
 
-    import opengov.redact
-    import opengov.tables
+    import opengov.redact.apply
+    import opengov.sources.readers
     import opengov.validate.dispatch  # noqa: F401
 
     wall, count, result = measure(functools.partial(STEPS[step], path, name, settings))

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import identifier_corpus  # noqa: E402
 
-from opengov.detect import (  # noqa: E402
+from opengov.redact.detectors import (  # noqa: E402
     DEFAULT_LAST_SCAN,
     find_cells,
     scan_replace,

@@ -17,7 +17,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from opengov.social import PackageInfo, classify, import_facebook, import_twitter
+from opengov.importers.social import PackageInfo, classify, import_facebook, import_twitter
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "social"

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from opengov.publish.ckan import Remote, _tags, licence_id, wants_private
-from opengov.publish.ckan_client import CkanClient, MultipartBody, Progress, Upload
+from opengov.targets.ckan.client import CkanClient, MultipartBody, Progress, Upload
+from opengov.targets.ckan.publish import Remote, _tags, licence_id, wants_private
 
 
 @pytest.mark.parametrize(

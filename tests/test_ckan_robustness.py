@@ -21,12 +21,12 @@ from click.testing import CliRunner
 from helpers import STAFF_ROWS, PackageFactory, write_csv
 
 from opengov import errors
-from opengov.cli import cli
+from opengov.cli.commands import cli
 from opengov.errors import ConfigError, PublishError, VerifyFailed
-from opengov.publish import publish_static
-from opengov.publish.ckan import verify_ckan
-from opengov.publish.ckan_client import CkanClient, CkanSession
-from opengov.settings import check_url
+from opengov.targets.ckan.client import CkanClient, CkanSession
+from opengov.targets.ckan.publish import verify_ckan
+from opengov.targets.ckan.settings import check_url
+from opengov.targets.static import publish_static
 from opengov.verify import PROVENANCE, parse_provenance, verify_folder
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXRva2VuLXZhbHVl.c2lnbmF0dXJlLXZhbHVl"
@@ -208,7 +208,7 @@ def test_cli_verify_and_publish_with_a_malformed_url_exit_18(
 
 
 def test_a_token_with_a_bom_reaches_ckan_without_it(portal: FakePortal, tmp_path: Path) -> None:
-    from opengov.settings import ckan_settings
+    from opengov.targets.ckan.settings import ckan_settings
 
     token_path = tmp_path / "ckan-token"
     token_path.write_text("\ufeff" + TOKEN + "\r\n", encoding="utf-8")

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from helpers import PNR, STAFF_ROWS, PackageFactory
 
 from opengov import errors
-from opengov.cli import cli
-from opengov.publish import publish_static
+from opengov.cli.commands import cli
+from opengov.targets.static import publish_static
 from opengov.validate import validate
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bad"
@@ -188,6 +188,6 @@ def test_invalid_data_report_does_not_echo_the_planted_personnummer(
 ) -> None:
     result = runner.invoke(cli, ["validate", str(FIXTURES / "invalid-data"), "--json"])
     assert result.exit_code == errors.ValidationFailed.exit_code
-    from opengov.detect import contains_personal_data
+    from opengov.redact.detectors import contains_personal_data
 
     assert not contains_personal_data(result.output)

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 from frictionless import Field
 
-from opengov.convert import cast_field, cast_python_cells
+from opengov.sources.cast import cast_field, cast_python_cells
 
 UTC = dt.UTC
 

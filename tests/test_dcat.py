@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from helpers import PackageFactory
 
-from opengov.cli import cli
+from opengov.cli.commands import cli
 from opengov.errors import ConfigError
 
 BASE = "https://data.exempelby.se/"
@@ -74,7 +74,7 @@ def test_identifier_is_stable_across_releases(portal: Path, make_package: Packag
 
 
 def test_relative_base_url_is_refused(portal: Path) -> None:
-    from opengov import dcat
+    from opengov.release import dcat
 
     with pytest.raises(ConfigError):
         dcat.write(portal, "data.exempelby.se")

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from personnummer import personnummer as pnr_lib
 
-from opengov.detect import (
+from opengov.redact.detectors import (
     DEFAULT_LAST_SCAN,
     KINDS,
     TAGS,

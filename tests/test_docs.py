@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from opengov.cli import cli
-from opengov.clidoc import render
+from opengov.cli.commands import cli
+from opengov.cli.doc import render
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 def test_cli_reference_is_current() -> None:
     current = (DOCS / "cli.md").read_text(encoding="utf-8")
-    assert current == render(), "run: python -m opengov.clidoc > docs/cli.md"
+    assert current == render(), "run: python -m opengov.cli.doc > docs/cli.md"
 
 
 def test_every_command_is_in_the_reference() -> None:

@@ -1,7 +1,7 @@
 """Every example package publishes, verifies, and leaks no personnummer anywhere in the portal.
 
-The leak scan is written independently of opengov.detect (a regex, Luhn and a date check here),
-so a bug in the detectors cannot hide a leak from this test.
+The leak scan is written independently of opengov.redact.detectors (a regex, Luhn and a date
+check here), so a bug in the detectors cannot hide a leak from this test.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from helpers import EXAMPLES
 
-from opengov.publish import publish_static
+from opengov.targets.static import publish_static
 from opengov.verify import verify_folder
 
 PLANTED = Path(__file__).parent / "fixtures" / "planted-identifiers.json"

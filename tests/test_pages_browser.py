@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from helpers import EXAMPLES, PackageFactory
 
-from opengov.publish import publish_static
+from opengov.targets.static import publish_static
 from opengov.validate import validate
 
 pytestmark = pytest.mark.browser
@@ -53,7 +53,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]
     for package in sorted(p for p in EXAMPLES.iterdir() if (p / "datapackage.json").is_file()):
         publish_static(package, portal, agent="test-suite")
     # The report of an invalid fixture, as an auditor would open it.
-    from opengov.pages import validation_page
+    from opengov.release.pages import validation_page
 
     report = validate(INVALID).to_dict()
     (portal / "invalid-report.html").write_text(

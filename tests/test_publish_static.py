@@ -11,7 +11,7 @@ import pytest
 from helpers import STAFF_ROWS, STAFF_RULES, PackageFactory, write_csv
 
 from opengov.errors import UnclassifiedFields, ValidationFailed
-from opengov.publish import publish_static
+from opengov.targets.static import publish_static
 from opengov.verify import verify_folder
 
 EXPECTED_FILES = {
@@ -206,7 +206,7 @@ def test_damaged_provenance_stops_the_publish(published: tuple[Path, Path]) -> N
 
 
 def test_a_damaged_dataset_is_left_out_of_the_catalogue(published: tuple[Path, Path]) -> None:
-    from opengov.publish import write_catalogue
+    from opengov.targets.static import write_catalogue
 
     _, portal = published
     (portal / "personal" / "provenance.json").write_text("{}", encoding="utf-8")

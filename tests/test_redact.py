@@ -12,9 +12,10 @@ from helpers import PNR, STAFF_ROWS, STAFF_RULES, PackageFactory
 
 from opengov.errors import DisclosureBlocked, KeyMissing, ReidentificationRisk
 from opengov.package import load_package
-from opengov.redact import PseudonymKey, load_key, neutralise_formulas, redact
+from opengov.redact import PseudonymKey, load_key, redact
+from opengov.redact.gates import neutralise_formulas
 from opengov.rules import load_rules
-from opengov.tables import read_typed
+from opengov.sources.readers import read_typed
 
 
 def _run(root: Path, key: PseudonymKey | None = None) -> Any:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from opengov.errors import ConfigError
-from opengov.settings import CkanSettings, check_url, ckan_settings
+from opengov.targets.ckan.settings import CkanSettings, check_url, ckan_settings
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXRva2VuLXZhbHVl.c2lnbmF0dXJlLXZhbHVl"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from opengov.errors import ImportFailed, InputError, UnsafeArchive
-from opengov.social import ArchiveLimits, import_facebook
-from opengov.social.archive import check_entry_name, open_export
+from opengov.importers.social import ArchiveLimits, import_facebook
+from opengov.importers.social.archive import check_entry_name, open_export
 
 POSTS = "posts/your_posts_1.json"
 ONE_POST = b'[{"timestamp": 1692547200, "data": [{"post": "Hej"}]}]'

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from opengov.errors import InputError
-from opengov.social import classify, import_facebook
+from opengov.importers.social import classify, import_facebook
 
 FIXTURES = Path(__file__).parent / "fixtures" / "social"
 HEADER = "record_id,classification,classified_by,reason\n"

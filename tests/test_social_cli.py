@@ -11,11 +11,11 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from opengov import cli_social
+from opengov.cli import social as cli_social
 from opengov.errors import ImportFailed, InputError, OpengovError, UnsafeArchive
-from opengov.social import import_twitter
-from opengov.social.archive import FileRead
-from opengov.social.package import ImportResult, ResourceCounts
+from opengov.importers.social import import_twitter
+from opengov.importers.social.archive import FileRead
+from opengov.importers.social.package import ImportResult, ResourceCounts
 
 FIXTURES = Path(__file__).parent / "fixtures" / "social"
 
@@ -239,7 +239,7 @@ def test_usage_errors_are_clicks(tmp_path: Path) -> None:
 
 
 def test_through_the_main_cli(tmp_path: Path) -> None:
-    from opengov.cli import cli
+    from opengov.cli.commands import cli
 
     assert {"import", "classify"} <= set(cli.commands)
     ok = CliRunner().invoke(

@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from opengov.errors import ImportFailed, InputError
-from opengov.social import import_facebook
-from opengov.social.facebook import repair, repair_mojibake
+from opengov.importers.social import import_facebook
+from opengov.importers.social.facebook import repair, repair_mojibake
 
 FIXTURES = Path(__file__).parent / "fixtures" / "social"
 PAGE = FIXTURES / "facebook-page"

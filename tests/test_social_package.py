@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from opengov.errors import ImportFailed, InputError
-from opengov.social import PackageInfo, classify, import_facebook, import_twitter
-from opengov.social.package import KEY_ENV, render_rules, rules_data
-from opengov.social.records import (
+from opengov.importers.social import PackageInfo, classify, import_facebook, import_twitter
+from opengov.importers.social.package import KEY_ENV, render_rules, rules_data
+from opengov.importers.social.records import (
     COMMENT_FIELDS,
     POST_FIELDS,
     field_names,
@@ -154,7 +154,7 @@ def test_info_sets_texts_and_later_imports_keep_them(tmp_path: Path) -> None:
 
 
 def test_committed_schemas_match_the_code() -> None:
-    hint = "regenerate: python -c 'from opengov.social.records import schema_bytes; ...'"
+    hint = "regenerate: python -c 'from opengov.importers.social.records import schema_bytes; ...'"
     assert (ROOT / "schemas" / "social-media-post.json").read_bytes() == schema_bytes("post"), hint
     assert (ROOT / "schemas" / "social-media-comment.json").read_bytes() == schema_bytes(
         "comment"
@@ -441,11 +441,11 @@ def test_example_package_content() -> None:
 
 
 def test_the_lead_redaction_publishes_only_official_records_without_identifiers() -> None:
-    """End to end through opengov.redact, when that stage is importable in this tree."""
+    """End to end through opengov.redact.apply, when that stage is importable in this tree."""
     package_mod = pytest.importorskip("opengov.package")
     rules_mod = pytest.importorskip("opengov.rules")
-    tables = pytest.importorskip("opengov.tables")
-    redact_mod = pytest.importorskip("opengov.redact")
+    tables = pytest.importorskip("opengov.sources.readers")
+    redact_mod = pytest.importorskip("opengov.redact.apply")
     package = package_mod.load_package(EXAMPLE)
     rules = rules_mod.load_for_package(package, required=True)
     redaction = redact_mod.redact(package, rules, tables.read_typed)

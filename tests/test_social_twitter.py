@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from opengov.errors import ImportFailed
-from opengov.social import import_twitter
-from opengov.social.twitter import parse_twitter_date, parse_ytd
+from opengov.importers.social import import_twitter
+from opengov.importers.social.twitter import parse_twitter_date, parse_ytd
 
 FIXTURES = Path(__file__).parent / "fixtures" / "social"
 TWITTER = FIXTURES / "twitter-official"

@@ -12,7 +12,7 @@ import pytest
 
 from opengov.errors import InputError
 from opengov.package import load_package
-from opengov.tables import csv_dialect, iter_csv_batches, read_typed
+from opengov.sources.readers import csv_dialect, iter_csv_batches, read_typed
 
 SWEDISH_FIELDS = [
     {"name": "id", "type": "integer"},

@@ -17,7 +17,7 @@ import pytest
 
 from opengov.errors import InputError
 from opengov.package import load_package
-from opengov.tables import read_typed
+from opengov.sources.readers import read_typed
 from opengov.validate import arrow_engine, frictionless_engine
 from opengov.validate.dispatch import validate_package_resources
 from opengov.validate.model import ResourceResult

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, SchemaError
+from opengov.errors import InputError, SchemaError
 
 DESCRIPTOR = "datapackage.json"
 RULES = "rules.yaml"

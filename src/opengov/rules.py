@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from .errors import RulesError, UnclassifiedFields
-from .package import Package
+from opengov.errors import RulesError, UnclassifiedFields
+from opengov.package import Package
 
 CLASSES = ("public", "personal", "confidential", "secret")
 ACTIONS = ("keep", "drop", "mask", "pseudonymize", "generalize")
@@ -236,7 +236,7 @@ def _field_rule(resource: str, name: str, spec: Any, top: Rules) -> FieldRule:
     if not isinstance(scan, list) or not all(isinstance(k, str) for k in scan):
         raise RulesError(f"{where}: 'scan' must be a list of detector names")
     if scan:
-        from .detect import validate_kinds
+        from opengov.redact.detectors import validate_kinds
 
         unknown = validate_kinds(scan)
         if unknown:
@@ -379,7 +379,7 @@ def parse_rules(data: Any, *, source: str = "rules.yaml", sha256: str | None = N
 
 
 def load_rules(path: Path) -> Rules:
-    from .package import sha256_bytes
+    from opengov.package import sha256_bytes
 
     try:
         raw = path.read_bytes()

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .errors import InputError, VerifyFailed
-from .package import sha256_file
+from opengov.errors import InputError, VerifyFailed
+from opengov.package import sha256_file
 
 PROVENANCE = "provenance.json"
 HISTORY = "history"

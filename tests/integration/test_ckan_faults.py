@@ -16,8 +16,8 @@ import ckanapi
 import pytest
 import requests
 
-from opengov.publish.ckan import verify_ckan
-from opengov.publish.ckan_client import CkanSession
+from opengov.targets.ckan.client import CkanSession
+from opengov.targets.ckan.publish import verify_ckan
 
 from .conftest import CkanPortal
 from .test_ckan_publish import (

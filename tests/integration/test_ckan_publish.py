@@ -19,17 +19,23 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from opengov.cli import cli
+from opengov.cli.commands import cli
 from opengov.errors import (
     CkanNameConflict,
     CkanOrgMissing,
     CkanUploadTooLarge,
 )
-from opengov.publish.ckan import E_FINGERPRINT, E_RELEASE, E_STATE, publish_ckan, verify_ckan
-from opengov.publish.ckan_client import CkanSession
-from opengov.publish.plan import PublishResult
-from opengov.publish.release import build, prepare
-from opengov.settings import CkanSettings
+from opengov.release.build import build, prepare
+from opengov.targets.ckan.client import CkanSession
+from opengov.targets.ckan.publish import (
+    E_FINGERPRINT,
+    E_RELEASE,
+    E_STATE,
+    publish_ckan,
+    verify_ckan,
+)
+from opengov.targets.ckan.settings import CkanSettings
+from opengov.targets.plan import PublishResult
 
 from .conftest import CkanPortal
 
@@ -569,7 +575,7 @@ def test_too_large_upload_is_refused_clearly(
     assert ds["private"] is True and ds["resources"] == []
 
     # Server side: CKAN's own ckan.max_resource_size (50 MB on the test portal).
-    from opengov.publish.ckan_client import CkanClient, Upload
+    from opengov.targets.ckan.client import CkanClient, Upload
 
     big = tmp_path / "big.csv"
     with big.open("wb") as fh:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..package import Package, load_package, load_single_file
-from ..redact import PseudonymKey
-from ..rules import Rules, load_for_package
-from .model import DEFAULT_SAMPLES, Finding, ResourceResult
-from .report import ValidationReport, build_report
+from opengov.package import Package, load_package, load_single_file
+from opengov.redact import PseudonymKey
+from opengov.rules import Rules, load_for_package
+from opengov.validate.model import DEFAULT_SAMPLES, Finding, ResourceResult
+from opengov.validate.report import ValidationReport, build_report
 
 ENGINES = ("auto", "arrow", "frictionless")
 
@@ -42,11 +42,11 @@ def validate_package(
     key: PseudonymKey | None = None,
 ) -> ValidationReport:
     if engine == "frictionless":
-        from .frictionless_engine import validate_resources
+        from opengov.validate.frictionless_engine import validate_resources
 
         results = validate_resources(package, package.resources, samples=samples)
     else:
-        from .dispatch import validate_package_resources
+        from opengov.validate.dispatch import validate_package_resources
 
         results = validate_package_resources(
             package, samples=samples, engine=engine, progress=progress

@@ -35,16 +35,16 @@ from typing import Any, TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..convert import (
+from opengov.errors import InputError
+from opengov.package import Package, ResourceSpec, sha256_file
+from opengov.sources.cast import (
     KNOWN_TYPES,
     CastResult,
     arrow_type,
     cast_field,
     python_to_arrow,
 )
-from ..errors import InputError
-from ..package import Package, ResourceSpec, sha256_file
-from ..tables import (
+from opengov.sources.readers import (
     CsvBatch,
     CsvDialect,
     NativeRows,
@@ -58,10 +58,10 @@ from ..tables import (
     xlsx_rows,
     xlsx_unsupported_option,
 )
-from . import checks
-from .checks import ConstraintFailure
-from .keys import DuplicateFinder, canonical_key, make_spill_dir
-from .model import Finding, ResourceResult, SampleCollector
+from opengov.validate import checks
+from opengov.validate.checks import ConstraintFailure
+from opengov.validate.keys import DuplicateFinder, canonical_key, make_spill_dir
+from opengov.validate.model import Finding, ResourceResult, SampleCollector
 
 # Key types whose frictionless values compare differently from their text or arrow value
 # (yearmonth "2024-1" equals "2024-01"; JSON objects compare as dicts).
@@ -876,7 +876,7 @@ def _fold_zero(array: pa.Array) -> pa.Array:
 def _nonblank(
     texts: Sequence[pa.Array], ragged: Sequence[RaggedRow], numbers: pa.Array
 ) -> pa.Array:
-    from ..tables import blank_row_filter
+    from opengov.sources.readers import blank_row_filter
 
     return blank_row_filter(texts, ragged, numbers)
 

@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..convert import CastResult, frictionless_reader
+from opengov.sources.cast import CastResult, frictionless_reader
 
 _BOUNDS = {
     "minimum": pc.greater_equal,

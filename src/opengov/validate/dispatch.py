@@ -6,9 +6,9 @@ frictionless, and its result says why (`fallback_reason`), so the report can sho
 
 from __future__ import annotations
 
-from ..errors import ConfigError
-from ..package import Package, ResourceSpec
-from .model import DEFAULT_SAMPLES, ResourceResult
+from opengov.errors import ConfigError
+from opengov.package import Package, ResourceSpec
+from opengov.validate.model import DEFAULT_SAMPLES, ResourceResult
 
 ENGINES = ("auto", "arrow", "frictionless")
 
@@ -28,7 +28,7 @@ def validate_package_resources(
     ConfigError naming the reason (asking for arrow and silently getting frictionless would
     hide a slow run). engine="frictionless": frictionless for all.
     """
-    from . import arrow_engine, frictionless_engine
+    from opengov.validate import arrow_engine, frictionless_engine
 
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..errors import InputError, SchemaError
-from ..package import Package, ResourceSpec
-from .model import Finding, ResourceResult, SampleCollector
+from opengov.errors import InputError, SchemaError
+from opengov.package import Package, ResourceSpec
+from opengov.validate.model import Finding, ResourceResult, SampleCollector
 
 # Frictionless stops collecting at `limit_errors`; the totals must be exact, so effectively
 # unbounded (samples are bounded by SampleCollector instead).

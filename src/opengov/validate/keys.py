@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..convert import frictionless_reader
+from opengov.sources.cast import frictionless_reader
 
 _U64 = pa.uint64()
 _U32 = pa.uint32()

@@ -16,10 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import __version__
-from ..redact import PseudonymKey
-from ..rules import Rules, Waiver
-from .model import Finding, ResourceResult
+from opengov import __version__
+from opengov.redact import PseudonymKey
+from opengov.rules import Rules, Waiver
+from opengov.validate.model import Finding, ResourceResult
 
 MASK = "[dold]"
 MASKING_POLICY = (
@@ -57,7 +57,7 @@ def _describe(type_: str) -> tuple[str, str, list[str]]:
 def _show_value(value: str | None, public: bool) -> bool:
     if value is None or not public:
         return False
-    from ..detect import contains_personal_data
+    from opengov.redact.detectors import contains_personal_data
 
     return not contains_personal_data(value)
 

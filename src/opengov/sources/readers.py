@@ -25,15 +25,15 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .convert import (
+from opengov.errors import InputError
+from opengov.package import ResourceSpec
+from opengov.sources.cast import (
     CastResult,
     arrow_type,
     cast_field,
     cast_python_cells,
     cell_text,
 )
-from .errors import InputError
-from .package import ResourceSpec
 
 # frictionless reads this many text lines to sniff a CSV dialect.
 _SNIFF_LINES = 100

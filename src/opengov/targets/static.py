@@ -18,14 +18,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .. import pages, provenance
-from ..errors import PublishError, VerifyFailed
-from ..package import Package
-from ..redact import PseudonymKey
-from ..rules import Rules
-from ..verify import HISTORY, PROVENANCE, parse_provenance, verify_folder
-from .plan import PlanItem, PublishResult, diff
-from .release import Release, build, finish, prepare
+from opengov.errors import PublishError, VerifyFailed
+from opengov.package import Package
+from opengov.redact import PseudonymKey
+from opengov.release import pages, provenance
+from opengov.release.build import Release, build, finish, prepare
+from opengov.rules import Rules
+from opengov.targets.plan import PlanItem, PublishResult, diff
+from opengov.verify import HISTORY, PROVENANCE, parse_provenance, verify_folder
 
 log = logging.getLogger("opengov.static")
 
@@ -256,7 +256,7 @@ def catalogue_entries(portal: Path) -> list[dict[str, Any]]:
 
 
 def _sha(path: Path) -> str:
-    from ..package import sha256_file
+    from opengov.package import sha256_file
 
     return sha256_file(path)
 
@@ -264,7 +264,7 @@ def _sha(path: Path) -> str:
 def write_catalogue(portal: Path, title: str = "Öppna data", base_url: str | None = None) -> None:
     """Rewrite index.html and catalog.json (and dcat.rdf when the portal's URL is known)."""
     if base_url:
-        from .. import dcat
+        from opengov.release import dcat
 
         dcat.write(portal, base_url)
     entries = catalogue_entries(portal)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from ..errors import ImportFailed
+from opengov.errors import ImportFailed
 
 Classification = Literal["official", "private", "undecided"]
 AccountType = Literal["official", "personal"]

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
-from .archive import FileRead
-from .common import Parsed
-from .records import (
+from opengov.errors import InputError
+from opengov.importers.social.archive import FileRead
+from opengov.importers.social.common import Parsed
+from opengov.importers.social.records import (
     ACCOUNT_TYPES,
     CLASSIFICATIONS,
     COMMENT_FIELDS,

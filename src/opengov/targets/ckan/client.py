@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 import ckanapi
 import requests
 
-from ..errors import (
+from opengov.errors import (
     CkanAuthError,
     CkanNameConflict,
     CkanOrgMissing,
@@ -41,7 +41,7 @@ from ..errors import (
     OpengovError,
     PublishError,
 )
-from ..settings import check_token, check_url
+from opengov.targets.ckan.settings import check_token, check_url
 
 log = logging.getLogger("opengov.ckan")
 

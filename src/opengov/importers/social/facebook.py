@@ -25,9 +25,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import ImportFailed
-from .archive import ArchiveLimits, Export, open_export
-from .common import (
+from opengov.errors import ImportFailed
+from opengov.importers.social.archive import ArchiveLimits, Export, open_export
+from opengov.importers.social.common import (
     TWITTER_MARKERS,
     Parsed,
     hashtags_in,
@@ -39,8 +39,8 @@ from .common import (
     urls_in,
     wrong_platform,
 )
-from .package import ImportResult, PackageInfo, check_account, write_import
-from .records import (
+from opengov.importers.social.package import ImportResult, PackageInfo, check_account, write_import
+from opengov.importers.social.records import (
     AccountType,
     Attachment,
     Comment,

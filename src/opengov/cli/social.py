@@ -13,10 +13,16 @@ from typing import Any, cast
 
 import click
 
-from .social import ArchiveLimits, ClassifyResult, ImportResult, classify, import_facebook
-from .social import import_twitter as _import_twitter
-from .social.archive import MB
-from .social.records import AccountType
+from opengov.importers.social import (
+    ArchiveLimits,
+    ClassifyResult,
+    ImportResult,
+    classify,
+    import_facebook,
+)
+from opengov.importers.social import import_twitter as _import_twitter
+from opengov.importers.social.archive import MB
+from opengov.importers.social.records import AccountType
 
 _ACCOUNT_TYPE = click.Choice(["official", "personal"])
 

@@ -19,13 +19,13 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from .. import pages, provenance
-from ..errors import ValidationFailed
-from ..package import Package, load_package, sha256_file
-from ..redact import PseudonymKey, Redaction, load_key, redact
-from ..rules import Rules, load_for_package
-from ..validate import DEFAULT_SAMPLES, ValidationReport, validate_package
-from ..validate.report import findings_text
+from opengov.errors import ValidationFailed
+from opengov.package import Package, load_package, sha256_file
+from opengov.redact import PseudonymKey, Redaction, load_key, redact
+from opengov.release import pages, provenance
+from opengov.rules import Rules, load_for_package
+from opengov.validate import DEFAULT_SAMPLES, ValidationReport, validate_package
+from opengov.validate.report import findings_text
 
 MEDIA_TYPES = {
     ".csv": "text/csv",
@@ -82,8 +82,8 @@ def prepare(
         key_file = package.root / rules.pseudonym_key_file
     key = load_key(key_file) if (key_file is not None or rules.needs_key()) else None
     if rules.needs_key() and key is None:
-        from ..errors import KeyMissing
-        from ..redact import KEY_ENV
+        from opengov.errors import KeyMissing
+        from opengov.redact import KEY_ENV
 
         raise KeyMissing(
             f"rules.yaml pseudonymises fields; set {KEY_ENV} or pass --key-file "
@@ -138,7 +138,7 @@ def build(
     samples: int = DEFAULT_SAMPLES,
     progress: bool = False,
 ) -> Release:
-    from ..tables import read_typed
+    from opengov.sources.readers import read_typed
 
     report = validate_package(
         package, rules, engine=engine, samples=samples, progress=progress, key=key

@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from opengov.errors import ConfigError
 
 NS = {
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
@@ -168,7 +168,7 @@ def write(portal: Path, base_url: str) -> Path:
     """Write dcat.rdf into the portal folder from its catalogue and published descriptors."""
     import json
 
-    from .publish.static import catalogue_entries
+    from opengov.targets.static import catalogue_entries
 
     entries = catalogue_entries(portal)
     descriptors = {

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import ConfigError
+from opengov.errors import ConfigError
 
 TOKEN_ENV = "CKAN_API_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 URL_ENV = "OPENGOV_CKAN_URL"

@@ -36,8 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import provenance
-from ..errors import (
+from opengov.errors import (
     CkanAuthError,
     CkanNameConflict,
     CkanUploadTooLarge,
@@ -46,9 +45,13 @@ from ..errors import (
     PublishError,
     VerifyFailed,
 )
-from ..package import Package, sha256_file
-from ..settings import CkanSettings
-from ..verify import (
+from opengov.package import Package, sha256_file
+from opengov.release import provenance
+from opengov.release.build import MEDIA_TYPES, Release, build, finish, prepare
+from opengov.targets.ckan.client import MB, CkanClient, CkanSession, StaleState, Upload
+from opengov.targets.ckan.settings import CkanSettings
+from opengov.targets.plan import PlanItem, PublishResult, diff
+from opengov.verify import (
     PROVENANCE,
     Mismatch,
     VerifyResult,
@@ -56,9 +59,6 @@ from ..verify import (
     check_outputs,
     parse_provenance,
 )
-from .ckan_client import MB, CkanClient, CkanSession, StaleState, Upload
-from .plan import PlanItem, PublishResult, diff
-from .release import MEDIA_TYPES, Release, build, finish, prepare
 
 log = logging.getLogger("opengov.ckan")
 

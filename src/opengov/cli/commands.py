@@ -17,8 +17,8 @@ from typing import Any
 
 import click
 
-from . import __version__
-from .errors import EXIT_CODES, InputError, OpengovError
+from opengov import __version__
+from opengov.errors import EXIT_CODES, InputError, OpengovError
 
 log = logging.getLogger("opengov")
 
@@ -132,9 +132,9 @@ def validate(
     Exit 0 when the data passes (every error waived), 1 when it does not. Cell values are shown
     only for fields rules.yaml classifies as public.
     """
-    from . import pages
-    from .redact import load_key
-    from .validate import validate as run
+    from opengov.redact import load_key
+    from opengov.release import pages
+    from opengov.validate import validate as run
 
     report = run(
         target,
@@ -153,7 +153,7 @@ def validate(
     if as_json:
         click.echo(_dump(data))
     else:
-        from .validate.report import findings_text
+        from opengov.validate.report import findings_text
 
         verdict = "passed" if report.passed else "FAILED"
         click.echo(
@@ -186,7 +186,7 @@ def validate(
 @click.option("--json", "as_json", is_flag=True, help="Print the redaction manifest.")
 def redact(package: Path, out: Path, key_file: Path | None, as_json: bool) -> None:
     """Redact a package by its rules.yaml into --out for review; nothing is published."""
-    from .publish.release import build, prepare
+    from opengov.release.build import build, prepare
 
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise InputError(f"{out} exists and is not empty; choose a new folder")
@@ -274,8 +274,8 @@ def publish(
     results = []
     for package in packages:
         if to == "ckan":
-            from .publish.ckan import publish_ckan
-            from .settings import ckan_settings
+            from opengov.targets.ckan.publish import publish_ckan
+            from opengov.targets.ckan.settings import ckan_settings
 
             settings = ckan_settings(url=ckan_url, org=org, config=config_path)
             result = publish_ckan(
@@ -288,7 +288,7 @@ def publish(
                 progress=_progress(),
             )
         else:
-            from .publish import publish_static
+            from opengov.targets.static import publish_static
 
             result = publish_static(
                 package,
@@ -344,11 +344,11 @@ def verify(target: str, ckan_url: str | None, as_json: bool) -> None:
     Exit 0 when everything matches, 8 when anything does not.
     """
     if ckan_url or (os.environ.get("OPENGOV_CKAN_URL") and not Path(target).exists()):
-        from .publish.ckan import verify_ckan
+        from opengov.targets.ckan.publish import verify_ckan
 
         result = verify_ckan(ckan_url or os.environ["OPENGOV_CKAN_URL"], target)
     else:
-        from .verify import verify_folder
+        from opengov.verify import verify_folder
 
         result = verify_folder(Path(target))
     if as_json:
@@ -381,7 +381,7 @@ def exit_codes() -> None:
 def catalog(portal: Path, base_url: str | None) -> None:
     """Rebuild a portal folder's catalogue: index.html, catalog.json and, with a base URL,
     dcat.rdf for dataportal.se to harvest."""
-    from .publish import write_catalogue
+    from opengov.targets.static import write_catalogue
 
     if not portal.is_dir():
         raise InputError(f"{portal} is not a portal folder")
@@ -392,7 +392,7 @@ def catalog(portal: Path, base_url: str | None) -> None:
 
 def _register_stages() -> None:
     """Commands of pipeline stages that live in their own modules."""
-    from .cli_social import classify_command, import_group
+    from opengov.cli.social import classify_command, import_group
 
     cli.add_command(import_group)
     cli.add_command(classify_command)

@@ -6,11 +6,11 @@ package with a rules.yaml that is safe to publish as it stands; `classify` appli
 decisions. See docs/social-media.md.
 """
 
-from .archive import ArchiveLimits
-from .classify import ClassifyResult, classify
-from .facebook import import_facebook
-from .package import ImportResult, PackageInfo
-from .twitter import import_twitter
+from opengov.importers.social.archive import ArchiveLimits
+from opengov.importers.social.classify import ClassifyResult, classify
+from opengov.importers.social.facebook import import_facebook
+from opengov.importers.social.package import ImportResult, PackageInfo
+from opengov.importers.social.twitter import import_twitter
 
 __all__ = [
     "ArchiveLimits",

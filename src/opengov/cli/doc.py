@@ -1,18 +1,18 @@
 """Generate docs/cli.md from the commands' own --help, so the reference cannot drift.
 
-`python -m opengov.clidoc > docs/cli.md` rewrites it; tests/test_docs.py fails when it is stale.
+`python -m opengov.cli.doc > docs/cli.md` rewrites it; tests/test_docs.py fails when it is stale.
 """
 
 from __future__ import annotations
 
 import click
 
-from .cli import cli
-from .errors import EXIT_CODES
+from opengov.cli.commands import cli
+from opengov.errors import EXIT_CODES
 
 HEADER = """# CLI reference
 
-Generated from `opengov --help` by `python -m opengov.clidoc > docs/cli.md`; a test fails when
+Generated from `opengov --help` by `python -m opengov.cli.doc > docs/cli.md`; a test fails when
 this file and the commands disagree.
 
 """

@@ -8,9 +8,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ImportFailed
-from .archive import Export, FileRead
-from .records import Comment, Platform, Post
+from opengov.errors import ImportFailed
+from opengov.importers.social.archive import Export, FileRead
+from opengov.importers.social.records import Comment, Platform, Post
 
 _HASHTAG = re.compile(r"(?<![\w&])#(\w+)")
 _URL = re.compile(r"https?://[^\s<>\"']+")

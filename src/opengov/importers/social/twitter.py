@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from ..errors import ImportFailed
-from .archive import ArchiveLimits, Export, open_export
-from .common import (
+from opengov.errors import ImportFailed
+from opengov.importers.social.archive import ArchiveLimits, Export, open_export
+from opengov.importers.social.common import (
     FACEBOOK_MARKERS,
     Parsed,
     load_json_text,
@@ -25,8 +25,14 @@ from .common import (
     unique,
     wrong_platform,
 )
-from .package import ImportResult, PackageInfo, check_account, write_import
-from .records import AccountType, Attachment, Post, default_classification, iso_utc
+from opengov.importers.social.package import ImportResult, PackageInfo, check_account, write_import
+from opengov.importers.social.records import (
+    AccountType,
+    Attachment,
+    Post,
+    default_classification,
+    iso_utc,
+)
 
 _PREFIX = re.compile(r"\A\s*window\.YTD\.[A-Za-z_]+\.part\d+\s*=\s*")
 _TAIL = re.compile(r"\A\s*;?\s*\Z")

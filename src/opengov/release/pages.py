@@ -7,7 +7,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from . import __version__
+from opengov import __version__
 
 
 @functools.cache

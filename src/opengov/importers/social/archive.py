@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ..errors import ImportFailed, InputError, UnsafeArchive
+from opengov.errors import ImportFailed, InputError, UnsafeArchive
 
 MB = 1024 * 1024
 _CHUNK = MB

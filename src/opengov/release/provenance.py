@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from . import __version__
-from .package import InputFile, Package
+from opengov import __version__
+from opengov.package import InputFile, Package
 
 FORMAT = 1
 CONTEXT = {

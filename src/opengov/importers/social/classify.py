@@ -16,10 +16,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
-from .package import PackageInfo, count_by_classification, package_files, read_existing
-from .package import replace_files as _replace_files
-from .records import CLASSIFICATIONS, IMPORT_DECIDER, Row, iso_utc, sort_rows
+from opengov.errors import InputError
+from opengov.importers.social.package import (
+    PackageInfo,
+    count_by_classification,
+    package_files,
+    read_existing,
+)
+from opengov.importers.social.package import replace_files as _replace_files
+from opengov.importers.social.records import (
+    CLASSIFICATIONS,
+    IMPORT_DECIDER,
+    Row,
+    iso_utc,
+    sort_rows,
+)
 
 Clock = Callable[[], datetime]
 COLUMNS = ("record_id", "classification", "classified_by", "reason")

@@ -1,0 +1,1 @@
+"""Importers: what a municipality holds (social-media exports, databases) as packages."""

@@ -1,0 +1,85 @@
+"""What redaction produced: published tables and the manifest of what was withheld.
+
+The manifest holds counts, rule ids and legal bases; never a withheld value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from opengov.package import Package
+from opengov.rules import Rules
+
+
+@dataclass
+class ManifestEntry:
+    rule: str
+    resource: str
+    field_name: str | None
+    action: str
+    cls: str | None
+    decision: dict[str, Any]
+    values_affected: int = 0
+    rows_affected: int = 0
+    detail: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "rule": self.rule,
+            "resource": self.resource,
+            "field": self.field_name,
+            "action": self.action,
+            "class": self.cls,
+            **self.decision,
+            "values_affected": self.values_affected,
+            "rows_affected": self.rows_affected,
+        }
+        if self.detail:
+            out["detectors"] = dict(sorted(self.detail.items()))
+        return out
+
+
+@dataclass
+class RedactedResource:
+    name: str
+    table: pa.Table  # published values, typed: what Parquet gets
+    csv_table: pa.Table  # the same, formula cells neutralised: what CSV gets
+    schema: dict[str, Any]  # published Table Schema
+    source_rows: int
+    formulas_neutralised: dict[str, int] = field(default_factory=dict)
+    quarantined_rows: int = 0
+
+
+@dataclass
+class Redaction:
+    package: Package
+    rules: Rules
+    resources: list[RedactedResource]
+    entries: list[ManifestEntry]
+    last_scan: list[dict[str, Any]]
+    key_fingerprint: str | None
+
+    def manifest(self) -> dict[str, Any]:
+        return {
+            "package": self.package.name,
+            "rules_sha256": self.rules.sha256,
+            "decided_by": self.rules.decided_by,
+            "decided_at": self.rules.decided_at,
+            "pseudonym_key_fingerprint": self.key_fingerprint,
+            "resources": [
+                {
+                    "name": r.name,
+                    "rows_in_source": r.source_rows,
+                    "rows_published": r.table.num_rows,
+                    "rows_quarantined": r.quarantined_rows,
+                    "fields_published": r.table.column_names,
+                    "csv_formulas_neutralised": dict(sorted(r.formulas_neutralised.items())),
+                }
+                for r in self.resources
+            ],
+            "rules": [e.to_dict() for e in self.entries],
+            "last_scan": self.last_scan,
+        }
