@@ -210,3 +210,104 @@ def test_row_rules_on_datetimes_compare_moments(make_package: PackageFactory) ->
     assert _run(make_package("t", rows=rows, schema=schema, rules=rules)).resources[0].table[
         "id"
     ].to_pylist() == [2]
+
+
+# --------------------------------------------------------------- declared identifier columns
+
+# A 10-digit platform id that passes the personnummer checks (Luhn and calendar): the shape of
+# an X status id from 2010, which blocked real archives before columns could be declared.
+_ID_LIKE_PNR = "8112289874"
+_ID_ROWS = [["id", "ref"], ["1", _ID_LIKE_PNR], ["2", "2510048719"]]
+_ID_SCHEMA: dict[str, Any] = {
+    "fields": [{"name": "id", "type": "integer"}, {"name": "ref", "type": "string"}]
+}
+
+
+def _id_rules(ref: dict[str, Any]) -> dict[str, Any]:
+    return {"version": 1, "resources": {"ids": {"fields": {"id": "public", "ref": ref}}}}
+
+
+def test_an_undeclared_id_column_that_reads_as_personnummer_blocks(
+    make_package: PackageFactory,
+) -> None:
+    root = make_package(
+        "ids", rows=_ID_ROWS, schema=_ID_SCHEMA, rules=_id_rules({"class": "public"})
+    )
+    with pytest.raises(DisclosureBlocked) as info:
+        _run(root)
+    assert "ids.ref: personnummer" in str(info.value)
+    assert _ID_LIKE_PNR not in str(info.value)
+
+
+def test_a_declared_identifier_column_publishes_and_says_why_in_the_manifest(
+    make_package: PackageFactory,
+) -> None:
+    declared = {
+        "class": "public",
+        "identifier_column": {"reason": "Plattformens id-nummer för inlägg, inte personuppgifter"},
+    }
+    root = make_package("ids", rows=_ID_ROWS, schema=_ID_SCHEMA, rules=_id_rules(declared))
+    red = _run(root)
+    assert red.resources[0].table["ref"].to_pylist() == [_ID_LIKE_PNR, "2510048719"]
+    listed = red.manifest()["identifier_columns"]
+    assert listed == [
+        {
+            "resource": "ids",
+            "field": "ref",
+            "skip": [
+                "personnummer",
+                "samordningsnummer",
+                "organisationsnummer",
+                "phone",
+                "postcode",
+            ],
+            "reason": "Plattformens id-nummer för inlägg, inte personuppgifter",
+        }
+    ]
+
+
+def test_a_declared_identifier_column_is_still_scanned_for_what_it_does_not_skip(
+    make_package: PackageFactory,
+) -> None:
+    declared = {"class": "public", "identifier_column": {"reason": "id", "skip": ["personnummer"]}}
+    rows = [["id", "ref"], ["1", _ID_LIKE_PNR], ["2", "ring 070-123 45 67"]]
+    root = make_package("ids", rows=rows, schema=_ID_SCHEMA, rules=_id_rules(declared))
+    with pytest.raises(DisclosureBlocked) as info:
+        _run(root)
+    assert "ids.ref: phone" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"skip": ["phone"]}, "say why"),
+        ({"reason": "  "}, "say why"),
+        ({"reason": "x", "skip": []}, "non-empty list"),
+        ({"reason": "x", "skip": ["telefon"]}, "unknown detector"),
+        ({"reason": "x", "extra": 1}, "unknown key"),
+        ("yes", "expected a mapping"),
+    ],
+)
+def test_identifier_column_declarations_are_checked(
+    spec: Any, message: str, make_package: PackageFactory
+) -> None:
+    from opengov.errors import RulesError
+
+    ref = {"class": "public", "identifier_column": spec}
+    root = make_package("ids", rows=_ID_ROWS, schema=_ID_SCHEMA, rules=_id_rules(ref))
+    with pytest.raises(RulesError, match=message):
+        load_rules(root / "rules.yaml")
+
+
+def test_only_a_kept_public_field_can_be_an_identifier_column(make_package: PackageFactory) -> None:
+    from opengov.errors import RulesError
+
+    ref = {
+        "class": "personal",
+        "action": "mask",
+        "basis": "21 kap. 7 § OSL",
+        "identifier_column": {"reason": "x"},
+    }
+    root = make_package("ids", rows=_ID_ROWS, schema=_ID_SCHEMA, rules=_id_rules(ref))
+    with pytest.raises(RulesError, match="only a public field"):
+        load_rules(root / "rules.yaml")

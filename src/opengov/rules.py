@@ -28,8 +28,11 @@ DEFAULT_MASK = "[maskerad]"
 
 _FIELD_KEYS = {
     "class", "action", "basis", "reason", "decided_by", "decided_at", "harm_test", "scan",
-    "with", "keep_last", "to", "width", "id",
+    "with", "keep_last", "to", "width", "id", "identifier_column",
 }  # fmt: skip
+# Detectors that read digit runs: an identifier column (platform ids, invoice numbers, URLs) can
+# trip them without holding personal data, so a declared identifier column skips them.
+DIGIT_KINDS = ("personnummer", "samordningsnummer", "organisationsnummer", "phone", "postcode")
 _ROW_KEYS = {"id", "drop_when", "basis", "reason", "decided_by", "decided_at", "harm_test"}
 _RESOURCE_KEYS = {"fields", "rows", "waivers", "on_detect", "quasi_identifiers"}
 _TOP_KEYS = {"version", "decided_by", "decided_at", "on_detect", "resources", "pseudonym_key_file"}
@@ -92,6 +95,21 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class IdentifierColumn:
+    """A steward's statement that a public column holds identifiers, not personal data.
+
+    The last scan skips the listed detectors on this column only; the statement and its reason
+    are published in redactions.json so a reader can see what was not scanned, and why.
+    """
+
+    skip: tuple[str, ...]
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"skip": list(self.skip), "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class FieldRule:
     id: str
     resource: str
@@ -104,6 +122,7 @@ class FieldRule:
     keep_last: int = 0
     generalize_to: str | None = None
     width: float | None = None
+    identifier_column: IdentifierColumn | None = None
 
     @property
     def public(self) -> bool:
@@ -258,6 +277,7 @@ def _field_rule(resource: str, name: str, spec: Any, top: Rules) -> FieldRule:
     mask_with = spec.get("with", DEFAULT_MASK)
     if not isinstance(mask_with, str):
         raise RulesError(f"{where}: 'with' must be text")
+    identifier = _identifier_column(spec.get("identifier_column"), where, cls, action)
     return FieldRule(
         id=str(spec.get("id") or f"{resource}.{name}"),
         resource=resource,
@@ -270,7 +290,31 @@ def _field_rule(resource: str, name: str, spec: Any, top: Rules) -> FieldRule:
         keep_last=keep_last,
         generalize_to=to,
         width=float(width) if width is not None else None,
+        identifier_column=identifier,
     )
+
+
+def _identifier_column(spec: Any, where: str, cls: str, action: str) -> IdentifierColumn | None:
+    if spec is None:
+        return None
+    where = f"{where}, identifier_column"
+    if not isinstance(spec, dict):
+        raise RulesError(f"{where}: expected a mapping with 'reason' (and optionally 'skip')")
+    _unknown_keys(spec, {"reason", "skip"}, where)
+    if cls != "public" or action != "keep":
+        raise RulesError(f"{where}: only a public field that is kept can be an identifier column")
+    reason = spec.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise RulesError(f"{where}: say why the column holds no personal data ('reason')")
+    skip = spec.get("skip", list(DIGIT_KINDS))
+    if not isinstance(skip, list) or not skip or not all(isinstance(k, str) for k in skip):
+        raise RulesError(f"{where}: 'skip' must be a non-empty list of detector names")
+    from opengov.redact.detectors import validate_kinds
+
+    unknown = validate_kinds(skip)
+    if unknown:
+        raise RulesError(f"{where}: unknown detector(s) {', '.join(map(repr, unknown))}")
+    return IdentifierColumn(skip=tuple(skip), reason=reason.strip())
 
 
 def _row_rule(resource: str, index: int, spec: Any, top: Rules) -> RowRule:

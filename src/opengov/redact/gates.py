@@ -44,7 +44,12 @@ def last_scan(
             or pa.types.is_integer(column.type)
         ):
             continue
-        found = detect.find_cells(column, list(detect.DEFAULT_LAST_SCAN))
+        rule = rules.fields.get(name)
+        declared = rule.identifier_column if rule else None
+        kinds = [k for k in detect.DEFAULT_LAST_SCAN if not (declared and k in declared.skip)]
+        if not kinds:
+            continue
+        found = detect.find_cells(column, kinds)
         for kind, cells in found.items():
             count = int(pc.sum(cells).as_py() or 0)
             if not count:

@@ -81,5 +81,11 @@ class Redaction:
                 for r in self.resources
             ],
             "rules": [e.to_dict() for e in self.entries],
+            "identifier_columns": [
+                {"resource": res.name, "field": name, **rule.identifier_column.to_dict()}
+                for res in self.rules.resources.values()
+                for name, rule in res.fields.items()
+                if rule.identifier_column is not None
+            ],
             "last_scan": self.last_scan,
         }
