@@ -191,10 +191,10 @@ def opengov_publish(path: Path, settings: CkanSettings) -> dict[str, Any]:
 
 def opengov_build_only(path: Path) -> None:
     """What opengov spends before talking to CKAN: validate, redact, write CSV and Parquet."""
-    from opengov.release.build import build, prepare
+    from opengov.load import load
+    from opengov.release.build import build
 
-    package, rules, key, fingerprint = prepare(path)
-    build(package, rules, key, fingerprint=fingerprint).cleanup()
+    build(load(path)).cleanup()
 
 
 def frictionless_publish(

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from helpers import STAFF_ROWS, PackageFactory, write_csv
 
 from opengov import errors
-from opengov.cli.commands import cli
+from opengov.cli import cli
 from opengov.errors import ConfigError, PublishError, VerifyFailed
 from opengov.targets.ckan.client import CkanClient, CkanSession
 from opengov.targets.ckan.publish import verify_ckan

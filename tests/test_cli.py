@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from helpers import PNR, STAFF_ROWS, PackageFactory
 
 from opengov import errors
-from opengov.cli.commands import cli
+from opengov.cli import cli
 from opengov.targets.static import publish_static
 from opengov.validate import validate
 

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from helpers import PackageFactory
 
-from opengov.cli.commands import cli
+from opengov.cli import cli
 from opengov.errors import ConfigError
 
 BASE = "https://data.exempelby.se/"

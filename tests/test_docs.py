@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from opengov.cli.commands import cli
+from opengov.cli import cli
 from opengov.cli.doc import render
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"

@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 from helpers import EXAMPLES
 
-from opengov.cli.commands import cli
+from opengov.cli import cli
 from opengov.errors import DisclosureBlocked
 from opengov.package import load_package
 from opengov.rules import load_rules

@@ -239,7 +239,7 @@ def test_usage_errors_are_clicks(tmp_path: Path) -> None:
 
 
 def test_through_the_main_cli(tmp_path: Path) -> None:
-    from opengov.cli.commands import cli
+    from opengov.cli import cli
 
     assert {"import", "classify"} <= set(cli.commands)
     ok = CliRunner().invoke(

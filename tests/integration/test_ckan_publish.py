@@ -19,13 +19,14 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from opengov.cli.commands import cli
+from opengov.cli import cli
 from opengov.errors import (
     CkanNameConflict,
     CkanOrgMissing,
     CkanUploadTooLarge,
 )
-from opengov.release.build import build, prepare
+from opengov.load import load
+from opengov.release.build import build
 from opengov.targets.ckan.client import CkanSession
 from opengov.targets.ckan.publish import (
     E_FINGERPRINT,
@@ -278,8 +279,7 @@ def test_anonymous_download_equals_published_bytes(
     name = dataset_purge(unique())
     pkg = make_package(tmp_path / "pkg", name)
     publish(pkg, ckan)
-    package, rules, key, fingerprint = prepare(pkg)
-    release = build(package, rules, key, fingerprint=fingerprint, engine=ENGINE)
+    release = build(load(pkg), engine=ENGINE)
     try:
         ds = anonymous(ckan).action.package_show(id=name)
         res = managed(ds)

@@ -1,5 +1,17 @@
-"""The command line: a thin click layer over the library (see `commands`)."""
+"""The command line: `opengov`, one module per pipeline stage, all on one click group.
 
-from opengov.cli.commands import cli, main
+`app` holds the group and the one place errors become exit codes; `validate`, `publish`
+(publish, redact, catalog), `verify` and `social` (import, classify) add their commands.
+"""
 
-__all__ = ["cli", "main"]
+from opengov.cli import publish, social, validate, verify
+from opengov.cli.app import cli
+
+cli.add_command(social.import_group)
+cli.add_command(social.classify_command)
+
+__all__ = ["cli", "main", "publish", "validate", "verify"]
+
+
+def main() -> None:
+    cli(obj={})

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from opengov.cli.commands import cli
+from opengov.cli import cli
 from opengov.errors import EXIT_CODES
 
 HEADER = """# CLI reference

@@ -20,10 +20,11 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from opengov.errors import ValidationFailed
-from opengov.package import Package, load_package, sha256_file
-from opengov.redact import PseudonymKey, Redaction, load_key, redact
+from opengov.load import Loaded
+from opengov.package import Package, sha256_file
+from opengov.redact import PseudonymKey, Redaction, redact
 from opengov.release import pages, provenance
-from opengov.rules import Rules, load_for_package
+from opengov.rules import Rules
 from opengov.validate import DEFAULT_SAMPLES, ValidationReport, validate_package
 from opengov.validate.report import findings_text
 
@@ -69,30 +70,6 @@ class Release:
         shutil.rmtree(self.staging, ignore_errors=True)
 
 
-def prepare(
-    package_path: Path | str,
-    *,
-    key_file: Path | str | None = None,
-) -> tuple[Package, Rules, PseudonymKey | None, str]:
-    """Load and check everything that can fail before any data is read."""
-    package = load_package(package_path)
-    rules = load_for_package(package, required=True)
-    assert rules is not None
-    if key_file is None and rules.pseudonym_key_file:
-        key_file = package.root / rules.pseudonym_key_file
-    key = load_key(key_file) if (key_file is not None or rules.needs_key()) else None
-    if rules.needs_key() and key is None:
-        from opengov.errors import KeyMissing
-        from opengov.redact import KEY_ENV
-
-        raise KeyMissing(
-            f"rules.yaml pseudonymises fields; set {KEY_ENV} or pass --key-file "
-            "(the key stays with the municipality and is never published)"
-        )
-    fingerprint = provenance.inputs_fingerprint(package, key.fingerprint if key else None)
-    return package, rules, key, fingerprint
-
-
 def check_report(report: ValidationReport) -> None:
     if not report.passed:
         raise ValidationFailed(
@@ -127,39 +104,51 @@ def _license(descriptor: dict[str, Any]) -> dict[str, Any]:
     return dict(licenses[0]) if licenses else {"name": "unknown", "title": "Licens saknas"}
 
 
-def build(
-    package: Package,
-    rules: Rules,
-    key: PseudonymKey | None,
+def validate_for_publish(
+    loaded: Loaded,
     *,
-    fingerprint: str,
-    staging_parent: Path | None = None,
     engine: str = "auto",
     samples: int = DEFAULT_SAMPLES,
     progress: bool = False,
-) -> Release:
+) -> ValidationReport:
+    """Validate; anything not covered by a waiver stops the publish here."""
+    report = validate_package(
+        loaded.package, loaded.rules, engine=engine, samples=samples, progress=progress,
+        key=loaded.key,
+    )  # fmt: skip
+    check_report(report)
+    return report
+
+
+def redact_for_publish(loaded: Loaded) -> Redaction:
     from opengov.sources.readers import read_typed
 
-    report = validate_package(
-        package, rules, engine=engine, samples=samples, progress=progress, key=key
-    )
-    check_report(report)
-    redaction = redact(package, rules, read_typed, key=key)
+    return redact(loaded.package, loaded.rules, read_typed, key=loaded.key)
+
+
+def build_release(
+    loaded: Loaded,
+    report: ValidationReport,
+    redaction: Redaction,
+    *,
+    staging_parent: Path | None = None,
+) -> Release:
+    """Write every published file of a validated, redacted package into a staging folder."""
+    package = loaded.package
     if staging_parent is not None:
         staging_parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{package.name}.", dir=staging_parent))
     # mkdtemp makes the folder private (0700); a portal is read by a web server and citizens.
     staging.chmod(0o755)
-    report_dict = published_report(report)
     release = Release(
         package=package,
-        rules=rules,
-        key=key,
-        report=report_dict,
+        rules=loaded.rules,
+        key=loaded.key,
+        report=published_report(report),
         manifest=redaction.manifest(),
         descriptor={},
         staging=staging,
-        fingerprint=fingerprint,
+        fingerprint=loaded.fingerprint,
         started=provenance.now_utc(),
     )
     try:
@@ -168,6 +157,20 @@ def build(
         release.cleanup()
         raise
     return release
+
+
+def build(
+    loaded: Loaded,
+    *,
+    staging_parent: Path | None = None,
+    engine: str = "auto",
+    samples: int = DEFAULT_SAMPLES,
+    progress: bool = False,
+) -> Release:
+    """validate -> redact -> build release, for callers that want all three (`opengov redact`)."""
+    report = validate_for_publish(loaded, engine=engine, samples=samples, progress=progress)
+    redaction = redact_for_publish(loaded)
+    return build_release(loaded, report, redaction, staging_parent=staging_parent)
 
 
 def published_report(report: ValidationReport) -> dict[str, Any]:

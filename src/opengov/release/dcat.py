@@ -168,7 +168,7 @@ def write(portal: Path, base_url: str) -> Path:
     """Write dcat.rdf into the portal folder from its catalogue and published descriptors."""
     import json
 
-    from opengov.targets.static import catalogue_entries
+    from opengov.release.catalogue import catalogue_entries
 
     entries = catalogue_entries(portal)
     descriptors = {

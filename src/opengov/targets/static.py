@@ -10,27 +10,107 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
+import hashlib
 import logging
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from opengov.errors import PublishError, VerifyFailed
-from opengov.package import Package
-from opengov.redact import PseudonymKey
-from opengov.release import pages, provenance
-from opengov.release.build import Release, build, finish, prepare
-from opengov.rules import Rules
+from opengov.load import Loaded
+from opengov.release import provenance
+from opengov.release.build import Release, finish
+from opengov.release.catalogue import write_catalogue
+from opengov.targets.base import Status
 from opengov.targets.plan import PlanItem, PublishResult, diff
-from opengov.verify import HISTORY, PROVENANCE, parse_provenance, verify_folder
+from opengov.verify import HISTORY, PROVENANCE, VerifyResult, parse_provenance, verify_folder
 
 log = logging.getLogger("opengov.static")
 
 STAGING = ".opengov-staging"
-CATALOG = "catalog.json"
+
+
+@dataclass
+class StaticTarget:
+    """A portal folder: one sub-folder per dataset, a catalogue at the top."""
+
+    kind: ClassVar[str] = "static"
+    portal: Path
+    base_url: str | None = None
+
+    @contextlib.contextmanager
+    def place(
+        self, loaded: Loaded, *, plan_only: bool, agent: str | None, progress: bool
+    ) -> Iterator[_Placement]:
+        # A plan writes nothing, so it needs no lock.
+        guard = contextlib.nullcontext() if plan_only else _lock(self.portal, loaded.name)
+        with guard:
+            yield _Placement(self, loaded, plan_only, agent)
+
+    def verify(self, dataset: str) -> VerifyResult:
+        return verify_folder(self.portal / dataset)
+
+
+@dataclass
+class _Placement:
+    target: StaticTarget
+    loaded: Loaded
+    plan_only: bool
+    agent: str | None
+
+    def __post_init__(self) -> None:
+        self.folder = self.target.portal / self.loaded.name
+        self.previous = _previous(self.folder)
+        if self.previous is None and self.folder.exists():
+            if not self.folder.is_dir() or any(self.folder.iterdir()):
+                raise PublishError(
+                    f"{self.folder} exists but holds no opengov release (no {PROVENANCE}); move "
+                    "it away or publish to another portal folder"
+                )
+
+    @property
+    def staging_parent(self) -> Path | None:
+        return None if self.plan_only else self.target.portal / STAGING
+
+    def _result(self, status: Status, number: int, items: list[PlanItem]) -> PublishResult:
+        return PublishResult(self.loaded.name, str(self.folder), status.value, number, items)
+
+    def unchanged(self) -> PublishResult | None:
+        previous = self.previous
+        if not previous or previous.get("inputs_fingerprint") != self.loaded.fingerprint:
+            return None
+        if not verify_folder(self.folder).ok:
+            return None  # same inputs, damaged folder: publish again to repair it
+        if self.target.base_url and not self.plan_only:
+            write_catalogue(self.target.portal, base_url=self.target.base_url)
+        return self._result(Status.UNCHANGED, int(previous.get("release", 0)), [])
+
+    def apply(self, release: Release, *, plan_only: bool) -> PublishResult:
+        previous = self.previous
+        old = {e["og:path"]: e["og:sha256"] for e in (previous or {}).get("generated", [])}
+        number = int((previous or {}).get("release", 0)) + 1
+        if plan_only:
+            # The page and provenance are regenerated on every release; list them as such.
+            had_page = old.pop("index.html", None) is not None
+            items = diff(old, {p: o.sha256 for p, o in release.files.items()})
+            items += [PlanItem("index.html", "changed" if had_page else "added")]
+            items.append(PlanItem(PROVENANCE, "changed" if previous else "added"))
+            return self._result(Status.PLANNED, number, items)
+        finish(
+            release,
+            release_number=number,
+            previous=_history_link(self.folder) if previous else None,
+            agent=self.agent or provenance.default_agent(),
+        )
+        items = diff(old, {p: o.sha256 for p, o in release.files.items()})
+        items.append(PlanItem(PROVENANCE, "changed" if previous else "added"))
+        _carry_history(self.folder, release)
+        _swap(self.folder, release, self.target.portal)
+        write_catalogue(self.target.portal, base_url=self.target.base_url)
+        return self._result(Status.PUBLISHED, number, items)
 
 
 def _previous(target: Path) -> dict[str, Any] | None:
@@ -52,29 +132,6 @@ def _previous(target: Path) -> dict[str, Any] | None:
         ) from None
 
 
-def publish_static(
-    package_path: Path | str,
-    portal: Path | str,
-    *,
-    plan_only: bool = False,
-    agent: str | None = None,
-    key_file: Path | str | None = None,
-    engine: str = "auto",
-    progress: bool = False,
-    base_url: str | None = None,
-) -> PublishResult:
-    package, rules, key, fingerprint = prepare(package_path, key_file=key_file)
-    portal = Path(portal)
-    target = portal / package.name
-    # A plan writes nothing, so it needs no lock.
-    guard = contextlib.nullcontext() if plan_only else _lock(portal, package.name)
-    with guard:
-        return _publish(
-            package, rules, key, fingerprint, portal, target, plan_only, agent, engine, progress,
-            base_url,
-        )  # fmt: skip
-
-
 @contextlib.contextmanager
 def _lock(portal: Path, name: str) -> Iterator[None]:
     """One publish of a dataset at a time; a second one fails fast instead of racing."""
@@ -94,76 +151,7 @@ def _lock(portal: Path, name: str) -> Iterator[None]:
                 locks.rmdir()  # only when empty: another dataset may be publishing
 
 
-def _publish(
-    package: Package,
-    rules: Rules,
-    key: PseudonymKey | None,
-    fingerprint: str,
-    portal: Path,
-    target: Path,
-    plan_only: bool,
-    agent: str | None,
-    engine: str,
-    progress: bool,
-    base_url: str | None,
-) -> PublishResult:
-    previous = _previous(target)
-    if previous is None and target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise PublishError(
-            f"{target} exists but holds no opengov release (no {PROVENANCE}); move it away "
-            "or publish to another portal folder"
-        )
-    if previous and previous.get("inputs_fingerprint") == fingerprint:
-        if verify_folder(target).ok:
-            if base_url and not plan_only:
-                write_catalogue(portal, base_url=base_url)
-            return PublishResult(
-                dataset=package.name,
-                target=str(target),
-                status="unchanged",
-                release=int(previous.get("release", 0)),
-                plan=[],
-            )
-    staging_parent = None if plan_only else portal / STAGING
-    release = build(
-        package,
-        rules,
-        key,
-        fingerprint=fingerprint,
-        staging_parent=staging_parent,
-        engine=engine,
-        progress=progress,
-    )
-    try:
-        old = {e["og:path"]: e["og:sha256"] for e in (previous or {}).get("generated", [])}
-        number = int((previous or {}).get("release", 0)) + 1
-        prev_link = _history_link(target) if previous else None
-        if plan_only:
-            # The page and provenance are regenerated on every release; list them as such.
-            had_page = old.pop("index.html", None) is not None
-            items = diff(old, {p: o.sha256 for p, o in release.files.items()})
-            items += [PlanItem("index.html", "changed" if had_page else "added")]
-            items.append(PlanItem(PROVENANCE, "changed" if previous else "added"))
-            return PublishResult(package.name, str(target), "planned", number, items)
-        finish(
-            release,
-            release_number=number,
-            previous=prev_link,
-            agent=agent or provenance.default_agent(),
-        )
-        items = diff(old, {p: o.sha256 for p, o in release.files.items()})
-        items.append(PlanItem(PROVENANCE, "changed" if previous else "added"))
-        _carry_history(target, release)
-        _swap(target, release, portal)
-        write_catalogue(portal, base_url=base_url)
-        return PublishResult(package.name, str(target), "published", number, items)
-    finally:
-        release.cleanup()
-
-
 def _history_link(target: Path) -> dict[str, Any]:
-    import hashlib
-
     data = (target / PROVENANCE).read_bytes()
     sha = hashlib.sha256(data).hexdigest()
     return {"sha256": sha, "path": f"{HISTORY}/{sha}.json"}
@@ -202,83 +190,29 @@ def _swap(target: Path, release: Release, portal: Path) -> None:
     shutil.rmtree(aside, ignore_errors=True)
 
 
-def catalogue_entries(portal: Path) -> list[dict[str, Any]]:
-    entries = []
-    for folder in sorted(p for p in portal.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        prov, desc = folder / PROVENANCE, folder / "datapackage.json"
-        if not (prov.is_file() and desc.is_file()):
-            continue
-        try:
-            doc = parse_provenance(prov.read_bytes(), str(prov))
-            descriptor = json.loads(desc.read_text(encoding="utf-8"))
-            if not isinstance(descriptor, dict) or not isinstance(
-                descriptor.get("resources"), list
-            ):
-                raise ValueError("no resources")
-        except (VerifyFailed, ValueError):
-            # Another dataset's damage must not stop this publish; it is left out and said.
-            log.warning("%s: unreadable release, left out of the catalogue", folder.name)
-            continue
-        hashes = {e["og:path"]: e["og:sha256"] for e in doc["generated"]}
-        licenses = descriptor.get("licenses") or [{}]
-        resources = [
-            {
-                "name": r["name"],
-                "title": r.get("title") or r["name"],
-                "csv": r["path"],
-                "parquet": r["path"].removesuffix(".csv") + ".parquet",
-                "csv_sha256": hashes.get(r["path"]),
-            }
-            for r in descriptor["resources"]
-            if r.get("format") == "csv"
-        ]
-        og = descriptor.get("opengov") or {}
-        entries.append(
-            {
-                "name": folder.name,
-                "title": descriptor.get("title") or folder.name,
-                "description": descriptor.get("description", ""),
-                "keywords": descriptor.get("keywords", []),
-                "publisher": og.get("publisher"),
-                "contact_email": og.get("contact_email"),
-                "theme": og.get("theme", []),
-                "license": licenses[0].get("path") or licenses[0].get("name"),
-                "license_title": licenses[0].get("title") or licenses[0].get("name", ""),
-                "release": doc.get("release"),
-                "published": doc["activity"]["endedAtTime"],
-                "page": f"{folder.name}/index.html",
-                "provenance": f"{folder.name}/{PROVENANCE}",
-                "provenance_sha256": _sha(prov),
-                "resources": resources,
-            }
-        )
-    return entries
+def publish_static(
+    package_path: Path | str,
+    portal: Path | str,
+    *,
+    plan_only: bool = False,
+    agent: str | None = None,
+    key_file: Path | str | None = None,
+    engine: str = "auto",
+    progress: bool = False,
+    base_url: str | None = None,
+) -> PublishResult:
+    """Publish one package to a portal folder (the spine with a `StaticTarget`)."""
+    from opengov.pipeline import publish
 
-
-def _sha(path: Path) -> str:
-    from opengov.package import sha256_file
-
-    return sha256_file(path)
-
-
-def write_catalogue(portal: Path, title: str = "Öppna data", base_url: str | None = None) -> None:
-    """Rewrite index.html and catalog.json (and dcat.rdf when the portal's URL is known)."""
-    if base_url:
-        from opengov.release import dcat
-
-        dcat.write(portal, base_url)
-    entries = catalogue_entries(portal)
-    catalog = {"title": title, "datasets": entries}
-    html = pages.render(
-        "catalogue.html",
-        portal_title=title,
-        datasets=entries,
-        has_dcat=(portal / "dcat.rdf").is_file(),
+    return publish(
+        package_path,
+        StaticTarget(Path(portal), base_url=base_url),
+        plan_only=plan_only,
+        agent=agent,
+        key_file=key_file,
+        engine=engine,
+        progress=progress,
     )
-    for name, data in (
-        (CATALOG, provenance.canonical_json(catalog)),
-        ("index.html", html.encode()),
-    ):
-        tmp = portal / f".{name}.tmp"
-        tmp.write_bytes(data)
-        os.replace(tmp, portal / name)
+
+
+__all__ = ["STAGING", "StaticTarget", "publish_static", "write_catalogue"]

@@ -26,15 +26,16 @@ so nothing it skips is trusted on metadata alone.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from opengov.errors import (
     CkanAuthError,
@@ -45,9 +46,11 @@ from opengov.errors import (
     PublishError,
     VerifyFailed,
 )
+from opengov.load import Loaded
 from opengov.package import Package, sha256_file
 from opengov.release import provenance
-from opengov.release.build import MEDIA_TYPES, Release, build, finish, prepare
+from opengov.release.build import MEDIA_TYPES, Release, finish
+from opengov.targets.base import Status
 from opengov.targets.ckan.client import MB, CkanClient, CkanSession, StaleState, Upload
 from opengov.targets.ckan.settings import CkanSettings
 from opengov.targets.plan import PlanItem, PublishResult, diff
@@ -454,6 +457,120 @@ class _Run:
     read_back: int = 0
 
 
+@dataclass
+class CkanTarget:
+    """A CKAN portal: one dataset per package, each file one resource."""
+
+    kind: ClassVar[str] = "ckan"
+    settings: CkanSettings
+    session: CkanSession | None = None
+
+    @contextlib.contextmanager
+    def place(
+        self, loaded: Loaded, *, plan_only: bool, agent: str | None, progress: bool
+    ) -> Iterator[_Placement]:
+        yield _Placement(self, loaded, agent, progress)
+
+    def verify(self, dataset: str) -> VerifyResult:
+        return verify_ckan(self.settings.url, dataset, session=self.session)
+
+
+class _Placement:
+    """One dataset on the portal for one publish: what is there now, and the session to it."""
+
+    staging_parent = None  # a temporary folder: the files are uploaded, not moved into place
+
+    def __init__(
+        self, target: CkanTarget, loaded: Loaded, agent: str | None, progress: bool
+    ) -> None:
+        settings = target.settings
+        self.started = time.monotonic()
+        self.loaded, self.settings, self.agent = loaded, settings, agent
+        name = loaded.name
+        if not _CKAN_NAME.match(name):
+            raise PublishError(
+                f"package name {name!r} is not a valid CKAN dataset name (2-100 characters: "
+                "lowercase letters, digits, - and _); rename it in datapackage.json"
+            )
+        if not settings.token:
+            raise ConfigError(
+                "publishing to CKAN needs an API token (CKAN_API_TOKEN or token_file)"
+            )
+        session = target.session or CkanSession(
+            retries=settings.retries,
+            backoff=settings.backoff,
+            timeout=settings.timeout,
+            progress=progress,
+        )
+        self.client = CkanClient(settings.url, settings.token, org=settings.org, session=session)
+        self.location = f"{settings.url}/dataset/{name}"
+        self.private = wants_private(loaded.package.descriptor)
+        self.remote = _show(self.client, name)
+        self.hidden_by_hand = self.remote is not None and hidden_by_a_person(
+            self.remote, self.private
+        )
+        if self.hidden_by_hand:
+            log.warning(
+                "%s is public in the package but was made private on %s by hand; it stays "
+                "private (make it public in CKAN to publish it again)",
+                name,
+                settings.url,
+            )
+            self.private = True
+        if self.remote is not None:
+            _check_ours(self.remote, settings.org, name, settings.url)
+
+    def _result(
+        self, status: Status, number: int, plan: list[PlanItem], run: _Run | None
+    ) -> PublishResult:
+        stats = self.client.stats.to_dict()
+        stats["seconds"] = round(time.monotonic() - self.started, 3)
+        if run is not None:
+            stats["uploaded"] = sorted(run.uploaded)
+            stats["read_back"] = run.read_back
+        if self.hidden_by_hand:
+            stats["kept_private"] = "made private on the portal by hand"
+        return PublishResult(self.loaded.name, self.location, status.value, number, plan, stats)
+
+    def unchanged(self) -> PublishResult | None:
+        remote = self.remote
+        if remote is None or not _unchanged(remote, self.loaded.fingerprint, self.private):
+            return None
+        log.info("%s: unchanged on %s (release %s)", self.loaded.name, self.settings.url,
+                 remote.release)  # fmt: skip
+        return self._result(Status.UNCHANGED, remote.release, [], None)
+
+    def apply(self, release: Release, *, plan_only: bool) -> PublishResult:
+        name, settings = self.loaded.name, self.settings
+        run = _Run(
+            client=self.client,
+            settings=settings,
+            package=self.loaded.package,
+            release=release,
+            fingerprint=self.loaded.fingerprint,
+            private=self.private,
+            agent=self.agent or provenance.default_agent(),
+        )
+        remote = self.remote
+        for _attempt in range(3):
+            try:
+                status, number, plan = _publish_round(run, remote, plan_only=plan_only)
+                return self._result(Status(status), number, plan, run)
+            except StaleState:
+                # The dataset changed under us: our own retried request that did get through,
+                # or another publisher. Read it again and plan from what is there now.
+                log.info("%s changed on the portal while publishing; planning again", name)
+                remote = _show(self.client, name)
+                if remote is not None:
+                    _check_ours(remote, settings.org, name, settings.url)
+                    if hidden_by_a_person(remote, wants_private(self.loaded.package.descriptor)):
+                        self.hidden_by_hand = run.private = True
+        raise PublishError(
+            f"dataset {name!r} kept changing on {settings.url} while publishing (is another "
+            "publisher running?); run again"
+        )
+
+
 def publish_ckan(
     package_path: Path | str,
     settings: CkanSettings,
@@ -465,84 +582,18 @@ def publish_ckan(
     engine: str = "auto",
     session: CkanSession | None = None,
 ) -> PublishResult:
-    """Publish a package as a CKAN dataset: only what changed, private until complete."""
-    started = time.monotonic()
-    package, rules, key, fingerprint = prepare(package_path, key_file=key_file)
-    name = package.name
-    if not _CKAN_NAME.match(name):
-        raise PublishError(
-            f"package name {name!r} is not a valid CKAN dataset name (2-100 characters: "
-            "lowercase letters, digits, - and _); rename it in datapackage.json"
-        )
-    if not settings.token:
-        raise ConfigError("publishing to CKAN needs an API token (CKAN_API_TOKEN or token_file)")
-    if session is None:
-        session = CkanSession(
-            retries=settings.retries,
-            backoff=settings.backoff,
-            timeout=settings.timeout,
-            progress=progress,
-        )
-    client = CkanClient(settings.url, settings.token, org=settings.org, session=session)
-    target = f"{settings.url}/dataset/{name}"
-    private = wants_private(package.descriptor)
+    """Publish a package as a CKAN dataset (the spine with a `CkanTarget`)."""
+    from opengov.pipeline import publish
 
-    def result(status: str, number: int, plan: list[PlanItem], run: _Run | None) -> PublishResult:
-        stats = client.stats.to_dict()
-        stats["seconds"] = round(time.monotonic() - started, 3)
-        if run is not None:
-            stats["uploaded"] = sorted(run.uploaded)
-            stats["read_back"] = run.read_back
-        if hidden_by_hand:
-            stats["kept_private"] = "made private on the portal by hand"
-        return PublishResult(name, target, status, number, plan, stats)
-
-    remote = _show(client, name)
-    hidden_by_hand = remote is not None and hidden_by_a_person(remote, private)
-    if hidden_by_hand:
-        log.warning(
-            "%s is public in the package but was made private on %s by hand; it stays private "
-            "(make it public in CKAN to publish it again)",
-            name,
-            settings.url,
-        )
-        private = True
-    if remote is not None:
-        _check_ours(remote, settings.org, name, settings.url)
-        if _unchanged(remote, fingerprint, private):
-            log.info("%s: unchanged on %s (release %s)", name, settings.url, remote.release)
-            return result("unchanged", remote.release, [], None)
-
-    release = build(package, rules, key, fingerprint=fingerprint, engine=engine, progress=progress)
-    run = _Run(
-        client=client,
-        settings=settings,
-        package=package,
-        release=release,
-        fingerprint=fingerprint,
-        private=private,
-        agent=agent or provenance.default_agent(),
+    return publish(
+        package_path,
+        CkanTarget(settings, session),
+        plan_only=plan_only,
+        agent=agent,
+        key_file=key_file,
+        engine=engine,
+        progress=progress,
     )
-    try:
-        for _attempt in range(3):
-            try:
-                status, number, plan = _publish_round(run, remote, plan_only=plan_only)
-                return result(status, number, plan, run)
-            except StaleState:
-                # The dataset changed under us: our own retried request that did get through,
-                # or another publisher. Read it again and plan from what is there now.
-                log.info("%s changed on the portal while publishing; planning again", name)
-                remote = _show(client, name)
-                if remote is not None:
-                    _check_ours(remote, settings.org, name, settings.url)
-                    if hidden_by_a_person(remote, wants_private(package.descriptor)):
-                        hidden_by_hand = run.private = True
-        raise PublishError(
-            f"dataset {name!r} kept changing on {settings.url} while publishing (is another "
-            "publisher running?); run again"
-        )
-    finally:
-        release.cleanup()
 
 
 def hidden_by_a_person(remote: Remote, wanted_private: bool) -> bool:
@@ -1088,4 +1139,4 @@ def verify_ckan(
     )
 
 
-__all__ = ["licence_id", "publish_ckan", "verify_ckan", "wants_private"]
+__all__ = ["CkanTarget", "licence_id", "publish_ckan", "verify_ckan", "wants_private"]

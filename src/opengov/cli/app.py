@@ -1,0 +1,94 @@
+"""The command line: a thin layer over the library.
+
+Each command parses its options, calls one library function and prints its result; `--json`
+prints exactly the library result's `to_dict()`. Every `OpengovError` becomes its message on
+stderr and its exit code (docs/cli.md); anything else is a bug, reported without its text (which
+could quote data) unless `--debug` is given. The commands live in one module per pipeline stage
+(validate, publish, verify, social) and are added to the group in `opengov.cli`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from typing import Any
+
+import click
+
+from opengov import __version__
+from opengov.errors import EXIT_CODES, OpengovError
+
+log = logging.getLogger("opengov")
+
+
+def dump(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+class OpengovGroup(click.Group):
+    """Turns library errors into messages and exit codes in one place."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OpengovError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except BrokenPipeError:
+            # The reader went away (`opengov ... | head`): not an error of ours. Point stdout at
+            # devnull so the interpreter's final flush does not raise again.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(1)
+        except Exception as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            # The text of an unexpected exception may quote a cell; name only its type.
+            click.echo(
+                f"internal error ({type(exc).__name__}); run again with --debug for details "
+                "and report it",
+                err=True,
+            )
+            ctx.exit(70)
+
+
+def progress_wanted() -> bool:
+    return sys.stderr.isatty()
+
+
+@click.group(cls=OpengovGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="opengov")
+@click.option("--debug", is_flag=True, help="Show tracebacks (may include data values).")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
+    """Open municipal data without leaking what the law keeps secret.
+
+    Validate data packages against their Table Schemas, redact them by rule (every field
+    classified, every action citing its legal basis), publish them to a static portal folder or
+    CKAN with provenance, and verify what a portal serves.
+
+    Exit codes: see `opengov exit-codes`.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    if os.environ.get("NO_COLOR"):
+        ctx.color = False
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="opengov: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@cli.command("exit-codes")
+def exit_codes() -> None:
+    """List the exit codes and what each means."""
+    for code, meaning in sorted(EXIT_CODES.items()):
+        click.echo(f"{code:>3}  {meaning}")

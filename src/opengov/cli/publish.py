@@ -1,0 +1,174 @@
+"""`opengov publish`, `opengov redact` and `opengov catalog`: the publishing stage."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from opengov.cli.app import cli, dump, progress_wanted
+from opengov.errors import InputError
+from opengov.targets.plan import PublishResult
+
+
+@cli.command()
+@click.argument("package", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Folder for the redacted package (must not exist or be empty).",
+)
+@click.option(
+    "--key-file",
+    type=click.Path(path_type=Path),
+    help="Pseudonym key file (else OPENGOV_PSEUDONYM_KEY).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the redaction manifest.")
+def redact(package: Path, out: Path, key_file: Path | None, as_json: bool) -> None:
+    """Redact a package by its rules.yaml into --out for review; nothing is published."""
+    from opengov.load import load
+    from opengov.release.build import build
+
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InputError(f"{out} exists and is not empty; choose a new folder")
+    loaded = load(package, key_file=key_file)
+    parent = out.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    release = build(loaded, staging_parent=parent, progress=progress_wanted())
+    try:
+        if out.exists():
+            out.rmdir()
+        os.rename(release.staging, out)
+    finally:
+        release.cleanup()
+    if as_json:
+        click.echo(dump(release.manifest))
+        return
+    click.echo(f"redacted {loaded.name} into {out}")
+    for r in release.manifest["resources"]:
+        click.echo(
+            f"  {r['name']}: {r['rows_published']} of {r['rows_in_source']} rows, "
+            f"{len(r['fields_published'])} fields published"
+        )
+    for e in release.manifest["rules"]:
+        if e["action"] != "keep":
+            n = e["values_affected"] or e["rows_affected"]
+            basis = f" ({e['basis']})" if e["basis"] else ""
+            click.echo(f"  {e['rule']}: {e['action']} {n}{basis}")
+
+
+@cli.command()
+@click.argument("packages", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--to",
+    "to",
+    default="./portal",
+    show_default=True,
+    help="A portal folder, or 'ckan' for a CKAN portal.",
+)
+@click.option("--plan", is_flag=True, help="Show what would change; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--agent", help="Who publishes (default: OPENGOV_AGENT or user@host).")
+@click.option("--key-file", type=click.Path(path_type=Path), help="Pseudonym key file.")
+@click.option("--ckan-url", help="CKAN base URL (or OPENGOV_CKAN_URL / config).")
+@click.option("--org", help="CKAN organisation (or OPENGOV_CKAN_ORG / config).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="Config file (TOML) with ckan_url, org, token_file.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "arrow", "frictionless"]),
+    default="auto",
+    show_default=True,
+    help="Validation engine.",
+)
+@click.option(
+    "--base-url",
+    envvar="OPENGOV_PORTAL_URL",
+    help="Public URL of a static portal (or OPENGOV_PORTAL_URL): also write dcat.rdf.",
+)
+def publish(
+    packages: tuple[Path, ...],
+    to: str,
+    plan: bool,
+    as_json: bool,
+    agent: str | None,
+    key_file: Path | None,
+    ckan_url: str | None,
+    org: str | None,
+    config_path: Path | None,
+    engine: str,
+    base_url: str | None,
+) -> None:
+    """Validate, redact and publish packages, only what changed, with provenance.
+
+    Nothing is written when validation fails, a field is unclassified or a rule is wrong.
+    """
+    from opengov.pipeline import publish as run
+    from opengov.targets import TargetOptions, target_for
+
+    options = TargetOptions(base_url=base_url, ckan_url=ckan_url, org=org, config=config_path)
+    target = target_for(to, options)
+    results = []
+    for package in packages:
+        result = run(
+            package,
+            target,
+            plan_only=plan,
+            agent=agent,
+            key_file=key_file,
+            engine=engine,
+            progress=progress_wanted(),
+        )
+        results.append(result)
+        if not as_json:
+            _print_publish(result)
+    if as_json:
+        data = [r.to_dict() for r in results]
+        click.echo(dump(data[0] if len(data) == 1 else data))
+
+
+def _print_publish(result: PublishResult) -> None:
+    if result.stats.get("kept_private"):
+        click.echo(
+            f"{result.dataset}: kept private ({result.stats['kept_private']}); make it public "
+            "on the portal to publish it again"
+        )
+    if result.status == "unchanged":
+        click.echo(f"{result.dataset}: unchanged (release {result.release}), nothing written")
+        return
+    verb = "would publish" if result.status == "planned" else "published"
+    click.echo(f"{result.dataset}: {verb} release {result.release} to {result.target}")
+    for item in result.plan:
+        if item.change != "unchanged":
+            before = (item.previous_sha256 or "")[:12]
+            after = (item.sha256 or "")[:12]
+            hashes = f"{before} -> {after}" if before and after else before or after
+            click.echo(f"  {item.change:<9} {item.path:<32} {hashes}".rstrip())
+    same = sum(1 for i in result.plan if i.change == "unchanged")
+    if same:
+        click.echo(f"  ({same} file(s) unchanged)")
+
+
+@cli.command("catalog")
+@click.argument("portal", type=click.Path(path_type=Path), default="./portal")
+@click.option(
+    "--base-url",
+    envvar="OPENGOV_PORTAL_URL",
+    help="Public URL of the portal (or OPENGOV_PORTAL_URL): also writes dcat.rdf (DCAT-AP-SE).",
+)
+def catalog(portal: Path, base_url: str | None) -> None:
+    """Rebuild a portal folder's catalogue: index.html, catalog.json and, with a base URL,
+    dcat.rdf for dataportal.se to harvest."""
+    from opengov.release.catalogue import write_catalogue
+
+    if not portal.is_dir():
+        raise InputError(f"{portal} is not a portal folder")
+    write_catalogue(portal, base_url=base_url)
+    written = ["index.html", "catalog.json"] + (["dcat.rdf"] if base_url else [])
+    click.echo(f"catalogue written in {portal}: {', '.join(written)}")

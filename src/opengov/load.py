@@ -1,0 +1,45 @@
+"""The load stage: a package, its rules, the pseudonym key, and one fingerprint of all of them.
+
+Everything that can fail before any data is read fails here, so a wrong rule or a missing key
+never costs a pass over the data. The fingerprint decides "unchanged": the same inputs and the
+same key give the same release, so a target that already holds it needs nothing more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from opengov.errors import KeyMissing
+from opengov.package import Package, load_package
+from opengov.redact.keys import KEY_ENV, PseudonymKey, load_key
+from opengov.release import provenance
+from opengov.rules import Rules, load_for_package
+
+
+@dataclass(frozen=True)
+class Loaded:
+    package: Package
+    rules: Rules
+    key: PseudonymKey | None
+    fingerprint: str  # of every input file and the key's fingerprint
+
+    @property
+    def name(self) -> str:
+        return self.package.name
+
+
+def load(package_path: Path | str, *, key_file: Path | str | None = None) -> Loaded:
+    package = load_package(package_path)
+    rules = load_for_package(package, required=True)
+    assert rules is not None
+    if key_file is None and rules.pseudonym_key_file:
+        key_file = package.root / rules.pseudonym_key_file
+    key = load_key(key_file) if (key_file is not None or rules.needs_key()) else None
+    if rules.needs_key() and key is None:
+        raise KeyMissing(
+            f"rules.yaml pseudonymises fields; set {KEY_ENV} or pass --key-file "
+            "(the key stays with the municipality and is never published)"
+        )
+    fingerprint = provenance.inputs_fingerprint(package, key.fingerprint if key else None)
+    return Loaded(package, rules, key, fingerprint)
