@@ -27,7 +27,12 @@ from opengov.targets.ckan.client import CkanClient, CkanSession
 from opengov.targets.ckan.publish import verify_ckan
 from opengov.targets.ckan.settings import check_url
 from opengov.targets.static import publish_static
+from opengov.trust import Trust
 from opengov.verify import PROVENANCE, parse_provenance, verify_folder
+
+# These releases are unsigned: verify checks their consistency only (signatures:
+# tests/test_verify_*.py).
+CONSISTENCY = Trust(allow_unsigned=True)
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXRva2VuLXZhbHVl.c2lnbmF0dXJlLXZhbHVl"
 GATEWAY_404 = (404, "application/json", b'{"error": "Not Found"}')
@@ -153,8 +158,8 @@ def test_a_failing_server_with_a_string_error_names_the_retries(portal: FakePort
 
 def test_verify_against_a_gateway_exits_7_without_a_traceback(portal: FakePortal) -> None:
     with pytest.raises(PublishError, match="a CKAN portal"):
-        verify_ckan(portal.url, "ds", session=quick())
-    result = CliRunner().invoke(cli, ["verify", "ds", "--ckan-url", portal.url])
+        verify_ckan(portal.url, "ds", session=quick(), trust=CONSISTENCY)
+    result = CliRunner().invoke(cli, ["verify", "ds", "--ckan-url", portal.url, "--allow-unsigned"])
     assert result.exit_code == errors.PublishError.exit_code, result.output
     assert "a CKAN portal" in result.output
     no_traceback(result)
@@ -183,7 +188,7 @@ def test_a_malformed_url_is_a_config_error_everywhere(url: str) -> None:
     assert info.value.exit_code == 18
     assert "secret" not in str(info.value) and TOKEN not in str(info.value)
     with pytest.raises(ConfigError):
-        verify_ckan(url, "ds", session=quick())
+        verify_ckan(url, "ds", session=quick(), trust=CONSISTENCY)
 
 
 @pytest.mark.parametrize("url", BAD_URLS[:3])
@@ -191,7 +196,7 @@ def test_cli_verify_and_publish_with_a_malformed_url_exit_18(
     url: str, make_package: PackageFactory, key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     runner = CliRunner()
-    result = runner.invoke(cli, ["verify", "ds", "--ckan-url", url])
+    result = runner.invoke(cli, ["verify", "ds", "--ckan-url", url, "--allow-unsigned"])
     assert result.exit_code == errors.ConfigError.exit_code, result.output
     assert "CKAN URL" in result.output
     no_traceback(result)
@@ -318,7 +323,7 @@ def dataset(make_package: PackageFactory, tmp_path: Path, key: str) -> Path:
 def test_a_published_provenance_passes_the_strict_parse(dataset: Path) -> None:
     doc = parse_provenance((dataset / PROVENANCE).read_bytes(), "p")
     assert doc["release"] == 1 and doc["generated"]
-    assert verify_folder(dataset).ok
+    assert verify_folder(dataset, CONSISTENCY).ok
 
 
 @pytest.mark.parametrize(("doc", "named"), TAMPERED[:3])
@@ -327,9 +332,9 @@ def test_tampered_static_provenance_fails_verify_with_exit_8(
 ) -> None:
     (dataset / PROVENANCE).write_text(json.dumps(doc), encoding="utf-8")
     with pytest.raises(VerifyFailed) as info:
-        verify_folder(dataset)
+        verify_folder(dataset, CONSISTENCY)
     assert named in str(info.value)
-    result = CliRunner().invoke(cli, ["verify", str(dataset)])
+    result = CliRunner().invoke(cli, ["verify", str(dataset), "--allow-unsigned"])
     assert result.exit_code == errors.VerifyFailed.exit_code, result.output
     assert named in result.output
     no_traceback(result)
@@ -356,11 +361,11 @@ def test_a_tampered_document_in_the_chain_is_a_chain_mismatch(
     (dataset / "history" / f"{sha}.json").write_bytes(forged)
     doc["previous"] = {"sha256": sha, "path": f"history/{sha}.json"}
     (dataset / PROVENANCE).write_text(json.dumps(doc), encoding="utf-8")
-    result = verify_folder(dataset)
+    result = verify_folder(dataset, CONSISTENCY)
     assert [m.problem for m in result.mismatches] == ["chain"]
     assert "unreadable" in str(result.mismatches[0])
-    cli_result = CliRunner().invoke(cli, ["verify", str(dataset)])
-    assert cli_result.exit_code == errors.VerifyFailed.exit_code
+    cli_result = CliRunner().invoke(cli, ["verify", str(dataset), "--allow-unsigned"])
+    assert cli_result.exit_code == errors.ChainBroken.exit_code
     no_traceback(cli_result)
 
 
@@ -374,7 +379,7 @@ def test_an_unreadable_file_is_an_input_error(
 
     monkeypatch.setattr(verify_module, "sha256_file", refuse)
     with pytest.raises(errors.InputError, match=r"cannot read .*Permission denied"):
-        verify_folder(dataset)
+        verify_folder(dataset, CONSISTENCY)
     real = Path.read_bytes
 
     def refuse_provenance(self: Path) -> bytes:
@@ -384,7 +389,7 @@ def test_an_unreadable_file_is_an_input_error(
 
     monkeypatch.setattr(Path, "read_bytes", refuse_provenance)
     with pytest.raises(errors.InputError, match="cannot read"):
-        verify_folder(dataset)
+        verify_folder(dataset, CONSISTENCY)
 
 
 def _serve_dataset(portal: FakePortal, provenance: bytes) -> None:
@@ -418,8 +423,8 @@ def test_tampered_ckan_provenance_fails_verify_with_exit_8(
 ) -> None:
     _serve_dataset(portal, json.dumps(doc).encode())
     with pytest.raises(VerifyFailed) as info:
-        verify_ckan(portal.url, "ds", session=quick())
+        verify_ckan(portal.url, "ds", session=quick(), trust=CONSISTENCY)
     assert named in str(info.value)
-    result = CliRunner().invoke(cli, ["verify", "ds", "--ckan-url", portal.url])
+    result = CliRunner().invoke(cli, ["verify", "ds", "--ckan-url", portal.url, "--allow-unsigned"])
     assert result.exit_code == errors.VerifyFailed.exit_code, result.output
     no_traceback(result)

@@ -92,10 +92,10 @@ def test_publish_verify_roundtrip(
     assert {c["path"] for c in data["changes"]} >= {"data/personal.csv", "provenance.json"}
     again = runner.invoke(cli, ["publish", str(root), "--to", str(portal)])
     assert "unchanged" in again.output
-    ok = runner.invoke(cli, ["verify", str(portal / "personal"), "--json"])
+    ok = runner.invoke(cli, ["verify", str(portal / "personal"), "--json", "--allow-unsigned"])
     assert ok.exit_code == 0 and json.loads(ok.output)["ok"] is True
     (portal / "personal" / "validation.html").write_text("<p>forged</p>", encoding="utf-8")
-    bad = runner.invoke(cli, ["verify", str(portal / "personal")])
+    bad = runner.invoke(cli, ["verify", str(portal / "personal"), "--allow-unsigned"])
     assert bad.exit_code == errors.VerifyFailed.exit_code
     assert "validation.html" in bad.output
 

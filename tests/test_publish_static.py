@@ -12,7 +12,12 @@ from helpers import STAFF_ROWS, STAFF_RULES, PackageFactory, write_csv
 
 from opengov.errors import UnclassifiedFields, ValidationFailed
 from opengov.targets.static import publish_static
+from opengov.trust import Trust
 from opengov.verify import verify_folder
+
+# These releases are unsigned: verify checks their consistency only (signatures:
+# tests/test_verify_*.py).
+CONSISTENCY = Trust(allow_unsigned=True)
 
 EXPECTED_FILES = {
     "datapackage.json",
@@ -94,7 +99,7 @@ def test_one_change_makes_a_new_release_with_a_chain(published: tuple[Path, Path
     new = _tree(portal / "personal")
     prov = json.loads((portal / "personal" / "provenance.json").read_text(encoding="utf-8"))
     assert prov["previous"]["sha256"] == old["provenance.json"]
-    assert verify_folder(portal / "personal").chain_length == 2
+    assert verify_folder(portal / "personal", CONSISTENCY).chain_length == 2
     assert new["datapackage.json"] != old["datapackage.json"]  # it carries the CSV's hash
 
 
@@ -109,16 +114,16 @@ def test_plan_writes_nothing(make_package: PackageFactory, tmp_path: Path, key: 
 def test_verify_names_every_changed_file(published: tuple[Path, Path]) -> None:
     _, portal = published
     dataset = portal / "personal"
-    assert verify_folder(dataset).ok
+    assert verify_folder(dataset, CONSISTENCY).ok
     for rel in sorted(EXPECTED_FILES - {"provenance.json"}):
         path = dataset / rel
         original = path.read_bytes()
         path.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
-        result = verify_folder(dataset)
+        result = verify_folder(dataset, CONSISTENCY)
         assert [m.path for m in result.mismatches] == [rel], rel
         path.write_bytes(original)
     (dataset / "extra.csv").write_text("x", encoding="utf-8")
-    assert [m.problem for m in verify_folder(dataset).mismatches] == ["unexpected"]
+    assert [m.problem for m in verify_folder(dataset, CONSISTENCY).mismatches] == ["unexpected"]
 
 
 def test_tampered_folder_is_republished(published: tuple[Path, Path]) -> None:
@@ -126,7 +131,7 @@ def test_tampered_folder_is_republished(published: tuple[Path, Path]) -> None:
     (portal / "personal" / "data" / "personal.csv").write_text("x", encoding="utf-8")
     result = publish_static(package, portal)
     assert result.status == "published"
-    assert verify_folder(portal / "personal").ok
+    assert verify_folder(portal / "personal", CONSISTENCY).ok
 
 
 def test_invalid_data_is_not_published(

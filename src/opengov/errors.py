@@ -161,6 +161,75 @@ class ConfigError(OpengovError):
     title = "configuration error"
 
 
+# 40-49: authenticity (signed releases, trust, approvals). A block of its own, so that error
+# classes added elsewhere in the meantime cannot collide with these numbers.
+
+
+class ChainBroken(OpengovError):
+    """The release chain has a gap: a missing or mismatched history entry, release numbers not
+    contiguous from 1, or a release after the first without a link to its predecessor."""
+
+    exit_code = 40
+    title = "release chain broken"
+
+
+class UnlistedFiles(OpengovError):
+    """The dataset holds a file that no release in the chain names (in history/ too)."""
+
+    exit_code = 41
+    title = "files not named by the chain"
+
+
+class DescriptorMismatch(OpengovError):
+    """datapackage.json states a hash or size for a resource that differs from provenance."""
+
+    exit_code = 42
+    title = "datapackage.json disagrees with provenance"
+
+
+class Unsigned(OpengovError):
+    """A release in the chain carries no signature (verify fails closed; --allow-unsigned)."""
+
+    exit_code = 43
+    title = "release not signed"
+
+
+class SignatureInvalid(OpengovError):
+    """A signature does not match the bytes it claims to sign (changed after signing)."""
+
+    exit_code = 44
+    title = "signature invalid"
+
+
+class UntrustedKey(OpengovError):
+    """Signed by a key the auditor does not trust, or a key change no rotation statement covers."""
+
+    exit_code = 45
+    title = "untrusted signing key"
+
+
+class ReplayDetected(OpengovError):
+    """An older (or different) release than one already verified, or another dataset's release."""
+
+    exit_code = 46
+    title = "replayed or rolled-back release"
+
+
+class ApprovalsMissing(OpengovError):
+    """rules.yaml requires approvals from listed keys, and not enough valid ones are there."""
+
+    exit_code = 47
+    title = "approvals missing"
+
+
+class SigningKeyError(OpengovError):
+    """A signing key or public key file is missing, unreadable, malformed, or would be
+    overwritten."""
+
+    exit_code = 48
+    title = "signing key error"
+
+
 EXIT_CODES: dict[int, str] = {
     0: "ok",
     1: ValidationFailed.title,
@@ -181,5 +250,14 @@ EXIT_CODES: dict[int, str] = {
     16: UnsafeArchive.title,
     17: ReidentificationRisk.title,
     18: ConfigError.title,
+    40: ChainBroken.title,
+    41: UnlistedFiles.title,
+    42: DescriptorMismatch.title,
+    43: Unsigned.title,
+    44: SignatureInvalid.title,
+    45: UntrustedKey.title,
+    46: ReplayDetected.title,
+    47: ApprovalsMissing.title,
+    48: SigningKeyError.title,
     70: "internal error (a bug: run with --debug and report it)",
 }

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from opengov.errors import KeyMissing
 from opengov.package import Package, load_package
 from opengov.redact.keys import KEY_ENV, PseudonymKey, load_key
 from opengov.release import provenance
 from opengov.rules import Rules, load_for_package
+
+if TYPE_CHECKING:
+    from opengov.signing import Signer
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,9 @@ class Loaded:
     rules: Rules
     key: PseudonymKey | None
     fingerprint: str  # of every input file and the key's fingerprint
+    # The publishing key, when the release is to be signed (set by the pipeline, not load):
+    # a target whose release is signed by another key is not "unchanged".
+    signer: Signer | None = None
 
     @property
     def name(self) -> str:

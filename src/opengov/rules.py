@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from opengov.approvals import ApprovalPolicy, parse_policy
 from opengov.errors import RulesError, UnclassifiedFields
 from opengov.package import Package
 
@@ -36,6 +37,7 @@ DIGIT_KINDS = ("personnummer", "samordningsnummer", "organisationsnummer", "phon
 _ROW_KEYS = {"id", "drop_when", "basis", "reason", "decided_by", "decided_at", "harm_test"}
 _RESOURCE_KEYS = {"fields", "rows", "waivers", "on_detect", "quasi_identifiers"}
 _TOP_KEYS = {"version", "decided_by", "decided_at", "on_detect", "resources", "pseudonym_key_file"}
+_TOP_KEYS.add("approvals")  # four eyes: parsed by approvals.parse_policy
 
 _ORDINALS = {
     "första": 1, "andra": 2, "tredje": 3, "fjärde": 4, "femte": 5, "sjätte": 6, "sjunde": 7,
@@ -189,6 +191,7 @@ class Rules:
     sha256: str | None = None
     source: str | None = None
     pseudonym_key_file: str | None = None
+    approvals: ApprovalPolicy | None = None
 
     def public_fields(self, resource: str) -> set[str]:
         rules = self.resources.get(resource)
@@ -386,6 +389,7 @@ def parse_rules(data: Any, *, source: str = "rules.yaml", sha256: str | None = N
         sha256=sha256,
         source=source,
         pseudonym_key_file=_str_or_none(data.get("pseudonym_key_file"), source, "key file"),
+        approvals=parse_policy(data.get("approvals"), source),
     )
     resources = data.get("resources")
     if not isinstance(resources, dict) or not resources:

@@ -37,8 +37,13 @@ from opengov.targets.ckan.publish import (
 )
 from opengov.targets.ckan.settings import CkanSettings
 from opengov.targets.plan import PublishResult
+from opengov.trust import Trust
 
 from .conftest import CkanPortal
+
+# These releases are unsigned: verify checks their consistency only (signatures:
+# tests/test_verify_*.py).
+CONSISTENCY = Trust(allow_unsigned=True)
 
 # The validation engine; "auto" is the default the CLI uses.
 ENGINE = os.environ.get("OPENGOV_TEST_ENGINE", "auto")
@@ -211,7 +216,7 @@ def assert_never_public_partial(ckan: CkanPortal, name: str) -> None:
         anonymous(ckan).action.package_show(id=name)
     except (ckanapi.NotFound, ckanapi.NotAuthorized):
         return
-    result = verify_ckan(ckan.url, name)
+    result = verify_ckan(ckan.url, name, trust=CONSISTENCY)
     assert result.ok, [str(m) for m in result.mismatches]
 
 
@@ -268,7 +273,7 @@ def test_first_publish_maps_the_package(
         assert r["hash"] == sha256(body.content), path
         assert int(r["size"]) == len(body.content), path
         assert r["url_type"] == "upload"
-    verified = verify_ckan(ckan.url, name)
+    verified = verify_ckan(ckan.url, name, trust=CONSISTENCY)
     assert verified.ok, [str(m) for m in verified.mismatches]
     assert verified.chain_length == 1
 
@@ -352,7 +357,7 @@ def test_one_changed_resource_uploads_only_its_files(
     )
     # Resource ids, and so download URLs, stay the same across releases.
     assert {p: r["id"] for p, r in managed(ds).items()} == ids_before
-    verified = verify_ckan(ckan.url, name)
+    verified = verify_ckan(ckan.url, name, trust=CONSISTENCY)
     assert verified.ok, [str(m) for m in verified.mismatches]
     assert verified.release == 2
     assert verified.chain_length == 2
@@ -376,7 +381,7 @@ def test_three_releases_chain_and_removed_table(
     assert removed == {"data/units.csv", "data/units.parquet"}
     ds = ckan_admin.action.package_show(id=name)
     assert set(managed(ds)) == EXPECTED_PATHS - removed
-    verified = verify_ckan(ckan.url, name)
+    verified = verify_ckan(ckan.url, name, trust=CONSISTENCY)
     assert verified.ok, [str(m) for m in verified.mismatches]
     assert verified.chain_length == 3
 
@@ -437,7 +442,7 @@ def test_private_package_is_invisible_to_anonymous(
     public = publish(pkg, ckan)
     assert public.status == "published"
     assert anonymous(ckan).action.package_show(id=name)["private"] is False
-    assert verify_ckan(ckan.url, name).ok
+    assert verify_ckan(ckan.url, name, trust=CONSISTENCY).ok
 
 
 def test_wrong_token_exits_11_without_showing_it(
@@ -484,7 +489,7 @@ def test_verify_detects_a_file_replaced_behind_our_back(
     name = dataset_purge(unique())
     pkg = make_package(tmp_path / "pkg", name)
     publish(pkg, ckan)
-    ok = CliRunner().invoke(cli, ["verify", name, "--ckan-url", ckan.url])
+    ok = CliRunner().invoke(cli, ["verify", name, "--ckan-url", ckan.url, "--allow-unsigned"])
     assert ok.exit_code == 0, ok.output
     assert "ok:" in ok.output
 
@@ -494,11 +499,13 @@ def test_verify_detects_a_file_replaced_behind_our_back(
     with forged.open("rb") as fh:
         ckan_admin.action.resource_patch(id=res["id"], upload=fh)
 
-    result = verify_ckan(ckan.url, name)
+    result = verify_ckan(ckan.url, name, trust=CONSISTENCY)
     assert not result.ok
     problems = {m.path: m.problem for m in result.mismatches}
     assert problems == {"data/units.csv": "changed"}
-    cli_result = CliRunner().invoke(cli, ["verify", name, "--ckan-url", ckan.url])
+    cli_result = CliRunner().invoke(
+        cli, ["verify", name, "--ckan-url", ckan.url, "--allow-unsigned"]
+    )
     assert cli_result.exit_code == 8
     assert "data/units.csv" in cli_result.output
 
@@ -507,7 +514,7 @@ def test_verify_detects_a_file_replaced_behind_our_back(
     # fails until the file is put back by a publish of a changed package.
     make_package(pkg, name, units=units_csv("C,Kultur\n"))
     publish(pkg, ckan)
-    assert verify_ckan(ckan.url, name).ok
+    assert verify_ckan(ckan.url, name, trust=CONSISTENCY).ok
 
 
 def test_verify_detects_a_file_overwritten_in_storage(
@@ -523,7 +530,7 @@ def test_verify_detects_a_file_overwritten_in_storage(
     stored = ckan.storage_path / "resources" / rid[:3] / rid[3:6] / rid[6:]
     assert stored.is_file()
     stored.write_bytes(stored.read_bytes() + b"\0")
-    result = verify_ckan(ckan.url, name)
+    result = verify_ckan(ckan.url, name, trust=CONSISTENCY)
     assert [(m.path, m.problem) for m in result.mismatches] == [
         ("data/invoices.parquet", "changed")
     ]
@@ -607,7 +614,7 @@ def test_unmanaged_resources_are_kept_and_flagged(
     ckan_admin.action.resource_create(
         package_id=name, name="Kommunens webbplats", url="https://example.invalid/"
     )
-    result = verify_ckan(ckan.url, name)
+    result = verify_ckan(ckan.url, name, trust=CONSISTENCY)
     assert [m.problem for m in result.mismatches] == ["unexpected"]
     make_package(pkg, name, units=units_csv("C,Kultur\n"))
     publish(pkg, ckan)
@@ -651,7 +658,7 @@ def test_wide_schemas_fit_in_the_upload_request(
     assert result.status == "published"
     res = managed(ckan_admin.action.package_show(id=name))
     assert json.loads(res["data/wide.csv"]["schema"])["fields"] == fields
-    assert verify_ckan(ckan.url, name).ok
+    assert verify_ckan(ckan.url, name, trust=CONSISTENCY).ok
 
 
 def test_verify_reports_a_hash_field_edited_by_hand(
@@ -664,11 +671,11 @@ def test_verify_reports_a_hash_field_edited_by_hand(
     publish(make_package(tmp_path / "pkg", name), ckan)
     res = managed(ckan_admin.action.package_show(id=name))["validation.json"]
     ckan_admin.action.resource_patch(id=res["id"], hash="0" * 64)
-    result = verify_ckan(ckan.url, name)
+    result = verify_ckan(ckan.url, name, trust=CONSISTENCY)
     assert [(m.path, m.problem) for m in result.mismatches] == [("validation.json", "metadata")]
     # The next publish notices (the recorded files no longer match) and repairs it.
     assert publish(make_package(tmp_path / "pkg", name), ckan).status == "published"
-    assert verify_ckan(ckan.url, name).ok
+    assert verify_ckan(ckan.url, name, trust=CONSISTENCY).ok
 
 
 def test_licence_found_in_the_portal_list_or_refused(
@@ -742,10 +749,12 @@ def test_an_update_that_fails_mid_upload_is_never_taken_for_complete(
         publish(pkg, ckan)
     ds = ckan_admin.action.package_show(id=name)
     assert extras(ds)[E_STATE] == "uploading"
-    assert not verify_ckan(ckan.url, name).ok  # what CKAN wrote before failing is reported
+    assert not verify_ckan(
+        ckan.url, name, trust=CONSISTENCY
+    ).ok  # what CKAN wrote before failing is reported
     # The steward goes back to release 1's inputs: the portal is repaired, not trusted.
     make_package(pkg, name, invoices=v1_invoices, with_units=False)
     again = publish(pkg, ckan)
     assert again.status == "published"
-    assert verify_ckan(ckan.url, name).ok
+    assert verify_ckan(ckan.url, name, trust=CONSISTENCY).ok
     assert extras(ckan_admin.action.package_show(id=name))[E_STATE] == "complete"

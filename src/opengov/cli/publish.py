@@ -92,6 +92,12 @@ def redact(package: Path, out: Path, key_file: Path | None, as_json: bool) -> No
     envvar="OPENGOV_PORTAL_URL",
     help="Public URL of a static portal (or OPENGOV_PORTAL_URL): also write dcat.rdf.",
 )
+@click.option(
+    "--signing-key",
+    envvar="OPENGOV_SIGNING_KEY_FILE",
+    type=click.Path(path_type=Path),
+    help="Sign the release with this key (or OPENGOV_SIGNING_KEY_FILE); FILE.pub beside it.",
+)
 def publish(
     packages: tuple[Path, ...],
     to: str,
@@ -104,10 +110,12 @@ def publish(
     config_path: Path | None,
     engine: str,
     base_url: str | None,
+    signing_key: Path | None,
 ) -> None:
     """Validate, redact and publish packages, only what changed, with provenance.
 
-    Nothing is written when validation fails, a field is unclassified or a rule is wrong.
+    Nothing is written when validation fails, a field is unclassified, a rule is wrong, or
+    approvals that rules.yaml requires are missing.
     """
     from opengov.pipeline import publish as run
     from opengov.targets import TargetOptions, target_for
@@ -124,6 +132,7 @@ def publish(
             key_file=key_file,
             engine=engine,
             progress=progress_wanted(),
+            signing_key=signing_key,
         )
         results.append(result)
         if not as_json:

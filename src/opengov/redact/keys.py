@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,3 +53,25 @@ def load_key(key_file: Path | str | None = None) -> PseudonymKey | None:
             raise KeyMissing(f"{KEY_ENV} is shorter than 16 bytes; use a long random secret")
         return PseudonymKey(env.encode())
     return None
+
+
+def write_new_key(path: Path | str) -> PseudonymKey:
+    """A new random 256-bit pseudonym key in `path` (64 hex digits, mode 600, never overwritten).
+
+    Hex, not raw bytes: `load_key` strips surrounding whitespace, which raw random bytes may
+    begin or end with.
+    """
+    path = Path(path)
+    secret = secrets.token_hex(32).encode("ascii")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise KeyMissing(f"{path} exists; a key file is never overwritten") from None
+    except OSError as exc:
+        raise KeyMissing(f"cannot create the key file {path}: {exc.strerror}") from None
+    try:
+        os.write(fd, secret + b"\n")
+    finally:
+        os.close(fd)
+    os.chmod(path, 0o600)
+    return PseudonymKey(secret)

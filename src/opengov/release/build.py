@@ -19,7 +19,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from opengov.errors import ValidationFailed
+from opengov import approvals, signing
+from opengov.errors import PublishError, ValidationFailed
 from opengov.load import Loaded
 from opengov.package import Package, sha256_file
 from opengov.redact import PseudonymKey, Redaction, redact
@@ -51,6 +52,8 @@ class Release:
     started: str = ""
     # Data files per published resource, for targets that upload them as resources.
     resource_files: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Signs provenance.json in finish(); None publishes unsigned (verify then fails closed).
+    signer: signing.Signer | None = None
 
     def add(self, rel: str) -> provenance.OutputFile:
         path = self.staging / rel
@@ -246,8 +249,18 @@ def finish(
     previous: dict[str, Any] | None,
     agent: str,
 ) -> dict[str, Any]:
-    """Write the dataset page and provenance.json into the staging folder; return provenance."""
+    """Write the dataset page and provenance.json (and its signature) into the staging folder;
+    return provenance.
+
+    Refuses, before writing anything, when rules.yaml requires approvals that are not there, or
+    when the chain is signed and this release would not continue it.
+    """
     package = release.package
+    release.files.pop(signing.SIGNATURE, None)  # from an earlier attempt at this release
+    approved = approvals.required_approvals(
+        package.root, release.rules.approvals, dataset=package.name, fingerprint=release.fingerprint
+    )
+    _check_continues(release.signer, previous)
     license_ = _license(package.descriptor)
     outputs = sorted(release.files.values(), key=lambda o: o.path)
     resources = []
@@ -281,6 +294,7 @@ def finish(
         resources=resources,
         redactions=release.manifest["rules"],
         outputs=outputs,
+        approvals=[a.to_dict() for a in approved],
     )
     release.write_bytes("index.html", page.encode("utf-8"))
     doc = provenance.build(
@@ -296,9 +310,46 @@ def finish(
         started=release.started,
         ended=provenance.now_utc(),
         key_fingerprint=release.key.fingerprint if release.key else None,
+        signing=(
+            provenance.signing_block(release.signer.key_id, release.signer.info.envelope)
+            if release.signer
+            else None
+        ),
+        approvals=approvals.provenance_block(release.rules.approvals, approved),
     )
-    (release.staging / "provenance.json").write_bytes(provenance.canonical_json(doc))
+    data = provenance.canonical_json(doc)
+    (release.staging / "provenance.json").write_bytes(data)
+    if release.signer is not None:
+        # Written after provenance and not listed in it: it signs provenance's bytes.
+        envelope = signing.sign_release(
+            release.signer, data, dataset=package.name, release=release_number,
+            signed_at=signing.now_utc(),
+        )  # fmt: skip
+        release.write_bytes(signing.SIGNATURE, signing.canonical(envelope))
     return doc
+
+
+def _check_continues(signer: signing.Signer | None, previous: dict[str, Any] | None) -> None:
+    """A signed chain stays signed, and a new key only takes over from the one before it."""
+    envelope = (previous or {}).get("signature")
+    if not isinstance(envelope, dict):
+        return
+    sigs = envelope.get("signatures") or [{}]
+    before = str(sigs[0].get("keyid", "")) if isinstance(sigs[0], dict) else ""
+    if signer is None:
+        raise PublishError(
+            f"the previous release is signed (key {before[:32]}); sign this one too "
+            f"(--signing-key or {signing.SIGNING_KEY_ENV}), or verify fails closed on it"
+        )
+    if signer.key_id == before:
+        return
+    replaced = signer.info.replaces
+    if replaced is None or replaced.key_id != before:
+        raise PublishError(
+            f"signing key {signer.key_id} does not take over from key {before[:32]}, which "
+            "signed the previous release: make the new key with `opengov key new --signing "
+            "--replaces OLD_KEY_FILE`, so the old key introduces it"
+        )
 
 
 def read_json(path: Path) -> Any:

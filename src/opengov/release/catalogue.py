@@ -89,6 +89,7 @@ def write_catalogue(portal: Path, title: str = "Öppna data", base_url: str | No
         portal_title=title,
         datasets=entries,
         has_dcat=(portal / "dcat.rdf").is_file(),
+        has_keys=(portal / "keys.json").is_file(),
     )
     for name, data in (
         (CATALOG, provenance.canonical_json(catalog)),

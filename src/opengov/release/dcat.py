@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from opengov.errors import ConfigError
+from opengov.signing import KEYS_FILE
 
 NS = {
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
@@ -24,6 +25,7 @@ NS = {
     "vcard": "http://www.w3.org/2006/vcard/ns#",
     "spdx": "http://spdx.org/rdf/terms#",
     "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
 }
 EU_THEME = "http://publications.europa.eu/resource/authority/data-theme/"
 MEDIA_TYPE = "http://www.iana.org/assignments/media-types/"
@@ -67,7 +69,13 @@ def dataset_identifier(base_url: str, name: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, base_url.rstrip("/") + "/" + name))
 
 
-def render(catalog: dict[str, Any], descriptors: dict[str, dict[str, Any]], base_url: str) -> bytes:
+def render(
+    catalog: dict[str, Any],
+    descriptors: dict[str, dict[str, Any]],
+    base_url: str,
+    *,
+    keys: bool = False,
+) -> bytes:
     if not base_url.startswith(("http://", "https://")):
         raise ConfigError(
             "--base-url must be an absolute http(s) URL, as citizens reach the portal"
@@ -89,12 +97,19 @@ def render(catalog: dict[str, Any], descriptors: dict[str, dict[str, Any]], base
         _dataset(root, entry, descriptor, og, base, ds_iri, publisher_iri)
     if publishers:
         _ref(cat, "dcterms:publisher", next(iter(publishers)))
+    if keys:
+        _signing_keys(cat, base)
     for iri, og in publishers.items():
         agent = _el(root, "foaf:Agent", rdf_about=iri)
         _literal(agent, "foaf:name", og.get("publisher") or "Okänd utgivare")
     ET.indent(root)
     body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=False)
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + body + b"\n"
+
+
+def _signing_keys(cat: ET.Element, base: str) -> None:
+    """The public keys that sign the portal's releases (keys.json), for auditors to find."""
+    _ref(cat, "rdfs:seeAlso", base + KEYS_FILE)
 
 
 def _dataset(
@@ -175,7 +190,12 @@ def write(portal: Path, base_url: str) -> Path:
         e["name"]: json.loads((portal / e["name"] / "datapackage.json").read_text("utf-8"))
         for e in entries
     }
-    data = render({"title": "Öppna data", "datasets": entries}, descriptors, base_url)
+    data = render(
+        {"title": "Öppna data", "datasets": entries},
+        descriptors,
+        base_url,
+        keys=(portal / KEYS_FILE).is_file(),
+    )
     target = portal / DCAT_FILE
     tmp = portal / f".{DCAT_FILE}.tmp"
     tmp.write_bytes(data)

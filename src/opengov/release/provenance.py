@@ -107,7 +107,12 @@ def build(
     started: str,
     ended: str,
     key_fingerprint: str | None,
+    signing: dict[str, Any] | None = None,
+    approvals: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The provenance document. `signing` names the key that signs the release (its key
+    statement, so verify can follow rotations through the chain); `approvals` is the block
+    approvals.provenance_block makes."""
     activity_id = f"urn:opengov:{package.name}:release:{release}"
     agent_id = "urn:opengov:agent:" + hashlib.sha256(agent.encode()).hexdigest()[:16]
     inputs = [_input_entity(i) for i in package.inputs]
@@ -162,7 +167,14 @@ def build(
     }
     if previous:
         doc["wasRevisionOf"] = f"urn:sha256:{previous['sha256']}"
+    if signing:
+        doc["signing"] = signing
+    doc.update(approvals or {})
     return doc
+
+
+def signing_block(key_id: str, statement: dict[str, Any]) -> dict[str, Any]:
+    return {"key_id": key_id, "key": statement}
 
 
 def _input_entity(i: InputFile) -> dict[str, Any]:

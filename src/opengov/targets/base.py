@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from opengov.load import Loaded
     from opengov.release.build import Release
     from opengov.targets.plan import PublishResult
+    from opengov.trust import Trust
     from opengov.verify import VerifyResult
 
 
@@ -50,4 +51,6 @@ class Target(Protocol):
         self, loaded: Loaded, *, plan_only: bool, agent: str | None, progress: bool
     ) -> AbstractContextManager[Placement, bool | None]: ...
 
-    def verify(self, dataset: str) -> VerifyResult: ...
+    def verify(self, dataset: str, trust: Trust | None = None) -> VerifyResult:
+        """Check what the target serves; `trust` decides whose signatures are accepted."""
+        ...

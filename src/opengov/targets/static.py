@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -24,8 +25,11 @@ from opengov.load import Loaded
 from opengov.release import provenance
 from opengov.release.build import Release, finish
 from opengov.release.catalogue import write_catalogue
+from opengov.release.signing_keys import write_keys
+from opengov.signing import SIGNATURE
 from opengov.targets.base import Status
 from opengov.targets.plan import PlanItem, PublishResult, diff
+from opengov.trust import Trust
 from opengov.verify import HISTORY, PROVENANCE, VerifyResult, parse_provenance, verify_folder
 
 log = logging.getLogger("opengov.static")
@@ -50,8 +54,8 @@ class StaticTarget:
         with guard:
             yield _Placement(self, loaded, plan_only, agent)
 
-    def verify(self, dataset: str) -> VerifyResult:
-        return verify_folder(self.portal / dataset)
+    def verify(self, dataset: str, trust: Trust | None = None) -> VerifyResult:
+        return verify_folder(self.portal / dataset, trust)
 
 
 @dataclass
@@ -82,7 +86,11 @@ class _Placement:
         previous = self.previous
         if not previous or previous.get("inputs_fingerprint") != self.loaded.fingerprint:
             return None
-        if not verify_folder(self.folder).ok:
+        signer = self.loaded.signer
+        if signer is not None and (previous.get("signing") or {}).get("key_id") != signer.key_id:
+            return None  # to be signed, or signed by the key that took over: a new release
+        # Consistency is what decides here; whether the auditor trusts the key is theirs.
+        if not verify_folder(self.folder, Trust(allow_unsigned=True)).ok:
             return None  # same inputs, damaged folder: publish again to repair it
         if self.target.base_url and not self.plan_only:
             write_catalogue(self.target.portal, base_url=self.target.base_url)
@@ -109,6 +117,8 @@ class _Placement:
         items.append(PlanItem(PROVENANCE, "changed" if previous else "added"))
         _carry_history(self.folder, release)
         _swap(self.folder, release, self.target.portal)
+        if release.signer is not None:
+            write_keys(self.target.portal, release.signer.info)
         write_catalogue(self.target.portal, base_url=self.target.base_url)
         return self._result(Status.PUBLISHED, number, items)
 
@@ -152,22 +162,52 @@ def _lock(portal: Path, name: str) -> Iterator[None]:
 
 
 def _history_link(target: Path) -> dict[str, Any]:
+    """The link to the current release; its signature goes into the next provenance, where the
+    chain's hashes cover it."""
     data = (target / PROVENANCE).read_bytes()
     sha = hashlib.sha256(data).hexdigest()
-    return {"sha256": sha, "path": f"{HISTORY}/{sha}.json"}
+    link: dict[str, Any] = {"sha256": sha, "path": f"{HISTORY}/{sha}.json"}
+    sig = target / SIGNATURE
+    if sig.is_file():
+        try:
+            link["signature"] = json.loads(sig.read_bytes().decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            raise PublishError(
+                f"{sig} is damaged, so the signed chain cannot continue; check it with "
+                f"`opengov verify {target}`, then restore it"
+            ) from None
+    return link
+
+
+def _chain_files(target: Path) -> list[str]:
+    """The history documents the current release's chain names, and nothing else."""
+    paths: list[str] = []
+    current = parse_provenance((target / PROVENANCE).read_bytes(), PROVENANCE)
+    while isinstance(prev := current.get("previous"), dict):
+        path = prev.get("path")
+        if not isinstance(path, str) or path in paths or not path.startswith(HISTORY + "/"):
+            break
+        file = target / path
+        if not file.is_file():
+            break
+        paths.append(path)
+        try:
+            current = parse_provenance(file.read_bytes(), path)
+        except VerifyFailed:
+            break
+    return paths
 
 
 def _carry_history(target: Path, release: Release) -> None:
-    """Earlier provenance documents travel with the dataset so the chain can be checked."""
+    """Earlier provenance documents travel with the dataset so the chain can be checked;
+    only those the chain names (a file planted in history/ is not carried on)."""
     if not target.is_dir():
         return
     history = release.staging / HISTORY
     history.mkdir(exist_ok=True)
-    old_history = target / HISTORY
-    if old_history.is_dir():
-        for item in old_history.iterdir():
-            if item.is_file():
-                shutil.copy2(item, history / item.name)
+    if (target / PROVENANCE).is_file():
+        for path in _chain_files(target):
+            shutil.copy2(target / path, release.staging / path)
     prov = target / PROVENANCE
     if prov.is_file():
         link = _history_link(target)
@@ -200,6 +240,7 @@ def publish_static(
     engine: str = "auto",
     progress: bool = False,
     base_url: str | None = None,
+    signing_key: Path | str | None = None,
 ) -> PublishResult:
     """Publish one package to a portal folder (the spine with a `StaticTarget`)."""
     from opengov.pipeline import publish
@@ -212,6 +253,7 @@ def publish_static(
         key_file=key_file,
         engine=engine,
         progress=progress,
+        signing_key=signing_key,
     )
 
 

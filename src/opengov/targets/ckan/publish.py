@@ -50,10 +50,12 @@ from opengov.load import Loaded
 from opengov.package import Package, sha256_file
 from opengov.release import provenance
 from opengov.release.build import MEDIA_TYPES, Release, finish
+from opengov.signing import SIGNATURE
 from opengov.targets.base import Status
 from opengov.targets.ckan.client import MB, CkanClient, CkanSession, StaleState, Upload
 from opengov.targets.ckan.settings import CkanSettings
 from opengov.targets.plan import PlanItem, PublishResult, diff
+from opengov.trust import Trust
 from opengov.verify import (
     PROVENANCE,
     Mismatch,
@@ -62,6 +64,7 @@ from opengov.verify import (
     check_outputs,
     parse_provenance,
 )
+from opengov.verify.ckan import check_ckan_release
 
 log = logging.getLogger("opengov.ckan")
 
@@ -471,8 +474,8 @@ class CkanTarget:
     ) -> Iterator[_Placement]:
         yield _Placement(self, loaded, agent, progress)
 
-    def verify(self, dataset: str) -> VerifyResult:
-        return verify_ckan(self.settings.url, dataset, session=self.session)
+    def verify(self, dataset: str, trust: Trust | None = None) -> VerifyResult:
+        return verify_ckan(self.settings.url, dataset, session=self.session, trust=trust)
 
 
 class _Placement:
@@ -695,6 +698,7 @@ def _finish_release(run: _Run, remote: Remote | None) -> None:
                 number = max(number, int(json.loads(text).get("release", 0)) + 1)
                 documents[sha] = text
                 previous = {"sha256": sha, "path": f"{HISTORY_PATH}#{sha}"}
+                previous.update(_previous_signature(run.client, remote))
             except (UnicodeDecodeError, ValueError, AttributeError, TypeError):
                 log.warning(
                     "%s: the published provenance.json is unreadable; chain restarts",
@@ -708,6 +712,17 @@ def _finish_release(run: _Run, remote: Remote | None) -> None:
     release.write_bytes(HISTORY_PATH, provenance.canonical_json(history))
     finish(release, release_number=number, previous=previous, agent=run.agent)
     run.finished = _Finished(number, previous, sha256_file(release.staging / PROVENANCE))
+
+
+def _previous_signature(client: CkanClient, remote: Remote) -> dict[str, Any]:
+    """The published release's signature, recorded in the next provenance (signing.py)."""
+    res = remote.managed.get(SIGNATURE)
+    data = client.fetch(client.download_url(res)) if res is not None else None
+    try:
+        return {"signature": json.loads(data)} if data else {}
+    except ValueError:
+        log.warning("the published signature is unreadable; the next release cannot carry it")
+        return {}
 
 
 def _history_documents(client: CkanClient, remote: Remote) -> dict[str, str]:
@@ -1046,6 +1061,7 @@ def verify_ckan(
     dataset: str,
     *,
     session: CkanSession | None = None,
+    trust: Trust | None = None,
 ) -> VerifyResult:
     """Download every resource anonymously and check it against provenance.json and the chain.
 
@@ -1129,7 +1145,7 @@ def verify_ckan(
         return text.encode("utf-8") if isinstance(text, str) else None
 
     chain, chain_problems = check_chain(doc, fetch_history)
-    return VerifyResult(
+    result = VerifyResult(
         dataset=str(doc.get("dataset") or dataset),
         location=location,
         release=int(doc.get("release", 0)),
@@ -1137,6 +1153,7 @@ def verify_ckan(
         chain_length=chain,
         mismatches=mismatches + chain_problems,
     )
+    return check_ckan_release(result, client, remote, data, fetch_history, trust)
 
 
 __all__ = ["CkanTarget", "licence_id", "publish_ckan", "verify_ckan", "wants_private"]

@@ -1,30 +1,55 @@
-"""`opengov verify`: recompute every hash of a release against its provenance and the chain."""
+"""What a verification reports: each mismatch, and the exit code the worst of them earns."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from opengov.errors import InputError, VerifyFailed
-from opengov.package import sha256_file
+from opengov.errors import (
+    ApprovalsMissing,
+    ChainBroken,
+    DescriptorMismatch,
+    OpengovError,
+    ReplayDetected,
+    SignatureInvalid,
+    UnlistedFiles,
+    Unsigned,
+    UntrustedKey,
+    VerifyFailed,
+)
 
 PROVENANCE = "provenance.json"
 HISTORY = "history"
 
-_T = TypeVar("_T")
+# Each kind of problem leaves with its own exit code. When several are found, the first kind in
+# this order decides: a tampered signed file always also breaks its signature, and the
+# specific finding (a cut history, a stale descriptor) says more than "signature invalid".
+ERRORS: dict[str, type[OpengovError]] = {
+    "replay": ReplayDetected,
+    "untrusted": UntrustedKey,
+    "chain": ChainBroken,
+    "unexpected": UnlistedFiles,
+    "descriptor": DescriptorMismatch,
+    "changed": VerifyFailed,
+    "missing": VerifyFailed,
+    "metadata": VerifyFailed,
+    "unreadable": VerifyFailed,
+    "approvals": ApprovalsMissing,
+    "signature": SignatureInvalid,
+    "unsigned": Unsigned,
+}
 
 
 @dataclass(frozen=True)
 class Mismatch:
     path: str
-    problem: str  # missing | changed | unexpected | chain | unreadable
+    problem: str  # a key of ERRORS
     expected: str | None = None
     actual: str | None = None
+    detail: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -32,9 +57,12 @@ class Mismatch:
             "problem": self.problem,
             "expected": self.expected,
             "actual": self.actual,
+            "detail": self.detail,
         }
 
     def __str__(self) -> str:
+        if self.detail:
+            return f"{self.path}: {self.detail}"
         if self.problem == "changed":
             return f"{self.path}: sha256 {self.actual} does not match provenance {self.expected}"
         if self.problem == "missing":
@@ -52,6 +80,12 @@ class VerifyResult:
     files_checked: int
     chain_length: int
     mismatches: list[Mismatch] = field(default_factory=list)
+    # Filled in by the authenticity checks (verify.authenticity); "not checked" otherwise.
+    signatures_checked: bool = False
+    trust: str = "not checked"
+    signers: list[dict[str, Any]] = field(default_factory=list)
+    approvals: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -65,15 +99,29 @@ class VerifyResult:
             "ok": self.ok,
             "files_checked": self.files_checked,
             "chain_length": self.chain_length,
+            "signatures_checked": self.signatures_checked,
+            "trust": self.trust,
+            "signers": self.signers,
+            "approvals": self.approvals,
+            "warnings": self.warnings,
             "mismatches": [m.to_dict() for m in self.mismatches],
         }
 
+    def error(self) -> OpengovError | None:
+        """The error this result ends in: the class of its most telling problem."""
+        if self.ok:
+            return None
+        kinds = {m.problem for m in self.mismatches}
+        cls = next((c for k, c in ERRORS.items() if k in kinds), VerifyFailed)
+        return cls(
+            f"{len(self.mismatches)} problem(s) in {self.dataset} release {self.release}",
+            details=[str(m) for m in self.mismatches],
+        )
+
     def raise_for_mismatch(self) -> None:
-        if not self.ok:
-            raise VerifyFailed(
-                f"{len(self.mismatches)} mismatch(es) in {self.dataset} release {self.release}",
-                details=[str(m) for m in self.mismatches],
-            )
+        error = self.error()
+        if error is not None:
+            raise error
 
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -101,6 +149,9 @@ def parse_provenance(data: bytes, where: str) -> dict[str, Any]:
 
 def _provenance_problems(doc: dict[str, Any]) -> list[str]:
     problems = []
+    dataset = doc.get("dataset")
+    if not isinstance(dataset, str) or not dataset or not dataset.isprintable():
+        problems.append("dataset must be the dataset's name")
     release = doc.get("release")
     if isinstance(release, bool) or not isinstance(release, int) or release < 1:
         problems.append("release must be a whole number from 1")
@@ -146,81 +197,3 @@ def check_outputs(
         elif actual != entity["og:sha256"]:
             mismatches.append(Mismatch(path, "changed", entity["og:sha256"], actual))
     return len(doc["generated"]), mismatches
-
-
-def check_chain(
-    doc: dict[str, Any], fetch_history: Callable[[str], bytes | None]
-) -> tuple[int, list[Mismatch]]:
-    """Walk `previous` links: each earlier provenance must exist and hash to what was recorded."""
-    length, mismatches = 1, []
-    seen: set[str] = set()
-    current = doc
-    while current.get("previous"):
-        prev = current["previous"]
-        sha, path = str(prev.get("sha256")), str(prev.get("path"))
-        if sha in seen:
-            mismatches.append(Mismatch(path, "chain", "the chain loops"))
-            break
-        seen.add(sha)
-        data = fetch_history(path)
-        if data is None:
-            mismatches.append(Mismatch(path, "chain", f"previous provenance {sha[:12]} missing"))
-            break
-        actual = hashlib.sha256(data).hexdigest()
-        if actual != sha:
-            mismatches.append(Mismatch(path, "chain", sha, actual))
-            break
-        try:
-            current = parse_provenance(data, path)
-        except VerifyFailed as exc:
-            reason = "; ".join(exc.details[:3]) or "not valid JSON"
-            mismatches.append(Mismatch(path, "chain", f"previous provenance unreadable: {reason}"))
-            break
-        length += 1
-    return length, mismatches
-
-
-def _read(path: Path, read: Callable[[], _T]) -> _T:
-    try:
-        return read()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
-
-
-def verify_folder(path: Path | str) -> VerifyResult:
-    """Verify a dataset folder of a static portal."""
-    root = Path(path)
-    prov_path = root / PROVENANCE
-    if not prov_path.is_file():
-        raise InputError(f"{root} has no {PROVENANCE}: not a published opengov dataset")
-    doc = parse_provenance(_read(prov_path, prov_path.read_bytes), str(prov_path))
-
-    def inside(rel: str) -> Path | None:
-        target = (root / rel).resolve()
-        if not target.is_relative_to(root.resolve()) or not target.is_file():
-            return None
-        return target
-
-    def digest(rel: str) -> str | None:
-        target = inside(rel)
-        return None if target is None else _read(target, lambda: sha256_file(target))
-
-    def history(rel: str) -> bytes | None:
-        target = inside(rel)
-        return None if target is None else _read(target, target.read_bytes)
-
-    checked, mismatches = check_outputs(doc, digest)
-    listed = {str(e["og:path"]) for e in doc["generated"]} | {PROVENANCE}
-    for file in sorted(p for p in root.rglob("*") if p.is_file()):
-        rel = file.relative_to(root).as_posix()
-        if rel not in listed and not rel.startswith(HISTORY + "/"):
-            mismatches.append(Mismatch(rel, "unexpected"))
-    chain, chain_problems = check_chain(doc, history)
-    return VerifyResult(
-        dataset=str(doc.get("dataset")),
-        location=str(root),
-        release=int(doc.get("release", 0)),
-        files_checked=checked,
-        chain_length=chain,
-        mismatches=mismatches + chain_problems,
-    )

@@ -1,0 +1,145 @@
+"""What a second person sees before approving a release, and the approval they then sign.
+
+`review` runs the spine as `publish --plan` does (load, validate, redact, build in a temporary
+folder, plan against the target) and keeps what an approver must judge: the fields each table
+publishes, every redaction with its count and legal basis, the rows withheld, and the plan.
+Nothing is written to the target. `approve` signs the review's inputs fingerprint
+(approvals.py), so the approval holds for exactly these inputs and no others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from opengov import approvals
+from opengov.errors import SigningKeyError
+from opengov.signing import Signer, canonical
+from opengov.targets.base import Target
+from opengov.targets.plan import PublishResult
+
+
+@dataclass
+class Review:
+    dataset: str
+    package: Path
+    fingerprint: str
+    resources: list[dict[str, Any]]
+    redactions: list[dict[str, Any]]
+    plan: PublishResult
+    policy: approvals.ApprovalPolicy | None
+    approved_by: list[approvals.Approval] = field(default_factory=list)
+
+    @property
+    def summary_sha256(self) -> str:
+        """What was shown, hashed: the approval records it beside the fingerprint."""
+        summary = {
+            "dataset": self.dataset,
+            "inputs_fingerprint": self.fingerprint,
+            "resources": self.resources,
+            "redactions": self.redactions,
+        }
+        return hashlib.sha256(canonical(summary)).hexdigest()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "inputs_fingerprint": self.fingerprint,
+            "summary_sha256": self.summary_sha256,
+            "resources": self.resources,
+            "redactions": self.redactions,
+            "plan": self.plan.to_dict(),
+            "policy": self.policy.to_dict() if self.policy else None,
+            "approved_by": [
+                {k: v for k, v in a.to_dict().items() if k != "statement"} for a in self.approved_by
+            ],
+        }
+
+
+def review(
+    package_path: Path | str,
+    target: Target,
+    *,
+    key_file: Path | str | None = None,
+    engine: str = "auto",
+) -> Review:
+    from opengov.load import load
+    from opengov.release.build import build_release, redact_for_publish, validate_for_publish
+
+    loaded = load(package_path, key_file=key_file)
+    with target.place(loaded, plan_only=True, agent=None, progress=False) as place:
+        report = validate_for_publish(loaded, engine=engine)
+        redaction = redact_for_publish(loaded)
+        release = build_release(loaded, report, redaction, staging_parent=place.staging_parent)
+        try:
+            plan = place.unchanged() or place.apply(release, plan_only=True)
+            manifest = release.manifest
+        finally:
+            release.cleanup()
+    resources = [
+        {
+            "name": r["name"],
+            "rows_in_source": r["rows_in_source"],
+            "rows_published": r["rows_published"],
+            "rows_withheld": r["rows_in_source"] - r["rows_published"],
+            "rows_quarantined": r["rows_quarantined"],
+            "fields_published": list(r["fields_published"]),
+        }
+        for r in manifest["resources"]
+    ]
+    redactions = [
+        {
+            "rule": e["rule"],
+            "resource": e.get("resource"),
+            "field": e.get("field"),
+            "action": e["action"],
+            "values_affected": e["values_affected"],
+            "rows_affected": e["rows_affected"],
+            "basis": e.get("basis"),
+        }
+        for e in manifest["rules"]
+        if e["action"] != "keep"
+    ]
+    policy = loaded.rules.approvals
+    approved_by: list[approvals.Approval] = []
+    if policy is not None:
+        envelopes = approvals.read_envelopes(loaded.package.root)
+        approved_by, _ = approvals.count_valid(
+            envelopes, policy, dataset=loaded.name, fingerprint=loaded.fingerprint
+        )
+    return Review(
+        dataset=loaded.name,
+        package=loaded.package.root,
+        fingerprint=loaded.fingerprint,
+        resources=resources,
+        redactions=redactions,
+        plan=plan,
+        policy=policy,
+        approved_by=approved_by,
+    )
+
+
+def approve(result: Review, signer: Signer) -> tuple[Path, approvals.Approval]:
+    """Sign the reviewed inputs with the approver's key; write PACKAGE/approvals/<key id>.json."""
+    policy = result.policy
+    if policy is not None and policy.approver(signer.key_id) is None:
+        raise SigningKeyError(
+            f"key {signer.key_id} is not one of the approvers rules.yaml lists; an approval "
+            "by it would not count"
+        )
+    envelope = approvals.sign_approval(
+        signer,
+        dataset=result.dataset,
+        fingerprint=result.fingerprint,
+        summary_sha256=result.summary_sha256,
+    )
+    check_policy = policy or approvals.ApprovalPolicy(
+        1, (approvals.Approver(signer.info.name, signer.info.key),)
+    )
+    approval = approvals.check_approval(
+        envelope, check_policy, dataset=result.dataset, fingerprint=result.fingerprint
+    )
+    path = approvals.write_approval(result.package, envelope, signer.key_id)
+    return path, approval

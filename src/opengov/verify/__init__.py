@@ -1,0 +1,182 @@
+"""`opengov verify`: a release's bytes against its provenance, its chain, its signatures.
+
+`verify_folder` checks a dataset folder of a static portal; `verify.ckan.check_ckan_release`
+adds the same authenticity checks to the CKAN target's verification. What each check proves,
+and what none of them can, is in docs/provenance.md ("Threat model").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from opengov.errors import InputError
+from opengov.package import sha256_file
+from opengov.signing import MAX_ENVELOPE, SIGNATURE, canonical
+from opengov.trust import Trust, TrustStore
+from opengov.verify.authenticity import (
+    Authenticity,
+    Chain,
+    Link,
+    check_approvals,
+    check_chain,
+    check_descriptor,
+    check_replay,
+    check_signatures,
+    remember,
+    walk_chain,
+)
+from opengov.verify.model import (
+    HISTORY,
+    PROVENANCE,
+    Mismatch,
+    VerifyResult,
+    check_outputs,
+    parse_provenance,
+)
+
+_T = TypeVar("_T")
+
+__all__ = [
+    "HISTORY",
+    "PROVENANCE",
+    "SIGNATURE",
+    "Mismatch",
+    "Trust",
+    "TrustStore",
+    "VerifyResult",
+    "check_chain",
+    "check_outputs",
+    "parse_provenance",
+    "verify_folder",
+]
+
+
+def _read(path: Path, read: Callable[[], _T]) -> _T:
+    try:
+        return read()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
+
+
+def head_envelope(data: bytes | None, trust: Trust) -> tuple[Any, list[Mismatch]]:
+    """The head release's DSSE envelope from its file, which must be exactly as written: its
+    bytes are not hashed anywhere else, so any other form is a change after signing."""
+    if data is None or trust.allow_unsigned:
+        return None, []
+    problem = None
+    envelope: Any = None
+    if len(data) > MAX_ENVELOPE:
+        problem = "is too large to be a signature"
+    else:
+        try:
+            envelope = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            problem = "is not JSON"
+        else:
+            if canonical(envelope) != data:
+                problem = "is not as opengov wrote it (changed after signing)"
+    if problem:
+        return None, [Mismatch(SIGNATURE, "signature", detail=problem)]
+    return envelope, []
+
+
+def authenticate(
+    result: VerifyResult,
+    chain: Chain,
+    *,
+    envelope: Any,
+    descriptor: bytes | None,
+    expected_dataset: str,
+    trust: Trust,
+    origin: str,
+) -> VerifyResult:
+    """Add the checks a consistent forgery cannot pass to a byte-level `result`."""
+    head = chain.head
+    problems = list(chain.problems)
+    problems += check_descriptor(head.doc, descriptor)
+    if head.doc.get("dataset") != expected_dataset:
+        problems.append(
+            Mismatch(
+                PROVENANCE,
+                "replay",
+                detail=f"{expected_dataset!r} holds a release of another dataset "
+                f"({str(head.doc.get('dataset'))[:100]!r})",
+            )
+        )
+    shown, approval_problems = check_approvals(head.doc)
+    problems += approval_problems
+    auth: Authenticity = check_signatures(chain, envelope, trust, origin)
+    problems += auth.problems
+    problems += check_replay(chain, trust, origin)
+    result.mismatches += problems
+    result.chain_length = len(chain.releases)
+    result.signatures_checked = auth.checked
+    result.trust = auth.trust
+    result.signers = auth.signers
+    result.approvals = shown
+    result.warnings += auth.warnings
+    if result.ok:
+        remember(chain, auth, trust, origin)
+    return result
+
+
+def verify_folder(path: Path | str, trust: Trust | None = None) -> VerifyResult:
+    """Verify a dataset folder of a static portal.
+
+    Fails closed: without `trust` no signature is trusted, so only
+    `Trust(allow_unsigned=True)` (consistency only) can pass without a pinned key.
+    """
+    trust = trust or Trust()
+    root = Path(path)
+    prov_path = root / PROVENANCE
+    if not prov_path.is_file():
+        raise InputError(f"{root} has no {PROVENANCE}: not a published opengov dataset")
+    data = _read(prov_path, prov_path.read_bytes)
+    doc = parse_provenance(data, str(prov_path))
+
+    def inside(rel: str) -> Path | None:
+        target = (root / rel).resolve()
+        if not target.is_relative_to(root.resolve()) or not target.is_file():
+            return None
+        return target
+
+    def digest(rel: str) -> str | None:
+        target = inside(rel)
+        return None if target is None else _read(target, lambda: sha256_file(target))
+
+    def read(rel: str) -> bytes | None:
+        target = inside(rel)
+        return None if target is None else _read(target, target.read_bytes)
+
+    checked, mismatches = check_outputs(doc, digest)
+    head = Link(PROVENANCE, hashlib.sha256(data).hexdigest(), data, doc)
+    chain = walk_chain(head, read, link_path=lambda sha: f"{HISTORY}/{sha}.json")
+    # Every file must be named by the chain: one planted in history/ is as foreign as any.
+    listed = {str(e["og:path"]) for e in doc["generated"]} | {PROVENANCE, SIGNATURE}
+    listed |= chain.named
+    for file in sorted(p for p in root.rglob("*") if p.is_file() or p.is_symlink()):
+        rel = file.relative_to(root).as_posix()
+        if rel not in listed:
+            mismatches.append(Mismatch(rel, "unexpected"))
+    envelope, envelope_problems = head_envelope(read(SIGNATURE), trust)
+    result = VerifyResult(
+        dataset=str(doc.get("dataset")),
+        location=str(root),
+        release=int(doc.get("release", 0)),
+        files_checked=checked,
+        chain_length=len(chain.releases),
+        mismatches=mismatches + envelope_problems,
+    )
+    return authenticate(
+        result,
+        chain,
+        envelope=envelope,
+        descriptor=read("datapackage.json"),
+        expected_dataset=root.resolve().name,
+        trust=trust,
+        origin=root.resolve().parent.as_uri(),
+    )
