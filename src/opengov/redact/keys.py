@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from opengov.errors import KeyMissing
+from opengov.errors import InputError, KeyMissing
 
 KEY_ENV = "OPENGOV_PSEUDONYM_KEY"
 
@@ -66,9 +66,9 @@ def write_new_key(path: Path | str) -> PseudonymKey:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        raise KeyMissing(f"{path} exists; a key file is never overwritten") from None
+        raise InputError(f"{path} exists; a key file is never overwritten") from None
     except OSError as exc:
-        raise KeyMissing(f"cannot create the key file {path}: {exc.strerror}") from None
+        raise InputError(f"cannot create the key file {path}: {exc.strerror}") from None
     try:
         os.write(fd, secret + b"\n")
     finally:

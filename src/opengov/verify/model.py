@@ -28,8 +28,8 @@ HISTORY = "history"
 # this order decides: a tampered signed file always also breaks its signature, and the
 # specific finding (a cut history, a stale descriptor) says more than "signature invalid".
 ERRORS: dict[str, type[OpengovError]] = {
-    "replay": ReplayDetected,
     "untrusted": UntrustedKey,
+    "replay": ReplayDetected,
     "chain": ChainBroken,
     "unexpected": UnlistedFiles,
     "descriptor": DescriptorMismatch,
