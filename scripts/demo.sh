@@ -27,12 +27,19 @@ if [ ! -x .venv/bin/opengov ]; then
   fi
 fi
 
-echo "== publishing the example packages to ./$portal"
-.venv/bin/opengov publish datapackages/*/ --to "$portal"
+# A signing key for the demo (a municipality keeps its own, private key elsewhere).
+key=".opengov-demo/kommun.key"
+if [ ! -f "$key" ]; then
+  mkdir -p .opengov-demo
+  .venv/bin/opengov key new --signing --out "$key" --name "Exempelby kommun (demo)" >/dev/null
+fi
 
-echo "== verifying the portal's bytes against provenance"
+echo "== publishing the example packages to ./$portal, signed"
+.venv/bin/opengov publish datapackages/*/ --to "$portal" --signing-key "$key"
+
+echo "== verifying the portal's bytes, chains and signatures, the demo key pinned"
 for dataset in "$portal"/*/; do
-  .venv/bin/opengov verify "$dataset"
+  .venv/bin/opengov verify "$dataset" --trust "$key.pub" --trust-store .opengov-demo/trust.json
 done
 
 echo

@@ -263,9 +263,18 @@ def test_signing_an_unchanged_package_makes_a_signed_release(
     assert json.loads(first.output)["release"] == 2, first.output
     again = CliRunner().invoke(cli, ["publish", str(package), "--to", str(portal), "--json"])
     assert json.loads(again.output)["status"] == "unchanged"
-    # Release 1 stays unsigned: verify says so rather than pass it.
+    # Release 1 predates signing; release 2's signature covers it through the chain's hashes.
     result = verify_folder(portal / "personal", pinned(k))
-    assert [m.detail for m in result.mismatches] == ["release 1 is not signed"]
+    assert result.ok, result.mismatches
+    assert [s["release"] for s in result.signers] == [2]
+    assert "published before signing began" in result.warnings[0]
+    # But once signing began, every release must be signed: the head may not drop it.
+    (portal / "personal" / SIGNATURE).unlink()
+    result = verify_folder(portal / "personal", pinned(k))
+    assert type(result.error()) is errors.Unsigned
+    assert [m.detail for m in result.mismatches if m.problem == "unsigned"] == [
+        "release 2 is not signed (its provenance names a signing key, but the signature is gone)"
+    ]
 
 
 def test_no_private_key_material_is_published(

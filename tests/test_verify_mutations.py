@@ -145,3 +145,47 @@ def test_verify_with_a_pinned_key_never_passes_a_forgery(
             return  # refused outright (an unreadable provenance): not passed
         assert not result.ok, steps
         assert result.error() is not None
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+ENVELOPE_KEYS = st.sampled_from(["payloadType", "payload", "signatures", "keyid", "sig"])
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    where=st.sampled_from(["signing", "approvals", "previous.signature", "signature-file"]),
+    value=JSON | st.dictionaries(ENVELOPE_KEYS, JSON, max_size=5),
+)
+def test_hostile_signature_fields_are_problems_not_crashes(
+    template: tuple[Path, Trust, Path], where: str, value: Any
+) -> None:
+    """Whatever an attacker writes where signatures and approvals go, verify names a problem
+    and never raises anything but an opengov error (so the CLI never exits 70)."""
+    dataset, trust, _ = template
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "personal"
+        shutil.copytree(dataset, folder)
+        if where == "signature-file":
+            (folder / "provenance.dsse.json").write_text(json.dumps(value), encoding="utf-8")
+        else:
+            doc = read_doc(folder)
+            if where == "previous.signature":
+                doc["previous"]["signature"] = value
+            else:
+                doc[where] = value
+            write_doc(folder, doc)
+        try:
+            result = verify_folder(folder, trust)
+        except OpengovError:
+            return
+        assert not result.ok

@@ -261,9 +261,30 @@ def check_signatures(chain: Chain, head_envelope: Any, trust: Trust, origin: str
         )
     result = Authenticity(checked=True, trust="none")
     signed: list[tuple[Link, KeyInfo]] = []
+    envelopes = [chain.envelope_of(i, head_envelope) for i in range(len(chain.releases))]
+    # Releases published before signing began: the first signed release hashes them through
+    # the chain, so its signature vouches for them as they are. Only such a prefix may be
+    # unsigned; the head, and everything after the first signature, must be signed.
+    first = next(
+        (
+            i
+            for i, (link, env) in enumerate(zip(chain.releases, envelopes, strict=True))
+            if env is not None or isinstance(link.doc.get("signing"), dict)
+        ),
+        len(chain.releases),
+    )
+    if 0 < first < len(chain.releases) and chain.releases[0].release == 1:
+        result.warnings.append(
+            f"release(s) 1 to {first} were published before signing began; release "
+            f"{first + 1}'s signature covers them through the chain's hashes"
+        )
+    else:
+        first = 0
     for index, link in enumerate(chain.releases):
-        envelope = chain.envelope_of(index, head_envelope)
+        envelope = envelopes[index]
         names_key = isinstance(link.doc.get("signing"), dict)
+        if index < first:
+            continue
         if envelope is None:
             detail = f"release {link.release} is not signed"
             if names_key:
