@@ -81,3 +81,9 @@ def key(monkeypatch: pytest.MonkeyPatch) -> str:
 @pytest.fixture(autouse=True)
 def _agent(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENGOV_AGENT", "test-suite")
+
+
+@pytest.fixture(autouse=True)
+def _trust_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """verify keeps pinned keys in a trust store: each test its own, never the user's."""
+    monkeypatch.setenv("OPENGOV_TRUST_STORE", str(tmp_path / "auditor-trust.json"))

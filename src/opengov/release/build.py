@@ -334,8 +334,9 @@ def _check_continues(signer: signing.Signer | None, previous: dict[str, Any] | N
     envelope = (previous or {}).get("signature")
     if not isinstance(envelope, dict):
         return
-    sigs = envelope.get("signatures") or [{}]
-    before = str(sigs[0].get("keyid", "")) if isinstance(sigs[0], dict) else ""
+    sigs = envelope.get("signatures")
+    first = sigs[0] if isinstance(sigs, list) and sigs else None
+    before = str(first.get("keyid", "")) if isinstance(first, dict) else ""
     if signer is None:
         raise PublishError(
             f"the previous release is signed (key {before[:32]}); sign this one too "

@@ -86,8 +86,9 @@ class _Placement:
         previous = self.previous
         if not previous or previous.get("inputs_fingerprint") != self.loaded.fingerprint:
             return None
-        signer = self.loaded.signer
-        if signer is not None and (previous.get("signing") or {}).get("key_id") != signer.key_id:
+        signer, signing = self.loaded.signer, previous.get("signing")
+        signed_by = signing.get("key_id") if isinstance(signing, dict) else None
+        if signer is not None and signed_by != signer.key_id:
             return None  # to be signed, or signed by the key that took over: a new release
         # Consistency is what decides here; whether the auditor trusts the key is theirs.
         if not verify_folder(self.folder, Trust(allow_unsigned=True)).ok:
