@@ -337,3 +337,23 @@ def test_trust_file_forms(tmp_path: Path) -> None:
             read_public_key(path)
     code, output = run_verify(tmp_path, "--trust", str(tmp_path / "missing.pub"))
     assert code == errors.SigningKeyError.exit_code, output
+
+
+def test_the_trust_store_follows_a_rotation(
+    make_package: PackageFactory, tmp_path: Path, key: str
+) -> None:
+    old = make_key(tmp_path / "old", "Exempelby kommun")
+    package, portal = make_package(), tmp_path / "portal"
+    dataset = publish_releases(package, portal, [old])
+    store = tmp_path / "auditor.json"
+    code, output = run_verify(dataset, "--trust", f"{old}.pub", "--trust-store", str(store))
+    assert code == 0, output
+    new = tmp_path / "new.key"
+    new_signing_key(new, name="Exempelby kommun", replaces=old)
+    write_csv(package / "data" / "personal.csv", changed_rows(1))
+    assert publish_static(package, portal, signing_key=new).release == 2
+    code, output = run_verify(dataset, "--trust-store", str(store))
+    assert code == 0 and "(trust-store)" in output, output
+    pins = next(iter(json.loads(store.read_text())["origins"].values()))["keys"]
+    assert {v["how"] for v in pins.values()} == {"explicit", "rotation"}
+    assert load_signer(new).key_id in pins
