@@ -403,3 +403,68 @@ def test_x_posts_in_any_part_file_are_all_read(
         assert len(out) == expected
         assert sum(r["deleted"] == "true" for r in out) == 1 + len(deleted_parts)
         assert {f.path for f in result.files if f.status == "read"} == set(files)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("posts/your_posts.json", "posts"),
+        ("posts/your_posts_12.json", "posts"),
+        ("your_facebook_activity/posts/your_posts__check_ins__photos_and_videos_3.json", "posts"),
+        ("this_profile's_activity_across_facebook/posts/profile_posts_1.json", "posts"),
+        ("groups/your_posts_in_groups.json", "posts"),
+        ("posts/other_people's_posts_to_your_timeline.json", "visitor_posts"),
+        ("comments/comments.json", "comments"),
+        ("your_facebook_activity/comments_and_reactions/comments.json", "comments"),
+        ("groups/your_comments_in_groups.json", "comments"),
+        ("photos_and_videos/album/0.json", "media_comments"),
+        ("your_facebook_activity/posts/your_videos.json", "media_comments"),
+        ("likes_and_reactions/pages.json", "known"),
+        ("comments_and_reactions/posts_and_comments.json", "known"),
+        ("your_facebook_activity/comments_and_reactions/likes_and_reactions_1.json", "known"),
+        ("messages/inbox/anna_1/message_1.json", "known"),
+        ("security_and_login_information/logins_and_logouts.json", "known"),
+        ("posts/media/Album_1/1.jpg", "media"),
+        ("start_here.html", "html"),
+        ("new_section/thing.json", "unknown"),
+    ],
+)
+def test_facebook_file_roles(path: str, expected: str) -> None:
+    from opengov.importers.social.facebook_layout import role
+
+    assert role(path) == expected
+    assert role("facebook-sida-2025/" + path) == expected  # inside a top folder
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("data/tweets.js", "tweets"),
+        ("data/tweet.js", "tweets"),
+        ("data/tweets-part3.js", "tweets"),
+        ("data/tweet-part1.js", "tweets"),
+        ("data/deleted-tweets-part2.js", "deleted"),
+        ("data/deleted-tweet.js", "deleted"),
+        ("data/community-tweet.js", "community"),
+        ("data/note-tweet.js", "notes"),
+        ("data/deleted-note-tweet.js", "deleted_notes"),
+        ("data/account.js", "account"),
+        ("data/manifest.js", "manifest"),
+        ("data/js/tweets/2012_03.js", "grailbird_month"),
+        ("tweets.csv", "grailbird_csv"),
+        ("data/js/user_details.js", "grailbird_user"),
+        ("data/js/tweet_index.js", "grailbird_index"),
+        ("data/js/payload_details.js", "known_data"),
+        ("data/like.js", "known_data"),
+        ("data/direct-messages-group.js", "known_data"),
+        ("data/tweets_media/1-a.jpg", "media"),
+        ("assets/js/main.js", "viewer"),
+        ("js/app.js", "viewer"),
+        ("data/twitter-article.js", "unknown"),
+    ],
+)
+def test_x_file_roles(path: str, expected: str) -> None:
+    from opengov.importers.social.twitter_layout import role
+
+    assert role(path) == expected
+    assert role("twitter-2024-11-01/" + path) == expected

@@ -57,6 +57,7 @@ _NOT_RELEVANT = re.compile(
     r"|groups_you_manage|facebook_news|your_places|facebook_marketplace|facebook_assistant"
     r"|meta_spark|navigation_bar_activity|news_feed|reviews|short_videos|your_problem_reports"
     r"|polls|activity_log|bug_bounty|crowdsignal|facebook_accounts_center|avatars"
+    r"|likes_and_reactions|about_you|following_and_followers|saved_items|stickers_used"
     r")/"
     r"|(?:^|/)(?:likes_and_reactions(?:_\d+)?|posts_and_comments|your_comment_edits"
     r"|your_group_membership_activity|your_groups|group_posts_and_comments_reactions"
