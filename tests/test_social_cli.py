@@ -34,7 +34,9 @@ class Wrapped(click.Group):
             ctx.exit(exc.exit_code)
 
 
-@click.group(cls=Wrapped)
+# The real CLI's settings: click caches a command's help option on first use, so a test group
+# without `-h` would change what later tests (the generated CLI reference) see.
+@click.group(cls=Wrapped, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     pass
 
