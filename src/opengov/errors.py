@@ -230,6 +230,17 @@ class SigningKeyError(OpengovError):
     title = "signing key error"
 
 
+# 50-59: importing exports (social media). A block of its own, as 40-49, so that error classes
+# added elsewhere in the meantime cannot collide with these numbers.
+
+
+class UnreadExportFiles(OpengovError):
+    """An export holds files that look like posts or comments and that opengov did not read."""
+
+    exit_code = 50
+    title = "export files not read"
+
+
 EXIT_CODES: dict[int, str] = {
     0: "ok",
     1: ValidationFailed.title,
@@ -259,5 +270,6 @@ EXIT_CODES: dict[int, str] = {
     46: ReplayDetected.title,
     47: ApprovalsMissing.title,
     48: SigningKeyError.title,
+    50: UnreadExportFiles.title,
     70: "internal error (a bug: run with --debug and report it)",
 }

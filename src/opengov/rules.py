@@ -35,7 +35,7 @@ _FIELD_KEYS = {
 # trip them without holding personal data, so a declared identifier column skips them.
 DIGIT_KINDS = ("personnummer", "samordningsnummer", "organisationsnummer", "phone", "postcode")
 _ROW_KEYS = {"id", "drop_when", "basis", "reason", "decided_by", "decided_at", "harm_test"}
-_RESOURCE_KEYS = {"fields", "rows", "waivers", "on_detect", "quasi_identifiers"}
+_RESOURCE_KEYS = {"fields", "rows", "waivers", "on_detect", "quasi_identifiers", "own_accounts"}
 _TOP_KEYS = {"version", "decided_by", "decided_at", "on_detect", "resources", "pseudonym_key_file"}
 _TOP_KEYS.add("approvals")  # four eyes: parsed by approvals.parse_policy
 
@@ -176,6 +176,8 @@ class ResourceRules:
     waivers: list[Waiver] = field(default_factory=list)
     on_detect: str = "block"
     quasi_identifiers: QuasiIdentifiers | None = None
+    # Handles of the authority's own accounts, which `scan: [handle]` keeps (without "@").
+    own_accounts: tuple[str, ...] = ()
 
     @property
     def public_fields(self) -> set[str]:
@@ -320,6 +322,24 @@ def _identifier_column(spec: Any, where: str, cls: str, action: str) -> Identifi
     return IdentifierColumn(skip=tuple(skip), reason=reason.strip())
 
 
+def _own_accounts(spec: Any, where: str) -> tuple[str, ...]:
+    if spec is None:
+        return ()
+    from opengov.redact.detectors.handles import normalise_own
+
+    if not isinstance(spec, list):
+        raise RulesError(
+            f"{where}: 'own_accounts' must be a list of handles like [ExempelbyKommun]"
+        )
+    try:
+        return normalise_own(spec)
+    except ValueError:
+        raise RulesError(
+            f"{where}: 'own_accounts' takes account handles (letters, digits, _ and ., "
+            "at most 50, with or without @)"
+        ) from None
+
+
 def _row_rule(resource: str, index: int, spec: Any, top: Rules) -> RowRule:
     where = f"rules.yaml, resource {resource!r}, rows[{index}]"
     if not isinstance(spec, dict):
@@ -422,6 +442,7 @@ def parse_rules(data: Any, *, source: str = "rules.yaml", sha256: str | None = N
             ):
                 raise RulesError(f"{where}: quasi_identifiers needs 'fields' (a list) and k >= 2")
             res.quasi_identifiers = QuasiIdentifiers(tuple(map(str, qi["fields"])), qi["k"])
+        res.own_accounts = _own_accounts(rspec.get("own_accounts"), where)
         top.resources[res.name] = res
     return top
 

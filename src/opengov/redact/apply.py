@@ -62,6 +62,7 @@ def redact(
 ) -> Redaction:
     """Redact every resource of `package` (or those in `only`) by `rules`."""
     from opengov.redact import detectors as detect
+    from opengov.redact.detectors import handles
 
     if rules.needs_key() and key is None:
         raise KeyMissing(
@@ -123,12 +124,18 @@ def redact(
             if rule.scan:
                 if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
                     raise RulesError(f"{where}: 'scan' needs a string field")
-                scanned = detect.scan_replace(column, list(rule.scan))
+                kinds = [k for k in rule.scan if k not in detect.CONTEXT_KINDS]
+                scanned = detect.scan_replace(column, kinds)
                 column = scanned.array
+                matches, cells = dict(scanned.matches), dict(scanned.cells)
+                if handles.KIND in rule.scan:
+                    found = handles.scan_replace(column, res_rules.own_accounts)
+                    column = found.array
+                    matches[handles.KIND], cells[handles.KIND] = found.matches, found.cells
                 entry.action = "scan"
-                entry.detail = {k: v for k, v in scanned.matches.items() if v}
-                entry.values_affected = sum(scanned.matches.values())
-                entry.rows_affected = sum(scanned.cells.values())
+                entry.detail = {k: v for k, v in matches.items() if v}
+                entry.values_affected = sum(matches.values())
+                entry.rows_affected = sum(cells.values())
                 entries.append(entry)
             kept.append(name)
             columns.append(
