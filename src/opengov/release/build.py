@@ -23,6 +23,7 @@ from opengov import approvals, signing
 from opengov.errors import PublishError, ValidationFailed
 from opengov.load import Loaded
 from opengov.package import Package, sha256_file
+from opengov.paths import inside
 from opengov.redact import PseudonymKey, Redaction, redact
 from opengov.release import pages, provenance
 from opengov.rules import Rules
@@ -55,8 +56,19 @@ class Release:
     # Signs provenance.json in finish(); None publishes unsigned (verify then fails closed).
     signer: signing.Signer | None = None
 
+    def path(self, rel: str) -> Path:
+        """Where `rel` goes in the staging folder; never outside it, never through a link."""
+        return inside(
+            self.staging,
+            rel,
+            what="release file",
+            within="the release folder",
+            error=PublishError,
+            follow_links=False,
+        )
+
     def add(self, rel: str) -> provenance.OutputFile:
-        path = self.staging / rel
+        path = self.path(rel)
         out = provenance.OutputFile(
             rel, sha256_file(path), path.stat().st_size, MEDIA_TYPES.get(path.suffix, "")
         )
@@ -64,7 +76,7 @@ class Release:
         return out
 
     def write_bytes(self, rel: str, data: bytes) -> provenance.OutputFile:
-        path = self.staging / rel
+        path = self.path(rel)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         return self.add(rel)
@@ -193,10 +205,10 @@ def _write_files(release: Release, redaction: Redaction) -> None:
         (release.staging / "data").mkdir(parents=True, exist_ok=True)
         pacsv.write_csv(
             _csv_ready(res.csv_table),
-            release.staging / csv_rel,
+            release.path(csv_rel),
             pacsv.WriteOptions(include_header=True, quoting_style="needed"),
         )
-        pq.write_table(res.table, release.staging / parquet_rel, compression="zstd")
+        pq.write_table(res.table, release.path(parquet_rel), compression="zstd")
         csv_out, pq_out = release.add(csv_rel), release.add(parquet_rel)
         release.resource_files[res.name] = {"csv": csv_rel, "parquet": parquet_rel}
         source = package.resource(res.name).descriptor
