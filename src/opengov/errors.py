@@ -228,6 +228,8 @@ class SigningKeyError(OpengovError):
 
     exit_code = 48
     title = "signing key error"
+
+
 # 30-39: hostile input and weak secrets (docs/security.md). A block of its own, like 40-49.
 
 

@@ -56,5 +56,5 @@ def load(package_path: Path | str, *, key_file: Path | str | None = None) -> Loa
             f"rules.yaml pseudonymises fields; set {KEY_ENV} or pass --key-file "
             "(the key stays with the municipality and is never published)"
         )
-    fingerprint = provenance.inputs_fingerprint(package, key.fingerprint if key else None)
+    fingerprint = provenance.inputs_fingerprint(package, key)
     return Loaded(package, rules, key, fingerprint)

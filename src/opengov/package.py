@@ -51,9 +51,15 @@ class InputFile:
     path: str  # relative to the package folder (or the schema search root)
     sha256: str
     bytes: int
+    # Where it was read, for the keyless inputs fingerprint (release/provenance.py).
+    location: Path | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"role": self.role, "path": self.path, "sha256": self.sha256, "bytes": self.bytes}
+
+
+def _input_file(role: str, rel: str, path: Path) -> InputFile:
+    return InputFile(role, rel, sha256_file(path), path.stat().st_size, location=path.resolve())
 
 
 @dataclass
@@ -219,7 +225,7 @@ def _resolve_schema(
     if isinstance(schema, str):
         path, ref = _find_schema_file(root, schema, what)
         schema = _read_json(path, f"{what} schema")
-        inputs.append(InputFile("schema", ref, sha256_file(path), path.stat().st_size))
+        inputs.append(_input_file("schema", ref, path))
     if not isinstance(schema, dict) or not isinstance(schema.get("fields"), list):
         raise SchemaError(f"{what}: the Table Schema must be an object with a 'fields' list")
     _check_schema(schema, what)
@@ -290,7 +296,7 @@ def _resource_spec(
             check_encoding(path, encoding, what)
         else:
             encoding = detect_encoding(path)
-    inputs.append(InputFile("data", rel, sha256_file(path), size))
+    inputs.append(_input_file("data", rel, path))
     return ResourceSpec(
         name=name,
         format=fmt,
@@ -327,7 +333,7 @@ def load_package(path: Path | str) -> Package:
             f"{DESCRIPTOR} has no 'name', and the folder name",
             package=True,
         )
-    inputs = [InputFile("descriptor", DESCRIPTOR, sha256_file(desc_path), desc_path.stat().st_size)]
+    inputs = [_input_file("descriptor", DESCRIPTOR, desc_path)]
     raw_resources = descriptor.get("resources")
     if not isinstance(raw_resources, list) or not raw_resources:
         raise SchemaError(f"{DESCRIPTOR} has no resources")
@@ -350,7 +356,7 @@ def load_package(path: Path | str) -> Package:
         rules_path = inside(root, RULES, what=RULES)
         if not rules_path.is_file():
             raise InputError(f"{RULES} in {root} is not a file")
-        inputs.append(InputFile("rules", RULES, sha256_file(rules_path), rules_path.stat().st_size))
+        inputs.append(_input_file("rules", RULES, rules_path))
     return Package(
         root=root,
         name=name,
@@ -385,7 +391,7 @@ def load_single_file(
     elif data.suffix.lower() in {".csv", ".txt"}:
         desc["dialect"] = {"delimiter": sniff_delimiter(data)}
     root = data.resolve().parent
-    inputs = [InputFile("schema", schema.name, sha256_file(schema), schema.stat().st_size)]
+    inputs = [_input_file("schema", schema.name, schema)]
     res = _resource_spec(root, desc, 1, inputs)
     return Package(
         root=root,

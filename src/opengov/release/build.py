@@ -328,6 +328,7 @@ def finish(
             else None
         ),
         approvals=approvals.provenance_block(release.rules.approvals, approved),
+        key=release.key,
     )
     data = provenance.canonical_json(doc)
     (release.staging / "provenance.json").write_bytes(data)
