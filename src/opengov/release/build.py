@@ -189,11 +189,14 @@ def build(
 
 
 def published_report(report: ValidationReport) -> dict[str, Any]:
-    """The report as published: timings removed so an unchanged input gives unchanged bytes."""
+    """The report as published: timings removed so an unchanged input gives unchanged bytes, and
+    the source file's sha256 and size removed: a plain hash of an unpublished input lets anyone
+    test guesses at what it withholds (provenance keys it instead; docs/provenance.md)."""
     data = report.to_dict()
     data["stats"].pop("seconds", None)
     for task in data["tasks"]:
-        task["stats"].pop("seconds", None)
+        for key in ("seconds", "sha256", "bytes"):
+            task["stats"].pop(key, None)
     return data
 
 
