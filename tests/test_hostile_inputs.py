@@ -146,7 +146,7 @@ def test_anchors_for_shared_decisions_still_work(tmp_path: Path) -> None:
     run = invoke(["publish", str(pkg), "--to", str(tmp_path / "portal")])
     assert run.exit_code == 0, run.output
     published = (tmp_path / "portal" / "ds" / "data" / "r.csv").read_text()
-    assert published.splitlines()[0] == "\"id\"" or published.splitlines()[0] == "id"
+    assert published.splitlines()[0] == '"id"' or published.splitlines()[0] == "id"
 
 
 def test_an_oversized_key_file(tmp_path: Path) -> None:

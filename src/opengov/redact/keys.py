@@ -33,8 +33,8 @@ MIN_KEY_BYTES = 16
 # as 64 hex digits (what `write_new_key` makes) estimate at 150 and more.
 REQUIRED_BITS = 100
 HOW_TO_MAKE_ONE = (
-    "make a random key with `opengov key new` (256 random bits in a file only you can read), "
-    "or with `openssl rand -hex 32`; a key is generated, never chosen"
+    "make a random key with `opengov key new --out FILE` (256 random bits in a file only you "
+    "can read) or `openssl rand -hex 32`; a key is generated, never chosen"
 )
 
 
