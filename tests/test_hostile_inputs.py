@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from opengov import limits
 from opengov.errors import LimitExceeded
+from opengov.redact.keys import write_new_key
 
 SOCIAL = Path(__file__).parent / "fixtures" / "social"
 DEPTH = 100_000
@@ -159,7 +160,7 @@ def test_an_oversized_key_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize("kind", ["list", "object"])
 def test_deep_tweets_js(tmp_path: Path, kind: str) -> None:
     archive = tmp_path / "archive"
-    shutil.copytree(SOCIAL / "twitter-official", archive)
+    shutil.copytree(SOCIAL / "twitter-2024", archive)
     (archive / "data" / "tweets.js").write_text(
         "window.YTD.tweets.part0 = " + _deep_json(kind=kind)
     )
@@ -171,10 +172,13 @@ def test_deep_tweets_js(tmp_path: Path, kind: str) -> None:
 @pytest.mark.parametrize("kind", ["list", "object"])
 def test_deep_facebook_json(tmp_path: Path, kind: str) -> None:
     export = tmp_path / "export"
-    shutil.copytree(SOCIAL / "facebook-page", export)
-    (export / "posts" / "your_posts_1.json").write_text(_deep_json(kind=kind))
+    shutil.copytree(SOCIAL / "facebook-page-2025", export)
+    posts = export / "this_profile's_activity_across_facebook" / "posts" / "profile_posts_1.json"
+    posts.write_text(_deep_json(kind=kind))
+    key = tmp_path / "key"
+    write_new_key(key)  # Facebook imports key the record ids they derive
     _check(["import", "facebook", str(export), "--account", "kommunen", "--out",
-            str(tmp_path / "out")], "nests deeper than")  # fmt: skip
+            str(tmp_path / "out"), "--key-file", str(key)], "nests deeper than")  # fmt: skip
     assert not (tmp_path / "out").exists()
 
 
