@@ -26,7 +26,7 @@ from social_support import (
     zip_dir,
 )
 
-from opengov.errors import ImportFailed, InputError, KeyMissing
+from opengov.errors import ImportFailed, InputError, KeyMissing, LimitExceeded
 from opengov.importers.social import import_facebook
 from opengov.importers.social.facebook import repair, repair_mojibake
 from opengov.redact.keys import KEY_ENV, PseudonymKey
@@ -383,7 +383,8 @@ def test_unrelated_folder(tmp_path: Path) -> None:
 
 def test_deeply_nested_json_is_refused_not_a_crash(tmp_path: Path) -> None:
     export = _copy_with(tmp_path, POSTS_1, b"[" * 100_000 + b"]" * 100_000)
-    with pytest.raises(ImportFailed):
+    # The JSON depth limit every hostile document meets (limits.py, exit 30).
+    with pytest.raises(LimitExceeded):
         import_facebook(export, account="Sida", out=tmp_path / "out")
 
 

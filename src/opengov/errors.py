@@ -230,6 +230,23 @@ class SigningKeyError(OpengovError):
     title = "signing key error"
 
 
+# 30-39: hostile input and weak secrets (docs/security.md). A block of its own, like 40-49.
+
+
+class LimitExceeded(OpengovError):
+    """An input is larger, deeper or more repetitive than opengov reads (docs/security.md)."""
+
+    exit_code = 30
+    title = "input exceeds a safety limit"
+
+
+class WeakKey(OpengovError):
+    """The pseudonym key is not random enough to keep pseudonyms and keyed digests secret."""
+
+    exit_code = 31
+    title = "pseudonym key too weak"
+
+
 # 50-59: importing exports (social media). A block of its own, as 40-49, so that error classes
 # added elsewhere in the meantime cannot collide with these numbers.
 
@@ -261,6 +278,8 @@ EXIT_CODES: dict[int, str] = {
     16: UnsafeArchive.title,
     17: ReidentificationRisk.title,
     18: ConfigError.title,
+    30: LimitExceeded.title,
+    31: WeakKey.title,
     40: ChainBroken.title,
     41: UnlistedFiles.title,
     42: DescriptorMismatch.title,

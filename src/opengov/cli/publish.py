@@ -29,12 +29,17 @@ from opengov.targets.plan import PublishResult
 def redact(package: Path, out: Path, key_file: Path | None, as_json: bool) -> None:
     """Redact a package by its rules.yaml into --out for review; nothing is published."""
     from opengov.load import load
+    from opengov.paths import inside
     from opengov.release.build import build
 
+    absolute = Path(os.path.abspath(out))
+    # The folder itself, never what a link there points to: renaming onto it replaces it.
+    out = inside(absolute.parent, absolute.name, what="--out", within=str(absolute.parent),
+                 follow_links=False)  # fmt: skip
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise InputError(f"{out} exists and is not empty; choose a new folder")
     loaded = load(package, key_file=key_file)
-    parent = out.resolve().parent
+    parent = out.parent
     parent.mkdir(parents=True, exist_ok=True)
     release = build(loaded, staging_parent=parent, progress=progress_wanted())
     try:

@@ -114,7 +114,7 @@ def redact(
                 column = mask_column(column, rule)
             elif rule.action == "pseudonymize":
                 assert key is not None
-                column = pseudonymize(column, key)
+                column = pseudonymize(column, key, rule, package.name)
             elif rule.action == "generalize":
                 column = generalize(column, rule, where)
             if rule.action != "keep":

@@ -87,5 +87,18 @@ class Redaction:
                 for name, rule in res.fields.items()
                 if rule.identifier_column is not None
             ],
+            # How pseudonyms were made: who can link them (scope) and why, if widened.
+            "pseudonym_scopes": [
+                {
+                    "resource": res.name,
+                    "field": name,
+                    "scope": rule.scope,
+                    "canonical": rule.canonical,
+                    "reason": rule.scope_reason,
+                }
+                for res in self.rules.resources.values()
+                for name, rule in res.fields.items()
+                if rule.action == "pseudonymize"
+            ],
             "last_scan": self.last_scan,
         }

@@ -23,6 +23,7 @@ from opengov import approvals, signing
 from opengov.errors import PublishError, ValidationFailed
 from opengov.load import Loaded
 from opengov.package import Package, sha256_file
+from opengov.paths import inside
 from opengov.redact import PseudonymKey, Redaction, redact
 from opengov.release import pages, provenance
 from opengov.rules import Rules
@@ -55,8 +56,19 @@ class Release:
     # Signs provenance.json in finish(); None publishes unsigned (verify then fails closed).
     signer: signing.Signer | None = None
 
+    def path(self, rel: str) -> Path:
+        """Where `rel` goes in the staging folder; never outside it, never through a link."""
+        return inside(
+            self.staging,
+            rel,
+            what="release file",
+            within="the release folder",
+            error=PublishError,
+            follow_links=False,
+        )
+
     def add(self, rel: str) -> provenance.OutputFile:
-        path = self.staging / rel
+        path = self.path(rel)
         out = provenance.OutputFile(
             rel, sha256_file(path), path.stat().st_size, MEDIA_TYPES.get(path.suffix, "")
         )
@@ -64,7 +76,7 @@ class Release:
         return out
 
     def write_bytes(self, rel: str, data: bytes) -> provenance.OutputFile:
-        path = self.staging / rel
+        path = self.path(rel)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         return self.add(rel)
@@ -177,11 +189,14 @@ def build(
 
 
 def published_report(report: ValidationReport) -> dict[str, Any]:
-    """The report as published: timings removed so an unchanged input gives unchanged bytes."""
+    """The report as published: timings removed so an unchanged input gives unchanged bytes, and
+    the source file's sha256 and size removed: a plain hash of an unpublished input lets anyone
+    test guesses at what it withholds (provenance keys it instead; docs/provenance.md)."""
     data = report.to_dict()
     data["stats"].pop("seconds", None)
     for task in data["tasks"]:
-        task["stats"].pop("seconds", None)
+        for key in ("seconds", "sha256", "bytes"):
+            task["stats"].pop(key, None)
     return data
 
 
@@ -193,10 +208,10 @@ def _write_files(release: Release, redaction: Redaction) -> None:
         (release.staging / "data").mkdir(parents=True, exist_ok=True)
         pacsv.write_csv(
             _csv_ready(res.csv_table),
-            release.staging / csv_rel,
+            release.path(csv_rel),
             pacsv.WriteOptions(include_header=True, quoting_style="needed"),
         )
-        pq.write_table(res.table, release.staging / parquet_rel, compression="zstd")
+        pq.write_table(res.table, release.path(parquet_rel), compression="zstd")
         csv_out, pq_out = release.add(csv_rel), release.add(parquet_rel)
         release.resource_files[res.name] = {"csv": csv_rel, "parquet": parquet_rel}
         source = package.resource(res.name).descriptor
@@ -316,6 +331,7 @@ def finish(
             else None
         ),
         approvals=approvals.provenance_block(release.rules.approvals, approved),
+        key=release.key,
     )
     data = provenance.canonical_json(doc)
     (release.staging / "provenance.json").write_bytes(data)

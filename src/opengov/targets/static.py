@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import Any, ClassVar
 
 from opengov.errors import PublishError, VerifyFailed
 from opengov.load import Loaded
+from opengov.paths import inside
 from opengov.release import provenance
 from opengov.release.build import Release, finish
 from opengov.release.catalogue import write_catalogue
@@ -66,7 +68,7 @@ class _Placement:
     agent: str | None
 
     def __post_init__(self) -> None:
-        self.folder = self.target.portal / self.loaded.name
+        self.folder = _in_portal(self.target.portal, self.loaded.name)
         self.previous = _previous(self.folder)
         if self.previous is None and self.folder.exists():
             if not self.folder.is_dir() or any(self.folder.iterdir()):
@@ -143,23 +145,56 @@ def _previous(target: Path) -> dict[str, Any] | None:
         ) from None
 
 
+def _in_portal(portal: Path, *parts: str, what: str = "dataset folder") -> Path:
+    return inside(
+        portal,
+        *parts,
+        what=what,
+        within="the portal folder",
+        error=PublishError,
+        follow_links=False,
+    )
+
+
 @contextlib.contextmanager
 def _lock(portal: Path, name: str) -> Iterator[None]:
-    """One publish of a dataset at a time; a second one fails fast instead of racing."""
-    locks = portal / STAGING
-    locks.mkdir(parents=True, exist_ok=True)
-    with (locks / f"{name}.lock").open("w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise PublishError(f"another publish of {name!r} to {portal} is running") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            (locks / f"{name}.lock").unlink(missing_ok=True)
-            with contextlib.suppress(OSError):
-                locks.rmdir()  # only when empty: another dataset may be publishing
+    """One publish of a dataset at a time; a second one fails fast instead of racing.
+
+    The staging folder goes when the last publish using it ends, whatever ended it; what a
+    killed publish of this dataset left there is removed once its lock is held again.
+    """
+    locks = _in_portal(portal, STAGING, f"{name}.lock", what="staging folder").parent
+    try:
+        locks.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PublishError(f"cannot create {locks}: {exc.strerror}") from None
+    try:
+        with (locks / f"{name}.lock").open("w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise PublishError(f"another publish of {name!r} to {portal} is running") from None
+            try:
+                _remove_leftovers(locks, name)
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+                (locks / f"{name}.lock").unlink(missing_ok=True)
+    finally:
+        with contextlib.suppress(OSError):
+            locks.rmdir()  # only when empty: another dataset may be publishing
+
+
+def _remove_leftovers(locks: Path, name: str) -> None:
+    """Staging folders of this dataset that a killed publish left (`.<name>.<8 random>[.old]`).
+
+    Only this dataset's: its lock is held, so none of them belongs to a running publish. The
+    random part of `tempfile.mkdtemp` has no `.`, so `a` never matches `a.b`'s folders.
+    """
+    pattern = re.compile(rf"\.{re.escape(name)}\.[a-z0-9_]{{8}}(\.old)?")
+    for item in locks.iterdir():
+        if pattern.fullmatch(item.name) and item.is_dir() and not item.is_symlink():
+            shutil.rmtree(item, ignore_errors=True)
 
 
 def _history_link(target: Path) -> dict[str, Any]:

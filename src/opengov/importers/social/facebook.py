@@ -55,6 +55,7 @@ from opengov.importers.social.records import (
     epoch_to_iso,
 )
 from opengov.importers.social.report import FileReport, check_nothing_left_unread
+from opengov.limits import load_json
 from opengov.redact.keys import PseudonymKey, load_key
 
 # Keys under which an export wraps its list of records, by kind of file.
@@ -238,7 +239,7 @@ class _Reader:
     def _load(self, name: str) -> Any:
         text = load_json_text(self.export, name)
         try:
-            return repair(json.loads(text))
+            return repair(load_json(text, f"{self.export.label}: {name}"))
         except json.JSONDecodeError as exc:
             raise json_error(self.export, name, exc) from None
         except RecursionError:

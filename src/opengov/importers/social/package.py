@@ -43,6 +43,7 @@ from opengov.importers.social.records import (
 )
 from opengov.importers.social.report import FileReport, counts_by_status
 from opengov.importers.social.rules_yaml import render_rules
+from opengov.paths import inside
 
 DESCRIPTOR = "datapackage.json"
 POSTS_CSV = "posts.csv"
@@ -378,7 +379,7 @@ def replace_files(out: Path, files: Mapping[str, bytes]) -> None:
         if out.exists():
             shutil.copytree(out, staging, symlinks=True, dirs_exist_ok=True)
         for rel, data in files.items():
-            target = staging / rel
+            target = inside(staging, rel, what=rel, within=str(out), follow_links=False)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         if out.exists():

@@ -42,6 +42,7 @@ from opengov.importers.social.records import (
     iso_utc,
 )
 from opengov.importers.social.report import check_nothing_left_unread
+from opengov.limits import raw_decode_json
 
 _PREFIX = re.compile(r"\A\s*window\.YTD\.[A-Za-z_]+\.part\d+\s*=\s*")
 _TAIL = re.compile(r"\A\s*;?\s*\Z")
@@ -89,7 +90,7 @@ def parse_js_assignment(text: str, name: str, label: str, prefix: re.Pattern[str
     if start is None:
         raise ImportFailed(f"{label}: {name} does not start with the expected assignment")
     try:
-        value, end = json.JSONDecoder().raw_decode(text, start.end())
+        value, end = raw_decode_json(text, start.end(), f"{label}: {name}")
     except json.JSONDecodeError as exc:
         raise ImportFailed(
             f"{label}: {name} is not valid JSON after its assignment (line {exc.lineno}, "
