@@ -1,0 +1,160 @@
+"""The `name` and `address` kinds: private persons' names and street addresses in free text.
+
+The detectors package calls `find` for one string and `candidates` for an Arrow chunk. Picking
+candidates is vectorised and never calls Python per cell:
+
+- addresses and role words: one RE2 pass (`pc.match_substring_regex`);
+- listed names: the cells are split on non-letters (`pc.split_pattern_regex`, RE2) and every
+  piece is looked up in the name set (`pc.is_in`, a C++ hash lookup); a cell with a listed
+  piece is a candidate.
+
+Both are supersets of what `names.find` and `addresses.find` accept (every name rule needs a
+listed token or a role word), so skipping a cell never loses a hit. Python then runs only on
+the candidates.
+
+`profile` looks at a sample of a column and says what was seen (private names, officials'
+names, addresses, and whether the column is free text), for `opengov init` to suggest a rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from opengov.redact.detectors import addresses, names
+
+KINDS: tuple[str, ...] = ("name", "address")
+TAGS: dict[str, str] = {"name": "[namn borttaget]", "address": "[adress borttagen]"}
+
+# Role words as RE2 alternatives; any occurrence makes a cell a candidate (a superset).
+_CUE_PATTERN = "(?i)(?:" + "|".join(sorted(names.STRONG_CUES, key=len, reverse=True)) + ")"
+# Splitting on runs of non-letters gives every piece `names` could look up ("Anna-Karin" gives
+# "Anna" and "Karin"; "Svenssons" stays whole, so possessive forms are in the set).
+_SPLIT = r"[^\p{L}]+"
+
+
+@cache
+def _name_set() -> pa.Array:
+    return pa.array(names.prefilter_tokens(), pa.string())
+
+
+def find(text: str, want: Iterable[str]) -> list[tuple[str, int, int]]:
+    """(kind, start, end) of private names and addresses in `text`, ordered, not overlapping.
+
+    Addresses are found first and win: a c/o line's name is part of the address.
+    """
+    want = frozenset(want)
+    hits: list[tuple[str, int, int]] = []
+    taken: list[tuple[int, int]] = []
+    if "address" in want or "name" in want:
+        taken = addresses.find(text)
+        if "address" in want:
+            hits.extend(("address", s, e) for s, e in taken)
+    if "name" in want:
+        masked = text
+        if taken:
+            # Masked with NUL (not a letter) so a name never runs into an address.
+            chars = list(text)
+            for s, e in taken:
+                chars[s:e] = "\0" * (e - s)
+            masked = "".join(chars)
+        hits.extend(("name", s, e) for s, e in names.private_spans(masked))
+    hits.sort(key=lambda h: h[1])
+    return hits
+
+
+def candidates(chunk: pa.Array, want: Iterable[str]) -> pa.BooleanArray:
+    """Which cells of a string chunk can hold a wanted hit (False for nulls)."""
+    want = frozenset(want)
+    patterns = []
+    if "address" in want or "name" in want:
+        # Addresses are needed for names too: their spans are masked before names are sought.
+        patterns.append(addresses.PREFILTER)
+    if "name" in want:
+        patterns.append(_CUE_PATTERN)
+    if not patterns or len(chunk) == 0:
+        return pc.fill_null(pa.nulls(len(chunk), pa.bool_()), False)
+    mask = pc.fill_null(
+        pc.match_substring_regex(chunk, pattern="|".join(f"(?:{p})" for p in patterns)), False
+    )
+    if "name" not in want:
+        return mask
+    return pc.or_(mask, _has_listed_piece(chunk))
+
+
+def _has_listed_piece(chunk: pa.Array) -> pa.BooleanArray:
+    """Cells with a piece in the name set, from a running count of listed pieces.
+
+    The count before each cell's first piece and after its last come from the list offsets,
+    so no Python runs per cell or per piece.
+    """
+    pieces = pc.split_pattern_regex(chunk, pattern=_SPLIT)
+    flat = pieces.values  # the split result is fresh: its offsets start at 0
+    value_set = _name_set()
+    if flat.type != value_set.type:
+        value_set = value_set.cast(flat.type)
+    listed = pc.cast(pc.is_in(flat, value_set=value_set), pa.int64())
+    running = pa.concat_arrays(
+        [pa.array([0], pa.int64()), pc.cumulative_sum(listed) if len(listed) else listed]
+    )
+    at = pc.take(running, pieces.offsets)
+    counts = pc.subtract(at.slice(1), at.slice(0, len(at) - 1))
+    return pc.greater(counts, 0)
+
+
+@dataclass(frozen=True)
+class TextProfile:
+    """What the name and address detectors saw in a sample of one column."""
+
+    cells: int
+    free_text: bool
+    private_name_cells: int
+    official_name_cells: int
+    address_cells: int
+
+    @property
+    def suggestion(self) -> str:
+        """`scan` (private names or addresses), `names: public` (only officials), or `none`."""
+        if self.private_name_cells or self.address_cells:
+            return "scan"
+        if self.official_name_cells:
+            return "names: public"
+        return "none"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "cells": self.cells,
+            "free_text": self.free_text,
+            "private_name_cells": self.private_name_cells,
+            "official_name_cells": self.official_name_cells,
+            "address_cells": self.address_cells,
+            "suggestion": self.suggestion,
+        }
+
+
+def profile(sample: Sequence[str | None]) -> TextProfile:
+    """Run the detectors over a sample of a column (never returns a value, only counts)."""
+    from opengov.redact.free_text import is_free_text
+
+    values = [v for v in sample if v]
+    private = official = address = 0
+    for value in values:
+        spans = addresses.find(value)
+        if spans:
+            address += 1
+        found = names.find(value)
+        if any(h.role == "private" for h in found):
+            private += 1
+        if any(h.role == "official" for h in found):
+            official += 1
+    return TextProfile(
+        cells=len(values),
+        free_text=is_free_text(pa.array(values, pa.string())),
+        private_name_cells=private,
+        official_name_cells=official,
+        address_cells=address,
+    )
