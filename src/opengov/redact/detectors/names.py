@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Literal
+from typing import Literal, NamedTuple
 
 NameRole = Literal["private", "official"]
 
@@ -134,12 +134,19 @@ _PARTICLES = frozenset(
 )
 _PARTY = re.compile(r"\s*\((?:S|M|C|V|L|KD|MP|SD|FP|Fi)\)")
 
-# Tokens: initials ("K.", "A.-L."), words with inner hyphens or apostrophes, and the masked
-# spans of earlier detectors (NUL), which break runs like any other non-word.
+# Tokens: only what a name can be made of, so a cell costs little beyond its capitalised
+# words: initials ("K.", "A.-L."), capitalised words with inner hyphens or apostrophes, and
+# lower-case particles. Every other word, and the masked spans of earlier detectors (NUL), sit
+# in the gaps between tokens, where they break runs. The first-letter class is a superset of
+# Latin capitals; `_tokens` drops the lower-case letters it lets through.
 _TOKEN = re.compile(
     r"(?P<init>(?<![^\W\d_])[A-ZÅÄÖÉ]\.(?:-?[A-ZÅÄÖÉ]\.){0,2})"
-    r"|(?P<word>[^\W\d_]+(?:['’\-][^\W\d_]+)*)"
+    r"|(?<![^\W_])(?P<word>[A-ZÀ-ÖØ-ÞĀ-ɏ][^\W\d_]*(?:['’\-][^\W\d_]+)*)"
+    r"|(?<![^\W_])(?P<part>von|af|de|van|der|den|da|di|del|la|le|bin|ibn|abu)(?![^\W_])"
 )
+_WORD_BEFORE = re.compile(r"([^\W\d_]+(?:-[^\W\d_]+)*)[ \u00a0:]*\Z")
+_NEXT_WORD = re.compile(r"[ \u00a0]+([^\W\d_]+)")
+_ARTICLE_GAP = frozenset({" al-", " el-", " Al-", " El-", " abu-", " bin-"})
 _SENTENCE_END = frozenset(".!?:;\n")
 
 
@@ -150,8 +157,7 @@ class NameHit:
     role: NameRole
 
 
-@dataclass(frozen=True)
-class _Tok:
+class _Tok(NamedTuple):
     start: int
     end: int
     text: str
@@ -175,16 +181,17 @@ def surnames() -> frozenset[str]:
 
 
 @cache
-def _places() -> tuple[frozenset[str], frozenset[tuple[str, ...]]]:
+def _places() -> tuple[frozenset[str], dict[str, list[tuple[str, ...]]]]:
+    """Single-word places, and multi-word places by their first word."""
     single: set[str] = set()
-    multi: set[tuple[str, ...]] = set()
+    multi: dict[str, list[tuple[str, ...]]] = {}
     for place in _read_list("places.txt"):
         words = tuple(place.split())
         if len(words) == 1:
             single.add(place)
         else:
-            multi.add(words)
-    return frozenset(single), frozenset(multi)
+            multi.setdefault(words[0], []).append(words)
+    return frozenset(single), multi
 
 
 @cache
@@ -201,6 +208,23 @@ def prefilter_tokens() -> list[str]:
     return sorted(forms)
 
 
+# RE2 (pyarrow.compute): every text a non-role-word rule accepts has one of these shapes:
+# two capitalised tokens joined by a space (or an initial's dot, or a particle), a surname,
+# comma, first name, or a preposition before a capitalised token. Superset: it ignores lists.
+_PARTICLE_ALT = "|".join(sorted(_PARTICLES))
+
+
+def shape_prefilter() -> str:
+    weak = "|".join(sorted(WEAK_CUES, key=len, reverse=True))
+    return (
+        r"\p{Lu}[^\s,;:()\[\]/]*[ \x{a0}]\p{Lu}"
+        r"|\p{Lu}\.-?\p{Lu}"
+        rf"|\p{{Lu}}[^\s,;:()\[\]/]*[ \x{{a0}}](?i:{_PARTICLE_ALT})[ \x{{a0}}]\p{{Lu}}"
+        r"|\p{Lu}[^\s,]*, ?\p{Lu}"
+        rf"|(?i:{weak})[ \x{{a0}}:]+\p{{Lu}}"
+    )
+
+
 def _key(text: str) -> str:
     if len(text) > 1 and text.isupper():
         return "-".join(part.capitalize() for part in text.split("-"))
@@ -208,10 +232,15 @@ def _key(text: str) -> str:
 
 
 def _tokens(text: str) -> list[_Tok]:
-    return [
-        _Tok(m.start(), m.end(), m.group(), _key(m.group()), m.group("init") is not None)
-        for m in _TOKEN.finditer(text)
-    ]
+    toks = []
+    for m in _TOKEN.finditer(text):
+        word = m.group()
+        kind = m.lastgroup
+        if kind == "word" and not word[0].isupper():
+            continue
+        key = _key(word) if kind == "word" else word
+        toks.append(_Tok(m.start(), m.end(), word, key, kind == "init"))
+    return toks
 
 
 def _parts(key: str) -> list[str]:
@@ -239,8 +268,7 @@ def _possessive_stem(key: str) -> str | None:
     return None
 
 
-@dataclass
-class _Info:
+class _Info(NamedTuple):
     first: bool
     sur: bool
     common: bool  # also a Swedish word: only counts as one at a sentence start
@@ -249,7 +277,22 @@ class _Info:
     possessive: bool
 
 
+# Token facts depend on the token's text only; registry text repeats its words, so they are
+# kept, up to a bound, instead of looked up again.
+_INFO_CACHE: dict[str, _Info] = {}
+_INFO_CACHE_MAX = 200_000
+
+
 def _info(tok: _Tok) -> _Info:
+    info = _INFO_CACHE.get(tok.text)
+    if info is None:
+        if len(_INFO_CACHE) >= _INFO_CACHE_MAX:
+            _INFO_CACHE.clear()
+        info = _INFO_CACHE[tok.text] = _token_info(tok)
+    return info
+
+
+def _token_info(tok: _Tok) -> _Info:
     key = tok.key
     lower = key.lower()
     places, _ = _places()
@@ -276,33 +319,30 @@ def _info(tok: _Tok) -> _Info:
 def _joined(text: str, left: _Tok, right: _Tok) -> bool:
     """Tokens of one name are separated by one space (after an initial, by its dot's space)."""
     gap = text[left.end : right.start]
-    return gap in (" ", "\u00a0") or (left.initial and gap in ("", " ", "-"))
+    return (
+        gap in (" ", "\u00a0")
+        or (left.initial and gap in ("", " ", "-"))
+        or (gap in _ARTICLE_GAP and right.key[:1].isupper())
+    )
 
 
 def _sentence_initial(text: str, tok: _Tok) -> bool:
-    before = text[: tok.start].rstrip(" \t\u00a0\"'(«»”“")
+    # A bounded look back, so long cells stay linear.
+    before = text[max(0, tok.start - 16) : tok.start].rstrip(" \t\u00a0\"'(«»”“")
     return not before or before[-1] in _SENTENCE_END
 
 
 def _word_before(text: str, toks: list[_Tok], i: int) -> str | None:
     """The lower-cased word right before token i, if only spaces (or ':') separate them."""
-    if i == 0:
-        return None
-    prev = toks[i - 1]
-    gap = text[prev.end : toks[i].start]
-    if gap.strip(" \u00a0:") or "\0" in gap:
-        return None
-    return prev.key.lower()
-
-
-def _after(text: str, end: int) -> str:
-    return text[end : end + 24]
+    start = toks[i].start
+    m = _WORD_BEFORE.search(text, max(0, start - 40), start)
+    return m.group(1).lower() if m else None
 
 
 def _is_official(text: str, toks: list[_Tok], i: int, j: int, before: str | None) -> bool:
     if before in TITLES:
         return True
-    tail = text[toks[j - 1].end :]
+    tail = text[toks[j - 1].end : toks[j - 1].end + 48]
     if _PARTY.match(tail):
         return True
     # Apposition: "Karin Svensson, rektor" / "Karin Svensson (handläggare)".
@@ -384,14 +424,14 @@ def find(text: str) -> list[NameHit]:
     while i < n:
         tok = toks[i]
         # A multi-word place ("Upplands Väsby", "Lilla Edet") is skipped whole.
-        skipped = False
-        for place in multi_places:
+        skip = 0
+        for place in multi_places.get(tok.key, ()):
             k = len(place)
             if i + k <= n and tuple(t.key for t in toks[i : i + k]) == place:
-                i += k
-                skipped = True
+                skip = k
                 break
-        if skipped:
+        if skip:
+            i += skip
             continue
         capital = tok.key[:1].isupper()
         if capital and i + 1 < n and _inverted(text, toks[i], infos[i], toks[i + 1], infos[i + 1]):
@@ -425,10 +465,12 @@ def find(text: str) -> list[NameHit]:
         if _company_after(toks, j, text):
             i = j
             continue
-        if toks[j - 1].key.endswith("s") and j < n and toks[j].key.lower().endswith(_PLACE_NOUNS):
-            # "Olof Palmes plats", "Astrid Lindgrens skola": named after a person, a place.
-            i = j + 1
-            continue
+        if toks[j - 1].key.endswith("s"):
+            after = _NEXT_WORD.match(text, toks[j - 1].end)
+            if after and after.group(1).lower().endswith(_PLACE_NOUNS):
+                # "Olof Palmes plats", "Astrid Lindgrens skola": named after a person, a place.
+                i = j
+                continue
         if _accept(run, before, _sentence_initial(text, tok)):
             role = "official" if _is_official(text, toks, i, j, before) else "private"
             hits.append(NameHit(toks[i].start, toks[j - 1].end, role))

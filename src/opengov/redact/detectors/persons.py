@@ -18,6 +18,7 @@ names, addresses, and whether the column is free text), for `opengov init` to su
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -42,15 +43,36 @@ def _name_set() -> pa.Array:
     return pa.array(names.prefilter_tokens(), pa.string())
 
 
+# Registry text repeats itself (every document of a case carries the case's subject), so
+# results for short cells are kept, up to a bound; the detectors are pure functions of the text.
+_CACHE: dict[tuple[str, frozenset[str]], list[tuple[str, int, int]]] = {}
+_CACHE_MAX = 32_768
+_CACHE_TEXT = 512
+_ADDRESS_NEEDS = re.compile(r"[0-9]|[cC]/[oO]")
+
+
 def find(text: str, want: Iterable[str]) -> list[tuple[str, int, int]]:
     """(kind, start, end) of private names and addresses in `text`, ordered, not overlapping.
 
     Addresses are found first and win: a c/o line's name is part of the address.
     """
     want = frozenset(want)
+    if len(text) > _CACHE_TEXT:
+        return _find(text, want)
+    key = (text, want)
+    hits = _CACHE.get(key)
+    if hits is None:
+        if len(_CACHE) >= _CACHE_MAX:
+            _CACHE.clear()
+        hits = _CACHE[key] = _find(text, want)
+    return list(hits)
+
+
+def _find(text: str, want: frozenset[str]) -> list[tuple[str, int, int]]:
     hits: list[tuple[str, int, int]] = []
     taken: list[tuple[int, int]] = []
-    if "address" in want or "name" in want:
+    # Every address part needs a digit or "c/o"; most cells have neither.
+    if _ADDRESS_NEEDS.search(text):
         taken = addresses.find(text)
         if "address" in want:
             hits.extend(("address", s, e) for s, e in taken)
@@ -83,7 +105,19 @@ def candidates(chunk: pa.Array, want: Iterable[str]) -> pa.BooleanArray:
     )
     if "name" not in want:
         return mask
-    return pc.or_(mask, _has_listed_piece(chunk))
+    # Without a role word a name needs a listed piece and a name's shape; the (cheap) shape
+    # test runs on every cell, the list lookup only on cells with the shape.
+    shaped = pc.fill_null(pc.match_substring_regex(chunk, pattern=_shape_pattern()), False)
+    listed = pc.fill_null(pa.nulls(len(chunk), pa.bool_()), False)
+    if pc.any(shaped).as_py():
+        hit = _has_listed_piece(pc.filter(chunk, shaped))
+        listed = pc.replace_with_mask(listed, shaped, hit)
+    return pc.or_(mask, listed)
+
+
+@cache
+def _shape_pattern() -> str:
+    return names.shape_prefilter()
 
 
 def _has_listed_piece(chunk: pa.Array) -> pa.BooleanArray:
@@ -143,14 +177,10 @@ def profile(sample: Sequence[str | None]) -> TextProfile:
     values = [v for v in sample if v]
     private = official = address = 0
     for value in values:
-        spans = addresses.find(value)
-        if spans:
-            address += 1
-        found = names.find(value)
-        if any(h.role == "private" for h in found):
-            private += 1
-        if any(h.role == "official" for h in found):
-            official += 1
+        kinds = {kind for kind, _, _ in find(value, KINDS)}
+        private += "name" in kinds
+        address += "address" in kinds
+        official += any(h.role == "official" for h in names.find(value))
     return TextProfile(
         cells=len(values),
         free_text=is_free_text(pa.array(values, pa.string())),
