@@ -274,3 +274,17 @@ def test_vectorised_pick_matches_python_on_a_mixed_column() -> None:
     values[1500] = "från Karin"
     mask = persons.candidates(pa.array(values), BOTH)
     assert pc.sum(mask).as_py() == 3
+
+
+def test_name_lists_are_generated_from_their_sources() -> None:
+    """The shipped lists are what scripts/make_name_lists.py makes from Faker and the supplement."""
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "make_name_lists.py"
+    spec = importlib.util.spec_from_file_location("make_name_lists", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for path, data in module.build().items():
+        assert path.read_bytes() == data, f"run scripts/make_name_lists.py ({path.name})"

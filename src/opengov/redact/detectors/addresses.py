@@ -78,7 +78,7 @@ _NEXT_WORD = re.compile(r"[ \u00a0]*([^\W\d_]+)")
 
 # RE2 prefilter (pyarrow.compute): a superset of the three parts above.
 PREFILTER = (
-    f"(?i)(?:{_SUFFIX_ALT})\\.?[ \u00a0]{{1,3}}[1-9]"
+    f"(?i:{_SUFFIX_ALT})\\.?[ \u00a0]{{1,3}}[1-9]"
     "|[1-9][0-9]{2}[ \u00a0]?[0-9]{2}[ \u00a0]{1,3}\\p{Lu}"
     "|[cC]/[oO][ \u00a0:]"
 )

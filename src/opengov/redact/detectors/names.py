@@ -221,7 +221,7 @@ def shape_prefilter() -> str:
         r"|\p{Lu}\.-?\p{Lu}"
         rf"|\p{{Lu}}[^\s,;:()\[\]/]*[ \x{{a0}}](?i:{_PARTICLE_ALT})[ \x{{a0}}]\p{{Lu}}"
         r"|\p{Lu}[^\s,]*, ?\p{Lu}"
-        rf"|(?i:{weak})[ \x{{a0}}:]+\p{{Lu}}"
+        rf"|(?:^|[^\p{{L}}])(?i:{weak})[ \x{{a0}}:]+\p{{Lu}}"
     )
 
 

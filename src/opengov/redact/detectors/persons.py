@@ -31,8 +31,12 @@ from opengov.redact.detectors import addresses, names
 KINDS: tuple[str, ...] = ("name", "address")
 TAGS: dict[str, str] = {"name": "[namn borttaget]", "address": "[adress borttagen]"}
 
-# Role words as RE2 alternatives; any occurrence makes a cell a candidate (a superset).
-_CUE_PATTERN = "(?i)(?:" + "|".join(sorted(names.STRONG_CUES, key=len, reverse=True)) + ")"
+# Role words as RE2 alternatives, as whole words; any occurrence makes a cell a candidate.
+_CUE_PATTERN = (
+    r"(?:^|[^\p{L}])(?i:"
+    + "|".join(sorted(names.STRONG_CUES, key=len, reverse=True))
+    + r")(?:$|[^\p{L}])"
+)
 # Splitting on runs of non-letters gives every piece `names` could look up ("Anna-Karin" gives
 # "Anna" and "Karin"; "Svenssons" stays whole, so possessive forms are in the set).
 _SPLIT = r"[^\p{L}]+"
