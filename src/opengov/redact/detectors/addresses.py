@@ -110,10 +110,16 @@ def _street_start(text: str, start: int, word: str) -> int | None:
     return pos
 
 
+# A street suffix followed by a number, anywhere: without one, `_STREET` cannot match, and this
+# search is much cheaper than trying `_STREET` at every word.
+_STREET_HINT = re.compile(rf"(?:{_SUFFIX_ALT})\.?[ \u00a0]{{1,3}}[1-9]", re.IGNORECASE)
+
+
 def find(text: str) -> list[tuple[int, int]]:
     """Address spans in `text`, in order, merged where only ", " or spaces separate parts."""
     spans: list[tuple[int, int]] = []
-    for m in _STREET.finditer(text):
+    streets = _STREET.finditer(text) if _STREET_HINT.search(text) else ()
+    for m in streets:
         begin = _street_start(text, m.start("word"), m.group("word"))
         if begin is None:
             continue

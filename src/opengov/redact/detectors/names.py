@@ -238,7 +238,7 @@ def _tokens(text: str) -> list[_Tok]:
         kind = m.lastgroup
         if kind == "word" and not word[0].isupper():
             continue
-        key = _key(word) if kind == "word" else word
+        key = _key(word) if kind == "word" and word.isupper() else word
         toks.append(_Tok(m.start(), m.end(), word, key, kind == "init"))
     return toks
 
