@@ -202,6 +202,8 @@ words = st.sampled_from(
         "grannen", "c/o", "AB", "handläggare", "(S)", ",", ".", "och", "Lund", "Ahmed", "Yusuf",
         "lgh", "1102", "Anna-Karin", "K.", "Mars", "Björn", "Rosa", "vägen", "km", "Al-Hassan",
         "\u00a0", "\n", "Olof", "Palmes", "plats", "Kvarnvägen", "barnet", "Xamda", "SE-",
+        "Karin/Olle", "al-Hassan", "VON", "von", "A.-L.", "Svensson,", ":", "FRÅN", "Sten",
+        "Lindqvists", "Hodan", "rektor", "(M)", "Upplands", "Väsby", "\0", "Gebremedhin",
     ]
 )  # fmt: skip
 texts = st.lists(words, max_size=25).map(" ".join) | st.text(max_size=80)

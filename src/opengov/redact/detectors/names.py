@@ -461,6 +461,9 @@ def find(text: str) -> list[NameHit]:
         while j - 1 > i and toks[j - 1].key.lower() in _PARTICLES:
             j -= 1
         run = [(toks[k], infos[k]) for k in range(i, j) if toks[k].key.lower() not in _PARTICLES]
+        if not run:  # a particle on its own ("VON")
+            i = j
+            continue
         before = _word_before(text, toks, i)
         if _company_after(toks, j, text):
             i = j
