@@ -110,16 +110,33 @@ def _street_start(text: str, start: int, word: str) -> int | None:
     return pos
 
 
-# A street suffix followed by a number, anywhere: without one, `_STREET` cannot match, and this
-# search is much cheaper than trying `_STREET` at every word.
-_STREET_HINT = re.compile(rf"(?:{_SUFFIX_ALT})\.?[ \u00a0]{{1,3}}[1-9]", re.IGNORECASE)
+# Where a house number can start: a digit after a space. Few per cell, so `_STREET` is tried
+# only at the word before each (trying it at every word costs far more).
+_NUMBER_AFTER_SPACE = re.compile(r"[ \u00a0]{1,3}[1-9]")
+_LAST_WORD = re.compile(r"(?<![\w])[^\W\d_][\w\-:]{0,40}\.?\Z")
+_POSTCODE_HINT = re.compile(r"[1-9][0-9]{2}[ \u00a0]?[0-9]{2}")
+
+
+def _street_matches(text: str) -> list[re.Match[str]]:
+    found: list[re.Match[str]] = []
+    end = 0
+    for number in _NUMBER_AFTER_SPACE.finditer(text):
+        if number.start() < end:
+            continue
+        word = _LAST_WORD.search(text, max(0, number.start() - 42), number.start())
+        if not word or not word.group().rstrip(".").lower().endswith(STREET_SUFFIXES):
+            continue
+        m = _STREET.match(text, word.start())
+        if m:
+            found.append(m)
+            end = m.end()
+    return found
 
 
 def find(text: str) -> list[tuple[int, int]]:
     """Address spans in `text`, in order, merged where only ", " or spaces separate parts."""
     spans: list[tuple[int, int]] = []
-    streets = _STREET.finditer(text) if _STREET_HINT.search(text) else ()
-    for m in streets:
+    for m in _street_matches(text):
         begin = _street_start(text, m.start("word"), m.group("word"))
         if begin is None:
             continue
@@ -131,8 +148,10 @@ def find(text: str) -> list[tuple[int, int]]:
             continue
         end = _AFTER_NUMBER.match(text, end).end()  # type: ignore[union-attr]
         spans.append((begin, end))
-    spans.extend((m.start(), m.end()) for m in _POSTTOWN.finditer(text))
-    spans.extend((m.start(), m.end()) for m in _CO.finditer(text))
+    if _POSTCODE_HINT.search(text):
+        spans.extend((m.start(), m.end()) for m in _POSTTOWN.finditer(text))
+    if "c/" in text or "C/" in text:
+        spans.extend((m.start(), m.end()) for m in _CO.finditer(text))
     if not spans:
         return []
     spans.sort()

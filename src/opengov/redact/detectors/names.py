@@ -434,7 +434,12 @@ def find(text: str) -> list[NameHit]:
             i += skip
             continue
         capital = tok.key[:1].isupper()
-        if capital and i + 1 < n and _inverted(text, toks[i], infos[i], toks[i + 1], infos[i + 1]):
+        if (
+            capital
+            and i + 1 < n
+            and text[tok.end : tok.end + 1] == ","
+            and _inverted(text, tok, infos[i], toks[i + 1], infos[i + 1])
+        ):
             # "Svensson, Karin": surname first, as registers and ledgers sort people.
             role: NameRole = "private"
             if _is_official(text, toks, i, i + 2, _word_before(text, toks, i)):
