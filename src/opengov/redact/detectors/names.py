@@ -220,6 +220,7 @@ def shape_prefilter() -> str:
         r"\p{Lu}[^\s,;:()\[\]/]*[ \x{a0}]\p{Lu}"
         r"|\p{Lu}\.-?\p{Lu}"
         rf"|\p{{Lu}}[^\s,;:()\[\]/]*[ \x{{a0}}](?i:{_PARTICLE_ALT})[ \x{{a0}}]\p{{Lu}}"
+        r"|\p{Lu}[^\s,;:()\[\]/]*[ \x{a0}](?i:al|el|abu|bin)-\p{Lu}"
         r"|\p{Lu}[^\s,]*, ?\p{Lu}"
         rf"|(?:^|[^\p{{L}}])(?i:{weak})[ \x{{a0}}:]+\p{{Lu}}"
     )
