@@ -1,7 +1,7 @@
 """Throughput of the `name` and `address` detectors on free-text cells.
 
 Usage: .venv/bin/python benchmarks/bench_names.py [--cells N] [--share P] [--repeat K]
-       [--source corpus|diarium]
+       [--source corpus|diarium] [--repeats]
 
 The cells are sentences of the labelled corpus (tests/names_corpus.py, seeded), or with
 `--source diarium` the public and internal subject lines of datapackages/diarium-2024: a share P
@@ -53,7 +53,7 @@ def _diarium() -> tuple[list[str], list[str]]:
     return with_hit, [v for v in values if not persons.find(v, KINDS)]
 
 
-def cells(n: int, share: float, seed: int, source: str) -> list[str]:
+def cells(n: int, share: float, seed: int, source: str, unique: bool = True) -> list[str]:
     if source == "diarium":
         positives, negatives = _diarium()
     else:
@@ -63,11 +63,12 @@ def cells(n: int, share: float, seed: int, source: str) -> list[str]:
     rng = random.Random(seed)
     # A case number makes every cell unique, so the detectors' cache of repeated cells never
     # helps: the figures are for text that never repeats (real registries repeat subjects).
-    return [
-        f"{rng.choice(positives) if rng.random() < share else rng.choice(negatives)} "
-        f"(dnr {i // 1000}/{i % 1000})"
-        for i in range(n)
+    picked = [
+        rng.choice(positives) if rng.random() < share else rng.choice(negatives) for _ in range(n)
     ]
+    if not unique:
+        return picked
+    return [f"{text} (dnr {i // 1000}/{i % 1000})" for i, text in enumerate(picked)]
 
 
 def timed(label: str, n: int, runs: int, fn: object) -> float:
@@ -98,9 +99,17 @@ def main() -> None:
         default="corpus",
         help="corpus: the labelled corpus; diarium: the example diarium's subject lines",
     )
+    parser.add_argument(
+        "--repeats",
+        action="store_true",
+        help="keep repeated cells as drawn (registries repeat subjects); default: all unique",
+    )
     args = parser.parse_args()
 
-    array = pa.array(cells(args.cells, args.share, args.seed, args.source), pa.string())
+    values = cells(args.cells, args.share, args.seed, args.source, unique=not args.repeats)
+    array = pa.array(values, pa.string())
+    del values
+    print(f"distinct cells: {pc.count_distinct(array).as_py():,}")
     text_mb = (pc.sum(pc.binary_length(array)).as_py() or 0) / 1e6
     print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"cells: {len(array):,}  text: {text_mb:.1f} MB  share with a hit: {args.share:.0%}")

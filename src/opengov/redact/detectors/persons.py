@@ -4,13 +4,15 @@ The detectors package calls `find` for one string and `candidates` for an Arrow 
 candidates is vectorised and never calls Python per cell:
 
 - addresses and role words: one RE2 pass (`pc.match_substring_regex`);
-- listed names: the cells are split on non-letters (`pc.split_pattern_regex`, RE2) and every
-  piece is looked up in the name set (`pc.is_in`, a C++ hash lookup); a cell with a listed
-  piece is a candidate.
+- names without a role word: a second RE2 pass for a name's shape (two capitalised words
+  joined by a space, an initial, a particle, "Surname, First", a preposition before a capital);
+  the cells with that shape are split on non-letters (`pc.split_pattern_regex`) and every
+  piece is looked up in the name set (`pc.is_in`, a C++ hash lookup). A cell with the shape
+  and a listed piece is a candidate.
 
-Both are supersets of what `names.find` and `addresses.find` accept (every name rule needs a
-listed token or a role word), so skipping a cell never loses a hit. Python then runs only on
-the candidates.
+Each is a superset of what `names.find` and `addresses.find` accept (every name rule needs a
+role word, or a listed token in one of those shapes; a property test checks it on random
+text), so skipping a cell never loses a hit. Python then runs only on the candidates.
 
 `profile` looks at a sample of a column and says what was seen (private names, officials'
 names, addresses, and whether the column is free text), for `opengov init` to suggest a rule.
