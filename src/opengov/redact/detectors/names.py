@@ -119,6 +119,15 @@ _NON_NAME_SUFFIXES = (
     "stigen", "torget", "torg", "backen", "allén", "platsen", "leden", "stråket", "kajen",
     "promenaden", "länet", "landet", "staden", "byn", "området", "centrum",
 )  # fmt: skip
+# Trades in a sole trader's firm name ("Sara Hjalmarsson Foto & Film"): they end the name, so
+# the tag covers the person and the trade stays readable.
+_TRADE_WORDS = frozenset(
+    """
+    foto film måleri snickeri bygg städ städning service transport åkeri taxi vvs el design
+    media redovisning juridik data it konsult konsulting trädgård trädgårdstjänst tolkservice
+    catering frisör massage hantverk plåt golv kakel musik reklam tryck elinstallation
+    """.split()
+)
 # Business words: a name run followed by one, then a company form, is a company.
 _COMPANY_FORMS = frozenset({"AB", "HB", "KB", "Aktiebolag", "Handelsbolag", "Kommanditbolag"})
 # Endings of nouns after a possessive that make the run a street, building, foundation or
@@ -303,7 +312,8 @@ def _token_info(tok: _Tok) -> _Info:
         or lower in WEAK_CUES
         or lower in TITLES
         or tok.text in _COMPANY_FORMS
-        or (len(lower) > 4 and lower.endswith(_NON_NAME_SUFFIXES))
+        or lower in _TRADE_WORDS
+        or (len(lower) >= 4 and lower.endswith(_NON_NAME_SUFFIXES))
     )
     first = _lookup(key, first_names())
     sur = _lookup(key, surnames())
