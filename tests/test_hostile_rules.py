@@ -253,7 +253,8 @@ def test_a_key_given_twice_is_reported_not_silently_dropped(tmp_path: Path) -> N
     pkg = write_package(tmp_path / "pkg")
     text = (pkg / "rules.yaml").read_text()
     # The steward classified personnummer, then (further down) again as public by mistake.
-    text = text.replace("      namn: public\n", "      namn: public\n      personnummer: public\n")
+    assert "      id: public\n" in text
+    text = text.replace("      id: public\n", "      id: public\n      personnummer: public\n")
     (pkg / "rules.yaml").write_text(text)
     run = invoke(["publish", str(pkg), "--to", str(tmp_path / "portal")])
     assert_clean_failure(run, RulesError.exit_code)

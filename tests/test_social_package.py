@@ -235,7 +235,8 @@ def test_rules_classify_every_field(tmp_path: Path) -> None:
     assert list(posts["fields"]) == field_names(POST_FIELDS)
     assert list(comments["fields"]) == field_names(COMMENT_FIELDS)
     assert posts["own_accounts"] == comments["own_accounts"] == ["ExempelbyKC"]
-    scan = ["personnummer", "samordningsnummer", "email", "phone", "handle"]
+    # Private persons' names and addresses too, now that opengov detects them (issue 11).
+    scan = ["personnummer", "samordningsnummer", "email", "phone", "name", "address", "handle"]
     for free_text in ("text", "title", "attachments"):
         assert posts["fields"][free_text] == {"class": "public", "scan": scan}
     assert comments["fields"]["text"] == {"class": "public", "scan": scan}

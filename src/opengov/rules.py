@@ -38,8 +38,11 @@ SCOPES = ("dataset", "municipality")
 _FIELD_KEYS = {
     "class", "action", "basis", "reason", "decided_by", "decided_at", "harm_test", "scan",
     "with", "keep_last", "to", "width", "id", "identifier_column", "canonical", "scope",
-    "scope_reason",
+    "scope_reason", "names", "addresses",
 }  # fmt: skip
+# Keys declaring that a free-text field's names or addresses may be published, and the kind
+# of the last scan each one turns off (see `_public_text`).
+PUBLIC_TEXT_KEYS = {"names": "name", "addresses": "address"}
 # Detectors that read digit runs: an identifier column (platform ids, invoice numbers, URLs) can
 # trip them without holding personal data, so a declared identifier column skips them.
 DIGIT_KINDS = ("personnummer", "samordningsnummer", "organisationsnummer", "phone", "postcode")
@@ -138,6 +141,8 @@ class FieldRule:
     canonical: str = "auto"
     scope: str = "dataset"
     scope_reason: str | None = None
+    # Kinds ("name", "address") the steward declared publishable in this free-text field.
+    public_text: tuple[str, ...] = ()
 
     @property
     def public(self) -> bool:
@@ -319,11 +324,11 @@ def _detectors(kinds: Any, where: str, key: str, problems: Problems) -> tuple[st
     if not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds):
         problems.add(f"{where}: '{key}' must be a list of detector names")
         return None
-    from opengov.redact.detectors import KINDS, validate_kinds
+    from opengov.redact.detectors import TAGS, validate_kinds
 
     unknown = validate_kinds(kinds)
     for kind in unknown:
-        problems.add(f"{where}: unknown detector {shown(kind)}{suggest(kind, KINDS)}")
+        problems.add(f"{where}: unknown detector {shown(kind)}{suggest(kind, TAGS)}")
     return None if unknown else tuple(kinds)
 
 
@@ -382,6 +387,7 @@ def _field_rule(
         problems.add(f"{where}: 'with' must be text")
     identifier = _identifier_column(spec.get("identifier_column"), where, cls, action, problems)
     canonical, scope, scope_reason = _pseudonym_options(spec, where, action, decision, problems)
+    public_text = _public_text(spec, where, cls, action, decision, scan, problems)
     if len(problems) > found:
         return None
     return FieldRule(
@@ -400,7 +406,38 @@ def _field_rule(
         canonical=canonical,
         scope=scope,
         scope_reason=scope_reason,
+        public_text=public_text,
     )
+
+
+def _public_text(
+    spec: dict[str, Any],
+    where: str,
+    cls: Any,
+    action: Any,
+    decision: Decision,
+    scan: tuple[str, ...],
+    problems: Problems,
+) -> tuple[str, ...]:
+    """`names: public` / `addresses: public`: the last scan lets these kinds through."""
+    kinds: list[str] = []
+    for key, kind in PUBLIC_TEXT_KEYS.items():
+        if key not in spec:
+            continue
+        if spec[key] != "public":
+            problems.add(f"{where}: '{key}' takes only 'public' (to replace them: scan)")
+            continue
+        if cls != "public" or action != "keep":
+            problems.add(f"{where}: '{key}: public' goes only on a public field that is kept")
+        if kind in scan:
+            problems.add(f"{where}: '{key}: public' and 'scan: [{kind}]' contradict each other")
+        if not decision.basis or not decision.reason:
+            problems.add(
+                f"{where}: '{key}: public' needs a legal basis ('basis') and a 'reason', "
+                "e.g. officials' names in office"
+            )
+        kinds.append(kind)
+    return tuple(kinds)
 
 
 def _pseudonym_options(
@@ -454,6 +491,12 @@ def _identifier_column(
     if isinstance(skip, list) and not skip:
         problems.add(f"{where}: 'skip' must be a non-empty list of detector names")
     kinds = _detectors(skip, where, "skip", problems)
+    text_kinds = [k for k in kinds or () if k in PUBLIC_TEXT_KEYS.values()]
+    if text_kinds:
+        problems.add(
+            f"{where}: {', '.join(text_kinds)} cannot be skipped here; declare "
+            "'names: public' or 'addresses: public' with a basis and reason"
+        )
     if len(problems) > found or kinds is None or not isinstance(reason, str):
         return None
     return IdentifierColumn(skip=kinds, reason=reason.strip())

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from opengov.errors import DisclosureBlocked, ReidentificationRisk, RulesError
+from opengov.redact.free_text import last_scan_kinds
 from opengov.rules import ResourceRules
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -44,9 +45,7 @@ def last_scan(
             or pa.types.is_integer(column.type)
         ):
             continue
-        rule = rules.fields.get(name)
-        declared = rule.identifier_column if rule else None
-        kinds = [k for k in detect.DEFAULT_LAST_SCAN if not (declared and k in declared.skip)]
+        kinds = last_scan_kinds(column, rules.fields.get(name))
         if not kinds:
             continue
         found = detect.find_cells(column, kinds)
@@ -70,7 +69,8 @@ def last_scan(
     if rules.on_detect != "quarantine":
         raise DisclosureBlocked(
             "the last scan found personal data in published columns; classify the field, add "
-            "'scan' to its rule, or set on_detect: quarantine",
+            "'scan' to its rule, or set on_detect: quarantine (names and addresses in free "
+            "text: 'scan: [name, address]', or 'names: public' with a basis and reason)",
             details=blocked,
         )
     withheld = int(pc.sum(hits_any).as_py() or 0)

@@ -100,5 +100,16 @@ class Redaction:
                 for name, rule in res.fields.items()
                 if rule.action == "pseudonymize"
             ],
+            "public_text": [
+                {
+                    "resource": res.name,
+                    "field": name,
+                    "kinds": list(rule.public_text),
+                    **rule.decision.to_dict(),
+                }
+                for res in self.rules.resources.values()
+                for name, rule in res.fields.items()
+                if rule.public_text
+            ],
             "last_scan": self.last_scan,
         }
