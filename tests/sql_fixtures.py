@@ -53,7 +53,8 @@ CREATE TABLE "Stora Bokstäver" ("Id" integer PRIMARY KEY);
 INSERT INTO "Stora Bokstäver" VALUES (1);
 CREATE TABLE stor AS
   SELECT g AS id,
-         'Bidrag till förening nummer ' || g AS beskrivning,
+         'Bidrag nummer ' || g || ' till förening för '
+           || repeat('verksamhet för barn och unga i Exempelby kommun, ', 5) AS beskrivning,
          (g * 1.25)::numeric(12,2) AS belopp,
          date '2020-01-01' + (g % 1000) AS datum,
          timestamptz '2024-01-01 00:00+01' + g * interval '1 second' AS registrerad

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +48,7 @@ from opengov.importers.sql.url import DatabaseUrl, parse_url
 
 IMPORTER = "import sql"
 ROW_GROUP_ROWS = 1 << 17  # rows per Parquet row group: bounded memory, few groups
-ROW_GROUP_BYTES = 64 << 20
+ROW_GROUP_BYTES = 32 << 20
 
 
 @dataclass(frozen=True)
@@ -205,17 +207,58 @@ class _Snapshot:
     not_carried: list[str]
 
 
+_DONE = object()
+
+
 def _batches(reader: Any, url: DatabaseUrl, what: str) -> Iterator[pa.RecordBatch]:
-    while True:
+    """The reader's batches, read one step ahead on a thread.
+
+    The driver (reading from the server) and the Parquet writer (encoding, compressing) both
+    release the GIL, so reading the next batch while the last one is written takes the time of
+    the slower of the two rather than their sum. The queue holds at most two batches: memory
+    stays bounded. Any failure of the driver reaches the caller as the error it would have
+    raised here, and a caller that stops early (an error while writing) stops the thread.
+    """
+    batches: queue.Queue[Any] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def pump() -> None:
         try:
-            batch = reader.read_next_batch()
-        except StopIteration:
+            while not stop.is_set():
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    break
+                while not stop.is_set():
+                    try:
+                        batches.put(batch, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+        except BaseException as exc:
+            batches.put(exc)
             return
-        except OpengovError:
-            raise
-        except Exception as exc:
-            raise query_error(url, exc, what=what) from None
-        yield batch
+        batches.put(_DONE)
+
+    thread = threading.Thread(target=pump, name="opengov-sql-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = batches.get()
+            if item is _DONE:
+                return
+            if isinstance(item, OpengovError):
+                raise item
+            if isinstance(item, BaseException):
+                raise query_error(url, item, what=what) from None
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                batches.get_nowait()
+            except queue.Empty:
+                thread.join(0.1)
 
 
 def _snapshot(
