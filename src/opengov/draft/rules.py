@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
+
 from opengov.draft.observe import Observation
 
 _ID_KINDS = ("personnummer", "samordningsnummer")
@@ -89,7 +91,7 @@ def advise(draft: FieldDraft) -> Advice:
         return Advice(tuple(notes), {"class": "public"})
     if not obs.scanned:
         notes.append(
-            f"{draft.type}: the detectors read text and whole numbers, not this type "
+            f"{draft.type.split(' ')[0]}: the detectors read text and whole numbers, not this type "
             f"({_cells(obs.sampled)})"
         )
         return Advice(tuple(notes), {"class": "public"})
@@ -191,3 +193,13 @@ def render_rules(resource: str, fields: Sequence[FieldDraft], *, command: str) -
         lines.extend(f"      #   {note}" for note in advice.notes)
         lines.append(f"      # {draft.name}: {_yaml(advice.suggestion)}")
     return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def unclassified(rules: bytes, resource: str, names: list[str]) -> tuple[str, ...]:
+    """Fields rules.yaml leaves unclassified (all of them in a draft)."""
+    try:
+        data = yaml.safe_load(rules.decode("utf-8-sig"))
+    except (UnicodeDecodeError, yaml.YAMLError):
+        return tuple(names)
+    fields = (((data or {}).get("resources") or {}).get(resource) or {}).get("fields") or {}
+    return tuple(n for n in names if not isinstance(fields, dict) or n not in fields)

@@ -34,7 +34,7 @@ from opengov.draft.package import (
     merge_descriptor,
     read_existing,
 )
-from opengov.draft.rules import FieldDraft, render_rules
+from opengov.draft.rules import FieldDraft, render_rules, unclassified
 from opengov.errors import DatabaseUrlError, OpengovError
 from opengov.importers.sql.catalog import (
     TableInfo,
@@ -152,7 +152,7 @@ def import_sql(
         changed = not staging.same_as_out({RECORD: ("imported_at", "opengov")})
         if changed:
             staging.commit()
-    unclassified = _unclassified(rules_bytes, rname, snapshot.names)
+    missing = unclassified(rules_bytes, rname, snapshot.names)
     return SqlImportResult(
         source=source,
         out=str(out),
@@ -162,7 +162,7 @@ def import_sql(
         data=snapshot.data,
         changed=changed,
         rules="kept" if rules_bytes is not draft else "drafted",
-        unclassified=unclassified,
+        unclassified=missing,
         not_carried=tuple(snapshot.not_carried),
     )
 
@@ -392,15 +392,3 @@ def _descriptor(
             }
         ],
     }
-
-
-def _unclassified(rules: bytes, resource: str, names: list[str]) -> tuple[str, ...]:
-    """Fields rules.yaml leaves unclassified (all of them in a draft)."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(rules.decode("utf-8-sig"))
-    except (UnicodeDecodeError, yaml.YAMLError):
-        return tuple(names)
-    fields = (((data or {}).get("resources") or {}).get(resource) or {}).get("fields") or {}
-    return tuple(n for n in names if not isinstance(fields, dict) or n not in fields)
