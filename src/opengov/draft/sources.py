@@ -106,13 +106,18 @@ def header_delimiter(path: Path, encoding: str) -> str:
     """The delimiter the header line holds most of (`;` `,` tab `|`; ties go to `,`).
 
     Labels rarely hold a delimiter, while data cells (free text) often hold commas and
-    semicolons, which can mislead a sniffer reading the rows.
+    semicolons, which can mislead a sniffer reading the rows. A header with none of them is a
+    one-column file: its delimiter is one that no line of the head holds, so that no cell is
+    split (the descriptor declares it, so every reader follows).
     """
     with path.open("rb") as fh:
-        head = fh.readline(1 << 16).decode(encoding, "replace")
-    counts = {d: head.count(d) for d in (",", ";", "\t", "|")}
+        head = fh.read(1 << 16).decode(encoding, "replace")
+    first = head.split("\n", 1)[0]
+    counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
     best = max(counts, key=lambda d: (counts[d], d == ","))
-    return best if counts[best] else ","
+    if counts[best]:
+        return best
+    return next((d for d in (",", ";", "\t", "|") if d not in head), ",")
 
 
 def open_csv(path: Path, name: str, *, encoding: str | None = None) -> CsvSource:
