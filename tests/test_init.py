@@ -259,3 +259,47 @@ def test_a_draft_validates_against_its_own_data(tmp_path: Path, table: Any) -> N
         assert got == expected or expected == "string", (title, got, expected)
     report = validate(out)
     assert report.valid, report.to_dict()
+
+
+# --- memory: init adds a bounded amount to what reading the file takes -------------------
+
+_PEAK = """
+import resource, sys
+from pathlib import Path
+if sys.argv[1] == "read":
+    from opengov.draft.sources import open_csv
+    rows = sum(len(columns[0]) for columns in open_csv(Path(sys.argv[2]), "x").batches())
+else:
+    from opengov.draft.init import init_package
+    rows = init_package(Path(sys.argv[2]), out=Path(sys.argv[3])).rows
+print(rows, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+
+
+def test_init_holds_no_more_than_a_bounded_amount_beyond_the_reader(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    big = tmp_path / "stor.csv"
+    with big.open("w", encoding="utf-8") as fh:
+        fh.write("Id;Diarienummer;Belopp (kr);Beslutsdatum;Utbetalt;Beskrivning\n")
+        for i in range(600_000):
+            fh.write(
+                f"{i};KS 2024/{i};{1 + i % 900} {i % 1000:03d},{i % 100:02d};"
+                f"2024-{1 + i % 12:02d}-{1 + i % 28:02d};{'ja' if i % 2 else 'nej'};"
+                f"Bidrag till förening nummer {i} för verksamhet bland barn och unga\n"
+            )
+
+    def peak(*args: str) -> tuple[int, int]:
+        done = subprocess.run([sys.executable, "-c", _PEAK, *args], capture_output=True,
+                              text=True, check=True)  # fmt: skip
+        rows, value = done.stdout.split()
+        return int(rows), int(value)
+
+    rows, reading = peak("read", str(big))
+    drafted, drafting = peak("init", str(big), str(tmp_path / "pkg"))
+    assert rows == drafted == 600_000
+    fields = fields_of(tmp_path / "pkg")
+    assert fields["belopp_kr"]["type"] == "number" and fields["beslutsdatum"]["type"] == "date"
+    # The file is about 70 MB, about 110 MB as Arrow strings: holding it would exceed this.
+    assert drafting - reading < 100 * 2**20, (drafting >> 20, reading >> 20)

@@ -119,14 +119,43 @@ def _all_match(values: pa.Array, pattern: str) -> bool:
     return bool(pc.all(pc.match_substring_regex(values, pattern=pattern)).as_py())
 
 
+_WIDTHS = {"Y": 4, "m": 2, "d": 2, "H": 2, "M": 2, "S": 2}
+_PARTS = {"m": pc.month, "d": pc.day, "H": pc.hour, "M": pc.minute}
+
+
+def _positions(fmt: str) -> dict[str, int]:
+    """Where each fixed-width directive of `fmt` starts in a matching string."""
+    out: dict[str, int] = {}
+    offset = i = 0
+    while i < len(fmt):
+        if fmt[i] == "%":
+            out[fmt[i + 1]] = offset
+            offset += _WIDTHS[fmt[i + 1]]
+            i += 2
+        else:
+            offset += 1
+            i += 1
+    return out
+
+
 def _parses(values: pa.Array, fmt: str) -> bool:
-    """Every value is a real date or time in `fmt` (the shape regex lets 2024-02-30 through)."""
+    """Every value is a real date or time in `fmt` (the shape regex lets 2024-02-30 through).
+
+    Arrow's parser rolls 30 February over into 1 March: the parsed month, day, hour and minute
+    are compared with the digits written, which a rolled-over value does not keep.
+    """
     try:
         parsed = pc.strptime(values, format=fmt, unit="s", error_is_null=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return False
-    # Arrow's parser rolls 30 February over into March: formatting back catches it.
-    return bool(pc.all(pc.equal(pc.strftime(parsed, format=fmt), values)).as_py())
+    for directive, start in _positions(fmt).items():
+        part = _PARTS.get(directive)
+        if part is None:
+            continue
+        written = pc.cast(pc.utf8_slice_codeunits(values, start, start + 2), pa.int64())
+        if not pc.all(pc.equal(part(parsed), written)).as_py():
+            return False
+    return True
 
 
 def fits(guess: Guess, values: pa.Array) -> bool:
@@ -173,14 +202,22 @@ def guess(values: pa.Array) -> list[Guess]:
 
 @dataclass
 class Verifier:
-    """One column's type checked against every batch; widened when a batch does not fit."""
+    """One column's type checked against every batch; widened when a batch does not fit.
+
+    While the current type fits, only it is checked (one RE2 pass per batch). When a batch does
+    not fit, the remaining options are narrowed to those that fit that batch, checked in full
+    from then on, and `recheck_until` says which earlier batches they must still be checked
+    against (a second pass over the head of the file, only for such a column).
+    """
 
     options: list[Guess]  # still possible, most specific first; the first is the current type
+    track_keys: bool = False  # keep values to count distinct ones (a primary-key candidate)
     rows: int = 0
     missing: int = 0
-    seen: list[pa.Array] = field(default_factory=list)  # present values, while a key candidate
+    batches: int = 0
+    recheck_until: int = 0  # batches [0, recheck_until) not yet checked against `options`
+    seen: list[pa.Array] = field(default_factory=list)
     seen_bytes: int = 0
-    key_candidate: bool = True
 
     @property
     def current(self) -> Guess:
@@ -190,22 +227,35 @@ class Verifier:
         self.rows += len(values)
         cells = present(values)
         self.missing += len(values) - len(cells)
-        if len(cells) != len(values):
-            self.key_candidate = False
-        self.options = [g for g in self.options if fits(g, cells)] or [Guess("string")]
-        if self.key_candidate:
+        if self.recheck_until:
+            self.options = [g for g in self.options if fits(g, cells)] or [Guess("string")]
+        elif not fits(self.current, cells):
+            self.options = [g for g in self.options[1:] if fits(g, cells)] or [Guess("string")]
+            self.recheck_until = self.batches
+        self.batches += 1
+        if self.track_keys:
+            if len(cells) != len(values):
+                self.track_keys, self.seen = False, []
+                return
             self.seen.append(cells)
             self.seen_bytes += cells.nbytes
             if self.seen_bytes > track_limit:
-                # Checking uniqueness would hold too much of the column: not a candidate.
-                self.key_candidate, self.seen = False, []
+                # Counting distinct values would hold too much of the column: not a candidate.
+                self.track_keys, self.seen = False, []
+
+    def recheck(self, index: int, values: pa.Array) -> None:
+        """Check batch `index` (< recheck_until) of a second pass against the options left."""
+        if index < self.recheck_until:
+            cells = present(values)
+            self.options = [g for g in self.options if fits(g, cells)] or [Guess("string")]
 
     def all_distinct(self) -> bool:
-        if not self.key_candidate or self.rows == 0:
+        if not self.track_keys or self.rows == 0 or self.missing:
             return False
         whole = (
             pa.chunked_array(self.seen, pa.string())
             if self.seen
             else pa.chunked_array([], pa.string())
         )
-        return bool(pc.count_distinct(whole).as_py() == self.rows)
+        # unique() is several times faster than count_distinct() on long string columns.
+        return len(pc.unique(whole.combine_chunks())) == self.rows

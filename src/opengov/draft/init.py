@@ -42,9 +42,9 @@ from opengov.package import sha256_file
 from opengov.redact.detectors import DEFAULT_LAST_SCAN, scan_text
 
 IMPORTER = "init"
-# Values of candidate key columns are kept to count distinct values; past this, a column is no
-# longer a candidate, so memory stays bounded whatever the file's size.
-KEY_TRACK_BYTES = 64 << 20
+# Values of candidate key columns (the first column, id-named ones) are kept to count distinct
+# values; past this, a column is no longer a candidate, so memory stays bounded.
+KEY_TRACK_BYTES = 32 << 20
 _KEY_NAME = re.compile(r"(^|_)(id|nr|nummer|lopnummer|diarienummer|kod)($|_)")
 
 
@@ -162,7 +162,10 @@ def infer_csv(source: CsvSource) -> Inferred:
         pa.concat_arrays(parts) if parts else pa.array([], pa.string()) for parts in sample_parts
     ]
     sample_guesses = [guess(column) for column in sample]
-    verifiers = [Verifier(options=list(options)) for options in sample_guesses]
+    verifiers = [
+        Verifier(options=list(options), track_keys=_key_eligible(index, names[index]))
+        for index, options in enumerate(sample_guesses)
+    ]
 
     def every_batch() -> Iterator[list[pa.Array]]:
         yield from pending
@@ -171,6 +174,15 @@ def infer_csv(source: CsvSource) -> Inferred:
     for columns in every_batch():
         for verifier, column in zip(verifiers, columns, strict=True):
             verifier.feed(column, track_limit=KEY_TRACK_BYTES)
+    widened = [v for v in verifiers if v.recheck_until]
+    if widened:
+        # A later batch narrowed a column's type: check the head of the file again for it.
+        last = max(v.recheck_until for v in widened)
+        for index, columns in enumerate(source.batches()):
+            if index >= last:
+                break
+            for verifier, column in zip(verifiers, columns, strict=True):
+                verifier.recheck(index, column)
     return Inferred(
         labels=source.labels,
         names=names,
@@ -182,13 +194,15 @@ def infer_csv(source: CsvSource) -> Inferred:
     )
 
 
+def _key_eligible(index: int, name: str) -> bool:
+    """Columns that may become the primary key: the first one, or one named like an id."""
+    return index == 0 or _KEY_NAME.search(name) is not None
+
+
 def _primary_key(inferred: Inferred) -> list[str]:
-    """One complete, distinct column, when it is the first or named like an identifier."""
+    """The first complete, distinct column among those eligible (`_key_eligible`)."""
     candidates = inferred.key_candidates()
-    for index, name in enumerate(inferred.names):
-        if name in candidates and (index == 0 or _KEY_NAME.search(name)):
-            return [name]
-    return []
+    return candidates[:1]
 
 
 def _fields(inferred: Inferred, primary: list[str]) -> list[dict[str, Any]]:
