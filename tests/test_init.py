@@ -303,3 +303,21 @@ def test_init_holds_no_more_than_a_bounded_amount_beyond_the_reader(tmp_path: Pa
     assert fields["belopp_kr"]["type"] == "number" and fields["beslutsdatum"]["type"] == "date"
     # The file is about 70 MB, about 110 MB as Arrow strings: holding it would exceed this.
     assert drafting - reading < 100 * 2**20, (drafting >> 20, reading >> 20)
+
+
+def test_a_type_narrowed_late_is_checked_again_against_the_first_batches() -> None:
+    from opengov.draft.infer import Verifier, guess
+
+    def narrowed(first: list[str], later: list[str]) -> str:
+        verifier = Verifier(options=guess(pa.array(first)))
+        verifier.feed(pa.array(first), track_limit=0)
+        verifier.feed(pa.array(later), track_limit=0)
+        assert verifier.recheck_until == 1
+        verifier.recheck(0, pa.array(first))
+        return verifier.current.describe()
+
+    # "1234" has no group separator: a column that later shows "1 000,5" cannot be read with one.
+    assert narrowed(["1234"], ["1 000,5"]) == "string"
+    assert narrowed(["12", "7"], ["1 000,5"]) == "number (decimal ',', thousands space)"
+    assert narrowed(["12", "7"], ["3,5"]) == "number (decimal ',')"
+    assert narrowed(["2024-03-01"], ["okänt"]) == "string"
