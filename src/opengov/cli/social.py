@@ -111,7 +111,7 @@ def _import_options(func: Any) -> Any:
 
 @click.group("import")
 def import_group() -> None:
-    """Import a social-media export as a data package of public-record candidates."""
+    """Import a social-media export or a database table (sql) as a data package."""
 
 
 @import_group.command("facebook")
