@@ -132,6 +132,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]
     (portal / "invalid-report.html").write_text(
         validation_page(report, "invalid-data"), encoding="utf-8"
     )
+    # A page with known faults, to show the accessibility check finds what it should.
+    (portal / "faulty.html").write_text(
+        "<!doctype html><html><head><title>Fel</title><link rel=icon href=data:,></head>"
+        "<body><main>"
+        '<img src="data:,"><p style="color:#bbb;background:#fff">Ljusgrå text</p>'
+        '<input type="text"></main></body></html>',
+        encoding="utf-8",
+    )
     with serve(portal) as url:
         yield url, portal
 
@@ -202,16 +210,10 @@ PAGES = {
 }
 
 
-@pytest.mark.parametrize("width", list(WIDTHS.values()), ids=list(WIDTHS))
-@pytest.mark.parametrize("page", list(PAGES))
-def test_axe_reports_no_wcag_violation(
-    browser: Any, site: tuple[str, Path], axe_source: str, page: str, width: int
-) -> None:
-    url, _ = site
-    _open(browser, url + PAGES[page], width)
+def _axe(browser: Any, axe_source: str) -> list[dict[str, Any]]:
     browser.execute_script(axe_source)
     browser.set_script_timeout(60)
-    result = browser.execute_async_script(
+    result: list[dict[str, Any]] = browser.execute_async_script(
         "const done = arguments[arguments.length - 1];"
         "axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}})"
         ".then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
@@ -219,8 +221,29 @@ def test_axe_reports_no_wcag_violation(
         ".catch(e => done([{id: 'axe-error', help: String(e), nodes: []}]));",
         WCAG,
     )
+    return result
+
+
+@pytest.mark.parametrize("width", list(WIDTHS.values()), ids=list(WIDTHS))
+@pytest.mark.parametrize("page", list(PAGES))
+def test_axe_reports_no_wcag_violation(
+    browser: Any, site: tuple[str, Path], axe_source: str, page: str, width: int
+) -> None:
+    url, _ = site
+    _open(browser, url + PAGES[page], width)
+    result = _axe(browser, axe_source)
     assert result == [], json.dumps(result, ensure_ascii=False, indent=2)
     assert _console_errors(browser) == []
+
+
+def test_axe_finds_the_faults_of_a_faulty_page(
+    browser: Any, site: tuple[str, Path], axe_source: str
+) -> None:
+    url, _ = site
+    _open(browser, url + "/faulty.html", WIDTHS["phone"])
+    found = {v["id"] for v in _axe(browser, axe_source)}
+    assert {"image-alt", "color-contrast", "label", "html-has-lang"} <= found
+    browser.get_log("browser")  # this page's messages are not the next test's
 
 
 @pytest.mark.parametrize("page", list(PAGES))
@@ -387,7 +410,7 @@ def test_history_page_lists_releases_with_changes(browser: Any, site: tuple[str,
     releases = browser.find_elements("css selector", "li.release")
     assert [r.get_attribute("id") for r in releases] == ["utgava-2", "utgava-1"]
     newest = releases[0].text
-    assert "1 rad tillagda, 3 rader borttagna, 1 rad ändrade" in newest, newest
+    assert "1 rad tillagd, 3 rader borttagna, 1 rad ändrad" in newest, newest
     assert "första utgåvan, 1 506 rader" in releases[1].text.replace("\u00a0", " ")
     links = [a.get_attribute("href") for a in browser.find_elements("css selector", "li a")]
     assert len(links) == 2
@@ -488,12 +511,16 @@ def test_every_download_answers_and_xlsx_has_the_csv_rows(
     assert checked == 4
 
 
-def _full_page(driver: Any, width: int, path: Path) -> None:
-    _width(driver, width)
-    height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(driver.get_window_size()["width"], min(int(height) + 40, 12_000))
-    driver.save_screenshot(str(path))
-    driver.set_window_size(driver.get_window_size()["width"], 900)
+def _full_page(driver: Any, path: Path) -> None:
+    """The whole page at the current viewport width (Chromium's DevTools protocol)."""
+    import base64
+
+    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
+    )
+    path.write_bytes(base64.b64decode(shot["data"]))
 
 
 def test_screenshots_for_a_person_to_look_at(browser: Any, site: tuple[str, Path]) -> None:
@@ -506,7 +533,7 @@ def test_screenshots_for_a_person_to_look_at(browser: Any, site: tuple[str, Path
         for label, width in WIDTHS.items():
             _open(browser, url + page, width)
             path = SCREENSHOTS / f"{name}-{label}.png"
-            _full_page(browser, width, path)
+            _full_page(browser, path)
             assert path.stat().st_size > 10_000
     assert os.listdir(SCREENSHOTS)
 

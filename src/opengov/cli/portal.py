@@ -99,6 +99,12 @@ def portal_show(portal: Path, as_json: bool) -> None:
     type=click.Path(path_type=Path),
     help="Config file (TOML) with ckan_url, org, token_file.",
 )
+@click.option(
+    "--signing-key",
+    envvar="OPENGOV_SIGNING_KEY_FILE",
+    type=click.Path(path_type=Path),
+    help="Sign the withdrawal (a static portal's signed chain needs it), as publish does.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def withdraw(
     dataset: str,
@@ -108,6 +114,7 @@ def withdraw(
     ckan_url: str | None,
     org: str | None,
     config_path: Path | None,
+    signing_key: Path | None,
     as_json: bool,
 ) -> None:
     """Take a published dataset out of the catalogue, recording why in its provenance.
@@ -120,7 +127,7 @@ def withdraw(
     from opengov.targets import TargetOptions, target_for
 
     target = target_for(to, TargetOptions(ckan_url=ckan_url, org=org, config=config_path))
-    result = target.withdraw(dataset, reason=reason, agent=agent)
+    result = target.withdraw(dataset, reason=reason, agent=agent, signing_key=signing_key)
     if as_json:
         click.echo(dump(result.to_dict()))
     elif result.status == "unchanged":

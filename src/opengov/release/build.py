@@ -304,7 +304,7 @@ def finish(
     approved = approvals.required_approvals(
         package.root, release.rules.approvals, dataset=package.name, fingerprint=release.fingerprint
     )
-    _check_continues(release.signer, previous)
+    check_continues(release.signer, previous)
     page = pages.dataset_page(release, release_number, approvals=[a.to_dict() for a in approved])
     release.write_bytes("index.html", page.encode("utf-8"))
     doc = provenance.build(
@@ -340,7 +340,7 @@ def finish(
     return doc
 
 
-def _check_continues(signer: signing.Signer | None, previous: dict[str, Any] | None) -> None:
+def check_continues(signer: signing.Signer | None, previous: dict[str, Any] | None) -> None:
     """A signed chain stays signed, and a new key only takes over from the one before it."""
     envelope = (previous or {}).get("signature")
     if not isinstance(envelope, dict):

@@ -45,7 +45,7 @@ class ResourceChange:
     key: list[str] | None = None  # the primary key rows were matched on; None: whole rows
     columns_added: list[str] = field(default_factory=list)
     columns_removed: list[str] = field(default_factory=list)
-    note: str | None = None  # new | gone | unreadable | after-withdrawal
+    note: str | None = None  # first | new | gone | unverified | after-withdrawal
 
 
 @dataclass
@@ -123,19 +123,19 @@ def _by_key(old: pa.Table, new: pa.Table, key: list[str], values: list[str]) -> 
     old, new = _align(old, new, key + values)
     left = pa.table(
         [*_comparable(new, key, "").columns, *_comparable(new, values, "n:").columns,
-         pa.array([True] * new.num_rows)],
+         pa.array([True] * new.num_rows, pa.bool_())],
         names=[*key, *("n:" + v for v in values), "n:present"],
     )  # fmt: skip
     right = pa.table(
         [*_comparable(old, key, "").columns, *_comparable(old, values, "o:").columns,
-         pa.array([True] * old.num_rows)],
+         pa.array([True] * old.num_rows, pa.bool_())],
         names=[*key, *("o:" + v for v in values), "o:present"],
     )  # fmt: skip
     joined = left.join(right, keys=key, join_type="full outer")
     in_new = pc.fill_null(joined.column("n:present"), False)
     in_old = pc.fill_null(joined.column("o:present"), False)
     both = pc.and_(in_new, in_old)
-    differs = pa.chunked_array([pa.array([False] * joined.num_rows)])
+    differs = pa.chunked_array([pa.array([False] * joined.num_rows, pa.bool_())])
     for name in values:
         a, b = joined.column("n:" + name), joined.column("o:" + name)
         same_null = pc.and_(pc.is_null(a), pc.is_null(b))
@@ -180,32 +180,37 @@ def _count(mask: Any) -> int:
 # ------------------------------------------------------------------------------ records
 
 
-def _published_parquet(folder: Path, previous: dict[str, Any] | None) -> dict[str, Path]:
-    """Resource name -> the previous release's Parquet file, if it matches its provenance."""
+def _published_parquet(
+    folder: Path, previous: dict[str, Any] | None
+) -> tuple[dict[str, Path], set[str]]:
+    """The previous release's Parquet files that match its provenance (resource name -> path),
+    and the names of those that do not (changed since, or missing): they are not compared."""
     if previous is None or not (folder / "datapackage.json").is_file():
-        return {}
+        return {}, set()
     try:
         descriptor = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
         resources = descriptor["resources"]
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
-        return {}
+        return {}, set()
     listed = {e["og:path"]: e["og:sha256"] for e in previous.get("generated", [])}
-    out = {}
+    good, bad = {}, set()
     for res in resources if isinstance(resources, list) else []:
         if not isinstance(res, dict) or res.get("format") != "parquet":
             continue
         path = res.get("path")
         name = str(res.get("name", "")).removesuffix("-parquet")
-        target = folder / str(path)
+        if not isinstance(path, str) or path not in listed:
+            continue
+        target = folder / path
         if (
-            isinstance(path, str)
-            and path in listed
-            and target.resolve().is_relative_to(folder.resolve())
+            target.resolve().is_relative_to(folder.resolve())
             and target.is_file()
             and sha256_file(target) == listed[path]
         ):
-            out[name] = target
-    return out
+            good[name] = target
+        else:
+            bad.add(name)
+    return good, bad
 
 
 def _read(path: Path | None) -> pa.Table | None:
@@ -219,7 +224,7 @@ def _read(path: Path | None) -> pa.Table | None:
 
 def changes(folder: Path, previous: dict[str, Any] | None, release: Any) -> list[ResourceChange]:
     """What changed per resource from the release in `folder` to the built `release`."""
-    old_files = _published_parquet(folder, previous)
+    old_files, unverified = _published_parquet(folder, previous)
     withdrawn = bool(previous and previous.get("og:withdrawal"))
     out = []
     seen = set()
@@ -237,6 +242,11 @@ def changes(folder: Path, previous: dict[str, Any] | None, release: Any) -> list
             note = "first"
         elif withdrawn:
             note = "after-withdrawal"
+        elif name in unverified or (name in old_files and old is None):
+            # The previous file no longer matches what was published: nothing to compare with.
+            title = pages.text(res.get("title")) or name
+            out.append(ResourceChange(name, title, None, new.num_rows, key=key, note="unverified"))
+            continue
         elif old is None:
             note = "new"
         counts = compare(old, new, key)

@@ -103,7 +103,10 @@ def load(portal: Path) -> PortalSettings:
     for key, value in data.items():
         if value is not None and not isinstance(value, str):
             raise ConfigError(f"{path}: {key} must be text")
-    return check(PortalSettings(**data))
+    try:
+        return check(PortalSettings(**data))
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc.message}") from None
 
 
 def save(portal: Path, settings: PortalSettings) -> Path:

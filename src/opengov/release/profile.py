@@ -241,7 +241,13 @@ class _Histogram:
         while max(abs(low), abs(high)) / _width_value(self.width) > 2.0**52:
             self._coarsen()
         w = _width_value(self.width)
-        keys = pc.floor(pc.divide(values.cast(pa.float64()), w)).cast(pa.int64())
+        floats = values.cast(pa.float64())
+        keys = pc.floor(pc.divide(floats, w)).cast(pa.int64())
+        # x / w rounds; the bin shown is [key * w, (key + 1) * w), so put x where it shows.
+        keys = pc.if_else(pc.greater(pc.multiply(keys.cast(pa.float64()), w), floats),
+                          pc.subtract(keys, 1), keys)  # fmt: skip
+        upper = pc.multiply(pc.add(keys, 1).cast(pa.float64()), w)
+        keys = pc.if_else(pc.less_equal(upper, floats), pc.add(keys, 1), keys)
         counted = pc.value_counts(keys)
         for key, count in zip(
             counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True

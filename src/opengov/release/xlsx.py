@@ -274,6 +274,7 @@ class XlsxWriter:
                 f' t="inlineStr"><is><t xml:space="preserve">{_xml_text(_neutralised(v))}'
                 "</t></is></c>"
                 for c, v in enumerate(row)
+                if v
             )
             + "</row>"
             for r, row in enumerate(rows)
@@ -296,6 +297,11 @@ def _early_as_text(
     early = pc.less(serial, _FIRST_SAFE_SERIAL)
     if not pc.any(early).as_py():
         return dated
+    if pa.types.is_timestamp(column.type) and column.type.unit != "s":
+        # As the CSV writes them: whole seconds without a fraction.
+        whole = column.cast(pa.timestamp("s", tz=column.type.tz), safe=False)
+        if pc.all(pc.fill_null(pc.equal(whole.cast(column.type), column), True)).as_py():
+            column = whole
     return _pick(early, _string_cells(ref, pc.strftime(column, format=fmt)), dated)
 
 

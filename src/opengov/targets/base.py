@@ -91,7 +91,15 @@ class Target(Protocol):
         """Check what the target serves; `trust` decides whose signatures are accepted."""
         ...
 
-    def withdraw(self, dataset: str, *, reason: str, agent: str | None = None) -> WithdrawResult:
+    def withdraw(
+        self,
+        dataset: str,
+        *,
+        reason: str,
+        agent: str | None = None,
+        signing_key: Path | str | None = None,
+    ) -> WithdrawResult:
         """Take a published dataset out of the catalogue, recording why (never deleting it
-        where the target can keep it hidden instead, as CKAN can)."""
+        where the target can keep it hidden instead, as CKAN can); `signing_key` signs the
+        record where the target keeps a signed chain."""
         ...

@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from opengov.errors import InputError, PublishError, VerifyFailed
 from opengov.load import Loaded
@@ -34,6 +34,9 @@ from opengov.signing import SIGNATURE
 from opengov.targets.base import Status, WithdrawResult, checked_reason
 from opengov.targets.plan import PlanItem, PublishResult, diff
 from opengov.trust import Trust
+
+if TYPE_CHECKING:
+    from opengov.signing import Signer
 from opengov.verify import HISTORY, PROVENANCE, VerifyResult, parse_provenance, verify_folder
 
 log = logging.getLogger("opengov.static")
@@ -61,8 +64,17 @@ class StaticTarget:
     def verify(self, dataset: str, trust: Trust | None = None) -> VerifyResult:
         return verify_folder(self.portal / dataset, trust)
 
-    def withdraw(self, dataset: str, *, reason: str, agent: str | None = None) -> WithdrawResult:
-        return withdraw_static(self.portal, dataset, reason=reason, agent=agent)
+    def withdraw(
+        self,
+        dataset: str,
+        *,
+        reason: str,
+        agent: str | None = None,
+        signing_key: Path | str | None = None,
+    ) -> WithdrawResult:
+        return withdraw_static(
+            self.portal, dataset, reason=reason, agent=agent, signing_key=signing_key
+        )
 
 
 @dataclass
@@ -314,14 +326,23 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
 def withdraw_static(
-    portal: Path | str, dataset: str, *, reason: str, agent: str | None = None
+    portal: Path | str,
+    dataset: str,
+    *,
+    reason: str,
+    agent: str | None = None,
+    signing_key: Path | str | None = None,
 ) -> WithdrawResult:
     """Take a dataset off the portal: its files are replaced by a notice, the catalogue and
     dcat.rdf leave it out, and a new release in its provenance chain records why and when.
 
-    Publishing the package again later continues the chain (release numbers, history).
+    A signed chain stays signed: the withdrawal is signed with `signing_key` (refused without
+    one, as a publish is). Publishing the package again later continues the chain.
     """
+    from opengov.signing import signer_for_publish
+
     portal = Path(portal)
+    signer = signer_for_publish(signing_key) if signing_key is not None else None
     if ".." in dataset or not _NAME.match(dataset):
         raise InputError(f"{dataset!r} is not a dataset name (lower-case letters, digits, . _ -)")
     reason = checked_reason(reason)
@@ -344,12 +365,14 @@ def withdraw_static(
         try:
             _build_withdrawal(
                 folder, staging, previous, number=number, reason=reason,
-                agent=agent or provenance.default_agent(),
+                agent=agent or provenance.default_agent(), signer=signer,
             )  # fmt: skip
             _check_catalogue(portal, settings, {dataset: staging})
             _swap(folder, staging, portal)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+        if signer is not None:
+            write_keys(portal, signer.info)
         write_catalogue(portal, settings)
     return WithdrawResult(dataset, str(folder), "withdrawn", number, reason)
 
@@ -362,17 +385,26 @@ def _build_withdrawal(
     number: int,
     reason: str,
     agent: str,
+    signer: Signer | None,
 ) -> None:
+    from opengov import signing
     from opengov.package import sha256_file
-    from opengov.release.build import MEDIA_TYPES
+    from opengov.release.build import MEDIA_TYPES, check_continues
 
+    link = _history_link(folder)  # with the previous release's signature, if it has one
+    check_continues(signer, link)
     now = provenance.now_utc()
-    title = _published_title(folder)
+    descriptor = _published_descriptor(folder)
+    title = pages.text(descriptor.get("title")).strip() or folder.name
     record = history.ReleaseRecord(number, now, kind="withdrawal", reason=reason)
+    # The data package stays described, with no resources: nothing of it is published now.
+    descriptor = {k: v for k, v in descriptor.items() if k != "resources"}
+    descriptor.update(name=folder.name, resources=[])
     files = {
         "index.html": pages.render("withdrawn.html", title=title, when=now, reason=reason).encode(
             "utf-8"
         ),
+        "datapackage.json": provenance.canonical_json(descriptor),
         **history.history_files(folder, previous, record, title=title),
     }
     outputs = []
@@ -384,23 +416,31 @@ def _build_withdrawal(
                 name, sha256_file(path), path.stat().st_size, MEDIA_TYPES.get(path.suffix, "")
             )
         )
-    link = _history_link(folder)
     _carry_history(folder, staging)
     doc = history.withdrawal_provenance(
         dataset=folder.name, release=number, previous=link, outputs=outputs, reason=reason,
         agent=agent, when=now,
     )  # fmt: skip
-    (staging / PROVENANCE).write_bytes(provenance.canonical_json(doc))
+    if signer is not None:
+        doc["signing"] = provenance.signing_block(signer.key_id, signer.info.envelope)
+    data = provenance.canonical_json(doc)
+    (staging / PROVENANCE).write_bytes(data)
+    if signer is not None:
+        # As a publish does: the signature covers provenance's bytes and is not listed in it.
+        envelope = signing.sign_release(
+            signer, data, dataset=folder.name, release=number, signed_at=signing.now_utc()
+        )
+        (staging / signing.SIGNATURE).write_bytes(signing.canonical(envelope))
 
 
-def _published_title(folder: Path) -> str:
+def _published_descriptor(folder: Path) -> dict[str, Any]:
     import json
 
     try:
         descriptor = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
-        return pages.text(descriptor.get("title")).strip() or folder.name
-    except (OSError, ValueError, AttributeError, RecursionError):
-        return folder.name
+    except (OSError, ValueError, RecursionError):
+        return {}
+    return descriptor if isinstance(descriptor, dict) else {}
 
 
 def publish_static(

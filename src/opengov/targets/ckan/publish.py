@@ -478,7 +478,15 @@ class CkanTarget:
     def verify(self, dataset: str, trust: Trust | None = None) -> VerifyResult:
         return verify_ckan(self.settings.url, dataset, session=self.session, trust=trust)
 
-    def withdraw(self, dataset: str, *, reason: str, agent: str | None = None) -> WithdrawResult:
+    def withdraw(
+        self,
+        dataset: str,
+        *,
+        reason: str,
+        agent: str | None = None,
+        signing_key: Path | str | None = None,
+    ) -> WithdrawResult:
+        # Making it private records nothing in provenance.json yet, so there is nothing to sign.
         return withdraw_ckan(self, dataset, reason=reason, agent=agent)
 
 
