@@ -132,3 +132,24 @@ def test_a_damaged_portal_json_is_a_clear_error(
         assert result.exit_code == ConfigError.exit_code, result.output
         assert "portal.json" in result.output and "Traceback" not in result.output
     assert sorted(p.name for p in portal.iterdir()) == [settings_.SETTINGS]
+
+
+def test_a_portal_from_before_portal_json_keeps_its_url_from_dcat_rdf(
+    make_package: PackageFactory, tmp_path: Path, key: str
+) -> None:
+    """dcat.rdf written by an earlier version, no portal.json: the URL is taken from it."""
+    portal = tmp_path / "portal"
+    result = CliRunner().invoke(
+        cli, ["publish", str(make_package()), "--to", str(portal), "--base-url", BASE]
+    )
+    assert result.exit_code == 0, result.output
+    (portal / settings_.SETTINGS).unlink()
+    (portal / "dcat.rdf").write_text(
+        (portal / "dcat.rdf").read_text(encoding="utf-8").replace("personal/", "gammal/"),
+        encoding="utf-8",
+    )
+    rebuilt = CliRunner().invoke(cli, ["catalog", str(portal)])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert settings_.load(portal).base_url == BASE
+    text = (portal / "dcat.rdf").read_text(encoding="utf-8")
+    assert BASE + "personal/" in text and "gammal/" not in text

@@ -125,6 +125,9 @@ def for_publish(portal: Path, base_url: str | None, *, write: bool) -> PortalSet
     A different `base_url` than the recorded one is refused (see the module docstring).
     """
     settings = load(portal)
+    if not base_url and not settings.base_url:
+        # A portal published before portal.json existed: its dcat.rdf knows the URL.
+        base_url = base_url_of_dcat(portal)
     if not base_url:
         return settings
     if settings.base_url and _same_url(settings.base_url, base_url):
@@ -139,6 +142,28 @@ def for_publish(portal: Path, base_url: str | None, *, write: bool) -> PortalSet
     if write:
         save(portal, settings)
     return settings
+
+
+def base_url_of_dcat(portal: Path) -> str | None:
+    """The base URL an existing dcat.rdf was written for (its catalogue's IRI), or None.
+
+    Read from the start of the file as opengov writes it, without an XML parser: the file is
+    the portal's, but need not be trusted."""
+    path = portal / "dcat.rdf"
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(64 * 1024).decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    match = re.search(r'<dcat:Catalog rdf:about="(https?://[^"<>\s]+/)dcat\.rdf"', head)
+    if not match:
+        return None
+    url = match.group(1)
+    try:
+        check(PortalSettings(base_url=url))
+    except ConfigError:
+        return None
+    return url
 
 
 def _same_url(a: str, b: str) -> bool:

@@ -17,8 +17,11 @@ What the workbook holds, and how it differs from the CSV:
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import re
 import struct
+import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,12 +134,36 @@ class XlsxWriter:
         info.compress_type = zipfile.ZIP_DEFLATED
         self.sheet: IO[bytes] = self.zip.open(info, "w", force_zip64=True)
         self.sheet.write(self._sheet_head())
+        # Deflating runs in its own thread (zlib lets go of the GIL, as Arrow's kernels do), so
+        # one batch is compressed while the next one's XML is built.
+        self.pending: queue.Queue[tuple[Any, memoryview] | None] = queue.Queue(maxsize=2)
+        self.failure: BaseException | None = None
+        self.deflater = threading.Thread(target=self._deflate, name="xlsx-deflate", daemon=True)
+        self.deflater.start()
+
+    def _deflate(self) -> None:
+        while (item := self.pending.get()) is not None:
+            if self.failure is None:
+                try:
+                    self.sheet.write(item[1])
+                except BaseException as exc:  # handed to the writing thread in _drain
+                    self.failure = exc
+
+    def _drain(self) -> None:
+        """Wait until every batch handed over is written; raise what the thread met."""
+        if self.deflater.is_alive():
+            self.pending.put(None)
+            self.deflater.join()
+        if self.failure is not None:
+            raise self.failure
 
     def __enter__(self) -> XlsxWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
         if exc[0] is not None:
+            with contextlib.suppress(BaseException):
+                self._drain()
             self.sheet.close()
             self.zip.close()
             self.path.unlink(missing_ok=True)
@@ -180,7 +207,10 @@ class XlsxWriter:
             parts.append(pc.fill_null(self._cells(ref, column.combine_chunks()), ""))
         parts += ["</row>", ""]
         rows = pc.binary_join_element_wise(*parts)
-        self.sheet.write(_string_bytes(rows))
+        if self.failure is not None:
+            raise self.failure
+        # The array travels with its bytes, so its buffer lives until they are written.
+        self.pending.put((rows, _string_bytes(rows)))
         self.rows += table.num_rows
 
     def _cells(self, ref: pa.Array, column: pa.Array) -> pa.Array:
@@ -239,6 +269,7 @@ class XlsxWriter:
     def close(self) -> XlsxResult:
         if self.expected is not None and self.rows != self.expected:
             raise ValueError(f"{self.rows} rows written, {self.expected} announced")
+        self._drain()
         self.sheet.write(b"</sheetData></worksheet>")
         self.sheet.close()
         files = {
