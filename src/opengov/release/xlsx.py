@@ -4,8 +4,9 @@ Excel opens a UTF-8 CSV with commas garbled on a Swedish computer (it expects se
 decimal comma and Windows-1252 unless the file starts with a BOM); an XLSX file opens right
 everywhere, with numbers as numbers and dates as dates. The sheet is built with Arrow kernels
 one batch at a time (cells as inline strings, so nothing like a shared-string table grows with
-the data) and deflated straight into the ZIP, so memory stays flat and a million rows take
-seconds, not the minutes a cell-by-cell writer needs.
+the data) and deflated straight into the ZIP, so memory stays flat and it runs about ten times
+faster than openpyxl's write-only mode (100,000 rows of 15 columns: 5 to 8 s against 72 to 86 s
+on a loaded two-core machine).
 
 What the workbook holds, and how it differs from the CSV:
 - sheet "Data": a header row with the column names, then one row per record; text that a
