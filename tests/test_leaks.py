@@ -14,6 +14,7 @@ import io
 import json
 import re
 import shutil
+import zipfile
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -128,6 +129,10 @@ def test_planted_secrets_never_leave(example: Path, tmp_path: Path, key: str) ->
         if path.suffix == ".parquet":
             table = pq.read_table(path)
             text = "\n".join(str(v) for c in table.columns for v in c.to_pylist())
+        elif path.suffix == ".xlsx":
+            # A ZIP of XML: every part, unpacked (compressed bytes would hide a planted value).
+            with zipfile.ZipFile(path) as book:
+                text = "\n".join(book.read(n).decode("utf-8") for n in book.namelist())
         else:
             text = path.read_text(encoding="utf-8")
         assert leaks(text) == [], path.relative_to(portal)

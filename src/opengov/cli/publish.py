@@ -177,12 +177,12 @@ def _print_publish(result: PublishResult) -> None:
     help="Public URL of the portal (or OPENGOV_PORTAL_URL): also writes dcat.rdf (DCAT-AP-SE).",
 )
 def catalog(portal: Path, base_url: str | None) -> None:
-    """Rebuild a portal folder's catalogue: index.html, catalog.json and, with a base URL,
-    dcat.rdf for dataportal.se to harvest."""
+    """Rebuild a portal folder's catalogue: index.html, catalog.json and, when the portal's
+    URL is known (portal.json or --base-url, recorded the first time), dcat.rdf for
+    dataportal.se to harvest."""
     from opengov.release.catalogue import write_catalogue
 
     if not portal.is_dir():
         raise InputError(f"{portal} is not a portal folder")
-    write_catalogue(portal, base_url=base_url)
-    written = ["index.html", "catalog.json"] + (["dcat.rdf"] if base_url else [])
+    written = write_catalogue(portal, base_url=base_url)
     click.echo(f"catalogue written in {portal}: {', '.join(written)}")

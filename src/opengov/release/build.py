@@ -25,7 +25,7 @@ from opengov.load import Loaded
 from opengov.package import Package, sha256_file
 from opengov.paths import inside
 from opengov.redact import PseudonymKey, Redaction, redact
-from opengov.release import pages, provenance
+from opengov.release import pages, profile, provenance, xlsx
 from opengov.rules import Rules
 from opengov.validate import DEFAULT_SAMPLES, ValidationReport, validate_package
 from opengov.validate.report import findings_text
@@ -35,7 +35,10 @@ MEDIA_TYPES = {
     ".parquet": "application/vnd.apache.parquet",
     ".json": "application/json",
     ".html": "text/html",
+    ".xlsx": xlsx.MEDIA_TYPE,
 }
+# The published CSV, as written by pyarrow: what datapackage.json and the page say about it.
+CSV_DIALECT = {"delimiter": ",", "quoteChar": '"', "doubleQuote": True, "header": True}
 REPORT_FILES = ("validation.json", "validation.html", "redactions.json")
 
 
@@ -55,6 +58,10 @@ class Release:
     resource_files: dict[str, dict[str, str]] = field(default_factory=dict)
     # Signs provenance.json in finish(); None publishes unsigned (verify then fails closed).
     signer: signing.Signer | None = None
+    # For the dataset page, per resource: what each column holds and the first rows.
+    profiles: dict[str, profile.ResourceProfile] = field(default_factory=dict)
+    previews: dict[str, profile.Preview] = field(default_factory=dict)
+    xlsx: dict[str, xlsx.XlsxResult] = field(default_factory=dict)
 
     def path(self, rel: str) -> Path:
         """Where `rel` goes in the staging folder; never outside it, never through a link."""
@@ -112,11 +119,6 @@ def _csv_ready(table: pa.Table) -> pa.Table:
             column = pc.strftime(column, format=fmt)
         columns.append(column)
     return pa.table(columns, names=table.column_names)
-
-
-def _license(descriptor: dict[str, Any]) -> dict[str, Any]:
-    licenses = descriptor.get("licenses") or []
-    return dict(licenses[0]) if licenses else {"name": "unknown", "title": "Licens saknas"}
 
 
 def validate_for_publish(
@@ -218,6 +220,17 @@ def _write_files(release: Release, redaction: Redaction) -> None:
         common: dict[str, Any] = {
             k: copy.deepcopy(source[k]) for k in ("title", "description") if k in source
         }
+        # The page's view of the published data, each from the published Parquet file; a
+        # streaming builder can feed the same objects batch by batch (profile.Profile,
+        # xlsx.XlsxWriter) instead.
+        fields = res.schema.get("fields", [])
+        parquet_path = release.path(parquet_rel)
+        release.profiles[res.name] = profile.profile_parquet(parquet_path, fields)
+        release.previews[res.name] = profile.preview_parquet(parquet_path)
+        xlsx_rel = f"data/{res.name}.xlsx"
+        title = pages.text(source.get("title")) or res.name
+        made = xlsx.write_parquet(parquet_path, release.path(xlsx_rel), fields, title)
+        release.xlsx[res.name] = made
         resources_desc.append(
             {
                 "name": res.name,
@@ -226,6 +239,7 @@ def _write_files(release: Release, redaction: Redaction) -> None:
                 "format": "csv",
                 "mediatype": "text/csv",
                 "encoding": "utf-8",
+                "dialect": dict(CSV_DIALECT),
                 "bytes": csv_out.bytes,
                 "hash": f"sha256:{csv_out.sha256}",
                 "schema": res.schema,
@@ -243,6 +257,21 @@ def _write_files(release: Release, redaction: Redaction) -> None:
                 "schema": res.schema,
             }
         )
+        if made.written:
+            xlsx_out = release.add(xlsx_rel)
+            release.resource_files[res.name]["xlsx"] = xlsx_rel
+            resources_desc.append(
+                {
+                    "name": f"{res.name}-xlsx",
+                    **common,
+                    "path": xlsx_rel,
+                    "format": "xlsx",
+                    "mediatype": xlsx.MEDIA_TYPE,
+                    "bytes": xlsx_out.bytes,
+                    "hash": f"sha256:{xlsx_out.sha256}",
+                    "schema": res.schema,
+                }
+            )
     keep = ("name", "title", "description", "licenses", "keywords", "homepage", "version",
             "contributors", "sources", "opengov", "id", "created")  # fmt: skip
     descriptor = {k: copy.deepcopy(v) for k, v in package.descriptor.items() if k in keep}
@@ -275,42 +304,8 @@ def finish(
     approved = approvals.required_approvals(
         package.root, release.rules.approvals, dataset=package.name, fingerprint=release.fingerprint
     )
-    _check_continues(release.signer, previous)
-    license_ = _license(package.descriptor)
-    outputs = sorted(release.files.values(), key=lambda o: o.path)
-    resources = []
-    for res in release.descriptor["resources"]:
-        if res["format"] != "csv":
-            continue
-        files = release.resource_files[res["name"]]
-        manifest_res = next(r for r in release.manifest["resources"] if r["name"] == res["name"])
-        resources.append(
-            {
-                "name": res["name"],
-                "title": res.get("title") or res["name"],
-                "rows": manifest_res["rows_published"],
-                "fields": res["schema"]["fields"],
-                "csv": files["csv"],
-                "parquet": files["parquet"],
-                "csv_size": pages.human_size(release.files[files["csv"]].bytes),
-                "parquet_size": pages.human_size(release.files[files["parquet"]].bytes),
-            }
-        )
-    page = pages.render(
-        "dataset.html",
-        title=package.title,
-        description=package.descriptor.get("description", ""),
-        release=release_number,
-        published=release.started,
-        license_title=license_.get("title") or license_.get("name"),
-        license_path=license_.get("path", ""),
-        publisher=(package.descriptor.get("opengov") or {}).get("publisher"),
-        validation=provenance.validation_summary(release.report),
-        resources=resources,
-        redactions=release.manifest["rules"],
-        outputs=outputs,
-        approvals=[a.to_dict() for a in approved],
-    )
+    check_continues(release.signer, previous)
+    page = pages.dataset_page(release, release_number, approvals=[a.to_dict() for a in approved])
     release.write_bytes("index.html", page.encode("utf-8"))
     doc = provenance.build(
         package=package,
@@ -345,7 +340,7 @@ def finish(
     return doc
 
 
-def _check_continues(signer: signing.Signer | None, previous: dict[str, Any] | None) -> None:
+def check_continues(signer: signing.Signer | None, previous: dict[str, Any] | None) -> None:
     """A signed chain stays signed, and a new key only takes over from the one before it."""
     envelope = (previous or {}).get("signature")
     if not isinstance(envelope, dict):
