@@ -373,8 +373,11 @@ def test_find_cells_on_numbers_and_type_errors() -> None:
     assert find_cells(numbers, ID_KINDS)["personnummer"].to_pylist() == [True, False, False]
     with pytest.raises(TypeError):
         scan_replace(numbers, ID_KINDS)
+    # A `number` column: Arrow prints 198112289874.0 as "1.98112289874e+11"; still found.
+    floats = pa.array([198112289874.0, 8112289874.0, 1.5, None], pa.float64())
+    assert find_cells(floats, ID_KINDS)["personnummer"].to_pylist() == [True, True, False, False]
     with pytest.raises(TypeError):
-        find_cells(pa.array([1.5]), ID_KINDS)
+        scan_replace(floats, ID_KINDS)
 
 
 # --- properties --------------------------------------------------------------------------

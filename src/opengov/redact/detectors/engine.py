@@ -1,0 +1,282 @@
+"""Run the detector families over Arrow string chunks: prefilter, normalise, detect, map back.
+
+1. An RE2 prefilter (`pyarrow.compute`, C++, no GIL, on all cores) picks the candidate cells:
+   the union of the wanted families' prefilters, and every cell holding a character that
+   normalisation changes (`EXOTIC`), so no written form slips past it.
+2. Candidate cells are gathered into batches of bounded size, normalised (`normalise`) and
+   handed to each family in detection order; a family's spans are overwritten by NUL before
+   the next family looks (e-mail only when e-mail is wanted).
+3. Spans map back to the whole original byte range and come out as `Hits`: chunk row, byte
+   range in the chunk's data, kind.
+Everything per cell is numpy or Arrow compute; Python loops run per batch and per family.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .normalise import readings
+from .registry import DETECTION_ORDER, KINDS, TAGS
+from .text import I64, Family, Spans, Text
+
+# Characters (and sequences) that normalisation changes beyond what the prefilters' own
+# classes cover (whitespace of any kind, dashes): controls, format characters, combining
+# marks, digits of other scripts, compatibility forms, percent-encoding, HTML references.
+# tests/test_detect_forms.py checks every code point against `normalise.norm_char`.
+EXOTIC = (
+    r"[\x00-\x08\x0e-\x1f\x7f-\x9f\p{Cf}\p{M}\p{No}\x{2024}\x{2070}-\x{209F}\x{3358}-\x{33FF}"
+    r"\x{FB29}\x{FE10}-\x{FE19}\x{FE30}-\x{FE6F}\x{FF00}-\x{FFEF}]"
+    r"|[^\P{Nd}0-9]"
+    r"|%[0-9A-Fa-f]{2}"
+    r"|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
+)
+
+_SLICE_ROWS = 1 << 17
+_BATCH_BYTES = 8 << 20
+_BATCH_CELLS = 1 << 18
+_KIND_INDEX = {kind: i for i, kind in enumerate(KINDS)}
+_TAG_BYTES = [TAGS[kind].encode() for kind in KINDS]
+
+
+@dataclass(frozen=True)
+class Step:
+    family: Family
+    report: frozenset[str]  # kinds of this family the caller wants
+    mask: bool  # overwrite this family's spans before the next family looks
+
+
+@dataclass(frozen=True)
+class Plan:
+    steps: tuple[Step, ...]
+    prefilter: str  # RE2, for columns
+    text_prefilter: re.Pattern[str] | None  # Python re, for one string; None: every string
+
+
+@functools.cache
+def plan(want: frozenset[str]) -> Plan:
+    """Which families run, which report, which mask, and the prefilters for `want`."""
+    needed = [f for f in DETECTION_ORDER if want & set(f.kinds)]
+    if not needed:
+        return Plan((), "", None)
+    last = needed[-1].order
+    steps: list[Step] = []
+    for family in DETECTION_ORDER:
+        if family.order > last:
+            break
+        report = frozenset(want & set(family.kinds))
+        if report or family.masks == "always":
+            steps.append(Step(family, report, family.masks == "always" or bool(report)))
+    by_name = {step.family.name: step.family for step in steps}
+    selecting: dict[str, Family] = {}
+    for step in steps:
+        if step.report:
+            selecting[step.family.name] = step.family
+            selecting.update((n, by_name[n]) for n in step.family.freed_by if n in by_name)
+    patterns = sorted({EXOTIC, *(f.prefilter for f in selecting.values())})
+    try:
+        text_patterns = [f.text_prefilter or f.prefilter for f in selecting.values()]
+        text_prefilter: re.Pattern[str] | None = re.compile(
+            "|".join(f"(?:{p})" for p in sorted(text_patterns))
+        )
+    except re.error:
+        text_prefilter = None
+    return Plan(tuple(steps), "|".join(f"(?:{p})" for p in patterns), text_prefilter)
+
+
+@dataclass(frozen=True)
+class Hits:
+    """Hits in one chunk: row, byte range in the chunk's data buffer, index into KINDS."""
+
+    row: I64
+    start: I64
+    end: I64
+    kind: I64
+
+    @staticmethod
+    def empty() -> Hits:
+        zero = np.zeros(0, dtype=np.int64)
+        return Hits(zero, zero, zero, zero)
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+
+def chunk_buffers(chunk: pa.Array) -> tuple[npt.NDArray[np.uint8], I64]:
+    """(data, offsets) of a string/large_string chunk; offsets rebased to the data slice."""
+    width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    buffers = chunk.buffers()
+    raw = np.frombuffer(buffers[1], dtype=width)[chunk.offset : chunk.offset + len(chunk) + 1]
+    offsets: I64 = raw.astype(np.int64)
+    base = int(offsets[0]) if len(offsets) else 0
+    if buffers[2] is None or not len(offsets):
+        return np.zeros(0, dtype=np.uint8), offsets - base
+    data = np.frombuffer(buffers[2], dtype=np.uint8)[base : int(offsets[-1])]
+    return data, offsets - base
+
+
+def prefilter_masks(chunks: list[pa.Array], pattern: str) -> list[npt.NDArray[np.bool_]]:
+    """Per chunk, which cells the RE2 prefilter selects (False for nulls).
+
+    This is the only pass that touches every cell. The kernel is single-threaded but releases
+    the GIL, so large inputs are cut into row slices and run on `pa.cpu_count()` threads.
+    """
+    tasks = [
+        (n, chunk.slice(start, _SLICE_ROWS))
+        for n, chunk in enumerate(chunks)
+        for start in range(0, len(chunk), _SLICE_ROWS)
+    ]
+
+    def run(task: tuple[int, pa.Array]) -> npt.NDArray[np.bool_]:
+        mask = pc.fill_null(pc.match_substring_regex(task[1], pattern=pattern), False)
+        return np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
+
+    workers = min(pa.cpu_count(), len(tasks))
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            results = list(pool.map(run, tasks))
+    else:
+        results = [run(task) for task in tasks]
+    per_chunk: list[list[npt.NDArray[np.bool_]]] = [[] for _ in chunks]
+    for (n, _), mask in zip(tasks, results, strict=True):
+        per_chunk[n].append(mask)
+    return [np.concatenate(m) if m else np.zeros(0, dtype=bool) for m in per_chunk]
+
+
+def _batches(rows: I64, offsets: I64) -> Iterator[I64]:
+    """Consecutive groups of candidate rows, each at most _BATCH_BYTES (or one big cell)."""
+    sizes = offsets[rows + 1] - offsets[rows]
+    total = np.cumsum(sizes)
+    begin = 0
+    while begin < len(rows):
+        base = total[begin - 1] if begin else 0
+        stop = int(np.searchsorted(total, base + _BATCH_BYTES, side="right"))
+        stop = min(max(stop, begin + 1), begin + _BATCH_CELLS)
+        yield rows[begin:stop]
+        begin = stop
+
+
+def _gather(
+    data: npt.NDArray[np.uint8], starts: I64, lengths: I64
+) -> tuple[npt.NDArray[np.uint8], I64]:
+    offsets = np.zeros(len(starts) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    total = int(offsets[-1])
+    if total == 0:
+        return np.zeros(0, dtype=np.uint8), offsets
+    within = np.arange(total, dtype=np.int64) - np.repeat(offsets[:-1], lengths)
+    return data[np.repeat(starts, lengths) + within], offsets
+
+
+def detect_batch(text: Text, steps: tuple[Step, ...]) -> Spans:
+    """Spans of the wanted kinds (kind = index into KINDS) in normalised text."""
+    found: list[Spans] = []
+    for step in steps:
+        spans = step.family.find(text)
+        if not len(spans):
+            continue
+        if step.report:
+            names = list(step.family.kinds)
+            wanted = np.array([name in step.report for name in names], dtype=bool)
+            keep = wanted[spans.kind]
+            if keep.any():
+                index = np.array([_KIND_INDEX[name] for name in names], dtype=np.int64)
+                kept = spans.where(keep)
+                found.append(Spans(kept.start, kept.end, index[kept.kind]))
+        if step.mask:
+            text = text.masked(spans.start, spans.end)
+    return Spans.concat(found)
+
+
+def _union(found: list[Spans]) -> Spans:
+    """Spans of several readings (original coordinates) as one disjoint set: overlapping
+    spans merge, keeping the kind of the earliest (the first reading's on a tie)."""
+    if len(found) == 1:
+        return found[0]
+    spans = Spans.concat(found)  # stable: the first reading first among equal starts
+    reach = np.maximum.accumulate(spans.end)
+    new = np.ones(len(spans), dtype=bool)
+    new[1:] = spans.start[1:] >= reach[:-1]
+    group = np.cumsum(new) - 1
+    heads = np.flatnonzero(new)
+    ends = np.zeros(len(heads), dtype=np.int64)
+    np.maximum.at(ends, group, spans.end)
+    return Spans(spans.start[heads], ends, spans.kind[heads])
+
+
+def chunk_hits(chunk: pa.Array, the_plan: Plan, candidates: npt.NDArray[np.bool_]) -> Hits:
+    """Hits of `the_plan`'s wanted kinds in a string/large_string chunk."""
+    rows = np.flatnonzero(candidates).astype(np.int64)
+    if not len(rows) or not the_plan.steps:
+        return Hits.empty()
+    data, offsets = chunk_buffers(chunk)
+    parts: list[Hits] = []
+    for batch in _batches(rows, offsets):
+        starts = offsets[batch]
+        lengths = offsets[batch + 1] - starts
+        if int(offsets[batch[-1] + 1] - starts[0]) == int(lengths.sum()):
+            # Adjacent rows (a column where every cell is a candidate): a view, no copy.
+            raw = data[int(starts[0]) : int(offsets[batch[-1] + 1])]
+            raw_offsets = np.concatenate([[0], np.cumsum(lengths)])
+        else:
+            raw, raw_offsets = _gather(data, starts, lengths)
+        found: list[Spans] = []
+        for norm in readings(raw, raw_offsets):
+            spans = detect_batch(Text(norm.data, norm.offsets), the_plan.steps)
+            if len(spans):
+                first, last = norm.original_span(spans.start, spans.end)
+                found.append(Spans(first, last, spans.kind))
+        if not found:
+            continue
+        spans = _union(found)
+        cell = np.searchsorted(raw_offsets, spans.start, side="right") - 1
+        shift = starts[cell] - raw_offsets[cell]
+        parts.append(Hits(batch[cell], spans.start + shift, spans.end + shift, spans.kind))
+    if not parts:
+        return Hits.empty()
+    return Hits(
+        np.concatenate([p.row for p in parts]),
+        np.concatenate([p.start for p in parts]),
+        np.concatenate([p.end for p in parts]),
+        np.concatenate([p.kind for p in parts]),
+    )
+
+
+def replace_hits(chunk: pa.Array, hits: Hits) -> pa.Array:
+    """`chunk` (string/large_string) with each hit's bytes replaced by its kind's tag."""
+    if not len(hits):
+        return chunk
+    data, offsets = chunk_buffers(chunk)
+    order = np.argsort(hits.start, kind="stable")
+    start, end, kind, row = hits.start[order], hits.end[order], hits.kind[order], hits.row[order]
+    pool = b"".join(_TAG_BYTES)
+    tag_len = np.array([len(t) for t in _TAG_BYTES], dtype=np.int64)
+    tag_at = np.cumsum(tag_len) - tag_len + len(data)
+    previous = np.concatenate([[0], end[:-1]])
+    # Pieces in output order: kept text before each hit, the hit's tag, then the tail.
+    piece_src = np.empty(2 * len(start) + 1, dtype=np.int64)
+    piece_len = np.empty(2 * len(start) + 1, dtype=np.int64)
+    piece_src[0:-1:2], piece_len[0:-1:2] = previous, start - previous
+    piece_src[1::2], piece_len[1::2] = tag_at[kind], tag_len[kind]
+    piece_src[-1], piece_len[-1] = end[-1], len(data) - end[-1]
+    source = np.concatenate([data, np.frombuffer(pool, dtype=np.uint8)])
+    out, _ = _gather(source, piece_src, piece_len)
+    delta = np.concatenate([[0], np.cumsum(tag_len[kind] - (end - start))])
+    new_offsets = offsets + delta[np.searchsorted(row, np.arange(len(offsets)), side="left")]
+    large = pa.types.is_large_string(chunk.type)
+    if not large and new_offsets[-1] >= 2**31:
+        raise ValueError("a string chunk would pass 2 GiB after replacement; use large_string")
+    validity = None
+    if chunk.null_count:
+        validity = pc.is_valid(chunk).buffers()[1]
+    width = np.int64 if large else np.int32
+    buffers = [validity, pa.py_buffer(new_offsets.astype(width)), pa.py_buffer(out)]
+    return pa.Array.from_buffers(chunk.type, len(chunk), buffers, null_count=chunk.null_count)

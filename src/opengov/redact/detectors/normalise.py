@@ -1,0 +1,384 @@
+"""Normalise cell text the way a reader sees it, with a map back to the original bytes.
+
+The detectors never look at raw text: a personnummer written with fullwidth digits, a soft
+hyphen, a narrow no-break space or `%2D` is still a personnummer to the person reading it. The
+steps, in order:
+
+1. percent-decoding (`811228%2D9874`, `anna%40kommun.se`, also double-encoded `%252D`), ASCII
+   and complete UTF-8 sequences only, so the result is always valid UTF-8;
+2. HTML character references (`&#8209;`, `&shy;`, `&commat;`, `&amp;#64;`);
+3. per character (`norm_char`): format characters (category Cf: soft hyphen, zero-width space,
+   word joiner, BOM, bidi marks), control characters other than whitespace (NUL) and combining
+   marks are removed; every whitespace becomes `" "` (horizontal) or `"\\n"` (vertical); every
+   dash becomes `-`; a digit of any script becomes its ASCII digit (`unicodedata.decimal`);
+   other characters take their NFKC form when that form is plain ASCII and carries a digit,
+   a letter or one of `@.+-()/:` (fullwidth `＠`, mathematical digits, superscripts, circled
+   digits, one-dot leaders); any other non-ASCII character that is not a letter (a symbol,
+   an emoji, a quotation mark) becomes the inert byte `INERT`.
+
+Everything works on the UTF-8 bytes of a whole batch of cells at once (numpy), so the cost is a
+few passes over the bytes whatever the text. Each normalised byte remembers the original byte
+range of the character it came from (`pos`, `end`): a hit on normalised text maps back to the
+whole original span, removed characters inside it included.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from .chars import DASHES, SPACES
+
+U8 = npt.NDArray[np.uint8]
+I64 = npt.NDArray[np.int64]
+
+# What a character that no detector cares about becomes (a symbol, an emoji, a Roman
+# numeral): one inert byte, so the RE2 patterns can read any non-ASCII byte as a letter.
+INERT = "\x1a"
+_RELEVANT_PUNCT = frozenset("@.+-()/:")
+_VERTICAL = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+@functools.cache
+def norm_char(c: str) -> str:
+    """What one character reads as, for the detectors (see the module docstring)."""
+    if c in _VERTICAL:
+        return "\n"
+    category = unicodedata.category(c)
+    if c.isspace() or category in ("Zs", "Zl", "Zp"):
+        return "\n" if category in ("Zl", "Zp") else " "
+    if category in ("Cc", "Cf") or category[0] == "M":
+        return ""
+    digit = unicodedata.decimal(c, None)
+    if digit is not None:
+        return str(digit)
+    if category == "Pd" or c in DASHES:
+        return "-"
+    folded = unicodedata.normalize("NFKC", c)
+    if folded != c:
+        out = "".join(norm_char(x) for x in folded)
+        # Taken when it can matter to a detector and is plain ASCII: digits in any dress
+        # ("¹", "①", "⒈"), a letter (fullwidth "ａ", for addresses) or one piece of
+        # punctuation ("＠", "․", "⁺", "（"). Not "…" or "™": they would only make more text
+        # pass through the normaliser.
+        if out.isascii() and (
+            any(ch.isdigit() for ch in out)
+            or (category[0] == "L" and out.isalpha())
+            or (len(out) == 1 and out in _RELEVANT_PUNCT)
+        ):
+            return out
+    if c.isascii() or category[0] == "L":
+        return c
+    return INERT
+
+
+# Sequences and ASCII controls that normalisation changes (see `unseen_changes`).
+_ASCII_UNSEEN = re.compile(
+    r"[\x00-\x08\x0e-\x1f\x7f]|%[0-9A-Fa-f]{2}"
+    r"|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
+)
+
+
+@functools.cache
+def unseen_char(c: str) -> bool:
+    """Normalisation changes `c` in a way the prefilters' own classes do not cover (they
+    cover whitespace and dashes; INERT stands for characters that never matter)."""
+    out = norm_char(c)
+    return out != c and out != INERT and c not in SPACES and c not in DASHES
+
+
+def unseen_changes(text: str) -> bool:
+    """Whether normalising `text` can reveal what a prefilter on the raw text misses; such
+    text is always a candidate (engine.EXOTIC is the same test in RE2, for columns)."""
+    if _ASCII_UNSEEN.search(text):
+        return True
+    return not text.isascii() and any(map(unseen_char, set(text)))
+
+
+def spaced_char(c: str) -> str:
+    """`norm_char`, but a control or format character reads as a space (see `readings`)."""
+    out = norm_char(c)
+    if not out and unicodedata.category(c) in ("Cc", "Cf"):
+        return " "
+    return out
+
+
+@dataclass(frozen=True)
+class _Table:
+    """One reading of ASCII bytes: what each becomes (b"" removed)."""
+
+    changed: npt.NDArray[np.bool_]
+    length: npt.NDArray[np.int64]
+    byte: npt.NDArray[np.uint8]
+
+    @staticmethod
+    def of(fold: Callable[[str], str]) -> _Table:
+        out = [fold(chr(i)).encode() for i in range(128)]
+        return _Table(
+            np.array([out[i] != bytes([i]) for i in range(128)], dtype=bool),
+            np.array([len(o) for o in out], dtype=np.int64),
+            np.array([o[0] if o else 0 for o in out], dtype=np.uint8),
+        )
+
+
+_FOLDS: dict[bool, tuple[Callable[[str], str], _Table]] = {
+    False: (norm_char, _Table.of(norm_char)),
+    True: (spaced_char, _Table.of(spaced_char)),
+}
+
+_HEX = np.full(256, -1, dtype=np.int16)
+for _i, _c in enumerate(b"0123456789abcdef"):
+    _HEX[_c] = _i
+for _i, _c in enumerate(b"ABCDEF"):
+    _HEX[_c] = 10 + _i
+
+_ENTITY = re.compile(rb"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_ENTITY_MAX = 34
+_ROUNDS = 3  # decoding rounds: "%252D" and "&amp;#64;" need two
+
+
+@dataclass
+class Normalised:
+    """Normalised text of a batch of cells and where each byte came from.
+
+    `data`/`offsets`: the normalised UTF-8 bytes, cell i is `data[offsets[i]:offsets[i+1]]`.
+    `pos[j]`/`end[j]`: the original byte range (in the input buffer) of the character that
+    produced normalised byte j; None when the text did not change (identity).
+    """
+
+    data: U8
+    offsets: I64
+    pos: I64 | None = None
+    end: I64 | None = None
+
+    def original_span(self, start: I64, stop: I64) -> tuple[I64, I64]:
+        """Original byte range of normalised ranges [start, stop) (stop > start)."""
+        if self.pos is None or self.end is None:
+            return start, stop
+        return self.pos[start], self.end[stop - 1]
+
+
+def _cell_starts(n: int, offsets: I64) -> npt.NDArray[np.bool_]:
+    starts = np.zeros(n + 1, dtype=bool)
+    starts[offsets[:-1]] = True
+    return starts[:n]
+
+
+def _compose(outer: Normalised, inner_pos: I64, inner_end: I64) -> tuple[I64, I64]:
+    """Maps of a step applied to `outer`'s data, expressed in `outer`'s original coordinates."""
+    if outer.pos is None or outer.end is None:
+        return inner_pos, inner_end
+    return outer.pos[inner_pos], outer.end[inner_end - 1]
+
+
+def _compact(text: Normalised, data: U8, keep: npt.NDArray[np.bool_], end: I64) -> Normalised:
+    """Drop bytes where `keep` is false; `end` is each kept byte's end in `text.data`."""
+    kept = np.flatnonzero(keep)
+    counts = np.zeros(len(keep) + 1, dtype=np.int64)
+    np.cumsum(keep, out=counts[1:])
+    pos, stop = _compose(text, kept, end[kept])
+    return Normalised(data[kept], counts[text.offsets], pos, stop)
+
+
+def _percent_round(text: Normalised) -> Normalised | None:
+    data = text.data
+    n = len(data)
+    marks = np.flatnonzero(data == 0x25)
+    marks = marks[marks + 2 < n]
+    if not len(marks):
+        return None
+    cell_start = _cell_starts(n, text.offsets)
+    hi, lo = _HEX[data[marks + 1]], _HEX[data[marks + 2]]
+    ok = (hi >= 0) & (lo >= 0) & ~cell_start[marks + 1] & ~cell_start[marks + 2]
+    marks = marks[ok]
+    if not len(marks):
+        return None
+    value = np.full(n + 12, -1, dtype=np.int16)
+    value[marks] = hi[ok] * 16 + lo[ok]
+    decode = np.zeros(n + 12, dtype=bool)
+    lead = value[marks]
+    decode[marks[lead < 0x80]] = True
+    # Multi-byte sequences only when complete and well formed (RFC 3629 ranges), so decoding
+    # never produces invalid UTF-8.
+    for width, low, high in ((2, 0xC2, 0xDF), (3, 0xE0, 0xEF), (4, 0xF0, 0xF4)):
+        at = marks[(lead >= low) & (lead <= high)]
+        if not len(at):
+            continue
+        first = value[at + 3]
+        good = (first >= 0x80) & (first <= 0xBF)
+        good &= ~((value[at] == 0xE0) & (first < 0xA0)) & ~((value[at] == 0xED) & (first > 0x9F))
+        good &= ~((value[at] == 0xF0) & (first < 0x90)) & ~((value[at] == 0xF4) & (first > 0x8F))
+        for k in range(2, width):
+            cont = value[at + 3 * k]
+            good &= (cont >= 0x80) & (cont <= 0xBF)
+        at = at[good]
+        for k in range(width):
+            decode[at + 3 * k] = True
+    where = np.flatnonzero(decode[:n])
+    if not len(where):
+        return None
+    out = data.copy()
+    out[where] = value[where].astype(np.uint8)
+    keep = np.ones(n, dtype=bool)
+    keep[where + 1] = False
+    keep[where + 2] = False
+    end = np.arange(1, n + 1, dtype=np.int64)
+    end[where] += 2
+    return _compact(text, out, keep, end)
+
+
+def _entity_round(text: Normalised) -> Normalised | None:
+    data = text.data
+    amps = np.flatnonzero(data == 0x26)
+    if not len(amps):
+        return None
+    raw = data.tobytes()
+    n = len(data)
+    out = data.copy()
+    keep = np.ones(n, dtype=bool)
+    end = np.arange(1, n + 1, dtype=np.int64)
+    cell_ends = text.offsets[1:]
+    changed = False
+    # Python per "&" (bounded: one short match each); references are rare in real text.
+    for at in amps.tolist():
+        limit = int(cell_ends[np.searchsorted(cell_ends, at, side="right")])
+        m = _ENTITY.match(raw, at, min(limit, at + _ENTITY_MAX))
+        if m is None:
+            continue
+        decoded = html.unescape(m.group().decode("ascii"))
+        if decoded == m.group().decode("ascii") or not decoded:
+            continue
+        encoded = decoded.encode("utf-8", "replace")
+        stop = m.end()
+        if len(encoded) > stop - at:
+            continue
+        out[at : at + len(encoded)] = np.frombuffer(encoded, dtype=np.uint8)
+        keep[at + len(encoded) : stop] = False
+        end[at : at + len(encoded)] = stop
+        changed = True
+    return _compact(text, out, keep, end) if changed else None
+
+
+def _char_step(text: Normalised, spaced: bool) -> tuple[Normalised, bool]:
+    """Per-character folding; also whether a control or format character was dropped."""
+    fold, table = _FOLDS[spaced]
+    data = text.data
+    n = len(data)
+    high = data >= 0x80
+    ascii_change = ~high & table.changed[data & 0x7F]
+    if not high.any() and not ascii_change.any():
+        return text, False
+    lead = (data & 0xC0) != 0x80
+    starts = np.flatnonzero(lead)
+    widths = np.diff(np.append(starts, n))
+    first = data[starts].astype(np.int64)
+    out_len = widths.copy()
+    repl_src = np.full(len(starts), -1, dtype=np.int64)  # start in the replacement pool
+    pool = bytearray()
+
+    ascii_chars = first < 0x80
+    ascii_changed = ascii_chars & table.changed[first & 0x7F]
+    idx = np.flatnonzero(ascii_changed)
+    dropped_control = bool(len(idx)) and bool((table.length[first[idx]] == 0).any())
+    if len(idx):
+        codes = first[idx]
+        out_len[idx] = table.length[codes]
+        base = len(pool)
+        pool.extend(table.byte.tobytes())
+        repl_src[idx] = base + codes
+
+    multi = np.flatnonzero(~ascii_chars)
+    if len(multi):
+        s = starts[multi]
+        w = widths[multi]
+        cp = np.zeros(len(multi), dtype=np.int64)
+        b0 = first[multi]
+        b1 = data[np.minimum(s + 1, n - 1)].astype(np.int64) & 0x3F
+        b2 = data[np.minimum(s + 2, n - 1)].astype(np.int64) & 0x3F
+        b3 = data[np.minimum(s + 3, n - 1)].astype(np.int64) & 0x3F
+        cp = np.where(w == 2, ((b0 & 0x1F) << 6) | b1, cp)
+        cp = np.where(w == 3, ((b0 & 0x0F) << 12) | (b1 << 6) | b2, cp)
+        cp = np.where(w == 4, ((b0 & 0x07) << 18) | (b1 << 12) | (b2 << 6) | b3, cp)
+        unique, inverse = np.unique(cp, return_inverse=True)
+        u_src = np.full(len(unique), -1, dtype=np.int64)
+        u_len = np.zeros(len(unique), dtype=np.int64)
+        for k, code in enumerate(unique.tolist()):
+            c = chr(code)
+            folded = fold(c)
+            if not folded and unicodedata.category(c) in ("Cc", "Cf"):
+                dropped_control = True
+            if folded != c:
+                u_src[k] = len(pool)
+                u_len[k] = len(folded)
+                pool.extend(folded.encode())
+        src = u_src[inverse]
+        changed = src >= 0
+        repl_src[multi[changed]] = src[changed]
+        out_len[multi[changed]] = u_len[inverse][changed]
+
+    replaced = repl_src >= 0
+    if not replaced.any():
+        return text, dropped_control
+    total = int(out_len.sum())
+    out_start = np.cumsum(out_len) - out_len
+    within = np.arange(total, dtype=np.int64) - np.repeat(out_start, out_len)
+    source = np.concatenate([data, np.frombuffer(bytes(pool), dtype=np.uint8)])
+    src_start = np.where(replaced, n + repl_src, starts)
+    out = source[np.repeat(src_start, out_len) + within]
+    char_start = np.repeat(starts, out_len)
+    rep = np.repeat(replaced, out_len)
+    pos = np.where(rep, char_start, char_start + within)
+    stop = np.where(rep, char_start + np.repeat(widths, out_len), pos + 1)
+    # Cell boundaries are character boundaries: map each offset to its character, then out.
+    char_of_offset = np.searchsorted(starts, text.offsets)
+    out_offsets = np.zeros(len(starts) + 1, dtype=np.int64)
+    np.cumsum(out_len, out=out_offsets[1:])
+    new_pos, new_end = _compose(text, pos, stop)
+    return Normalised(out, out_offsets[char_of_offset], new_pos, new_end), dropped_control
+
+
+def _decoded(data: U8, offsets: I64) -> Normalised:
+    text = Normalised(data, offsets.astype(np.int64, copy=False))
+    if not len(data):
+        return text
+    for step in (_percent_round, _entity_round):
+        for _ in range(_ROUNDS):
+            decoded = step(text)
+            if decoded is None:
+                break
+            text = decoded
+    return text
+
+
+def normalise(data: U8, offsets: I64) -> Normalised:
+    """Normalised text of cells `data[offsets[i]:offsets[i+1]]` (valid UTF-8)."""
+    return _char_step(_decoded(data, offsets), spaced=False)[0]
+
+
+def readings(data: U8, offsets: I64) -> list[Normalised]:
+    """Every way a reader may see the cells; the detectors look at each.
+
+    A control or format character (NUL, ESC, zero-width space, soft hyphen) is invisible in
+    one viewer and a box or a gap in another: `811228\u200b9874` reads as one number, and
+    `0000000000\x1b950215-7770` ends in a personnummer when ESC shows as a box. So when a
+    batch holds such a character there are two readings: dropped, and read as a space.
+    """
+    decoded = _decoded(data, offsets)
+    dropped, had_controls = _char_step(decoded, spaced=False)
+    if not had_controls:
+        return [dropped]
+    return [dropped, _char_step(decoded, spaced=True)[0]]
+
+
+def normalise_text(text: str) -> str:
+    """The normalised form of one string (for tests and explanations; no offsets)."""
+    raw = np.frombuffer(text.encode("utf-8", "replace"), dtype=np.uint8)
+    out = normalise(raw, np.array([0, len(raw)], dtype=np.int64))
+    return out.data.tobytes().decode("utf-8")

@@ -1,0 +1,203 @@
+"""What a detector family works on: a batch of normalised cells, and the spans it returns.
+
+A family sees `Text`: the normalised UTF-8 bytes of many cells at once, with the spans found by
+the families before it overwritten by NUL bytes (NUL is neither digit, letter nor separator, so
+a masked span splits candidates apart). It returns `Spans`: byte ranges into that same buffer,
+each with the index of its kind in the family's `kinds`. Positions are absolute in the batch
+buffer; `Text.cell_of` gives the cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+U8 = npt.NDArray[np.uint8]
+I64 = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
+
+NUL = 0
+
+
+@dataclass
+class Text:
+    data: U8
+    offsets: I64
+
+    @property
+    def cells(self) -> int:
+        return len(self.offsets) - 1
+
+    def cell_of(self, positions: I64) -> I64:
+        return np.searchsorted(self.offsets, positions, side="right").astype(np.int64) - 1
+
+    def cell_start(self, positions: I64) -> I64:
+        return self.offsets[self.cell_of(positions)]
+
+    def cell_end(self, positions: I64) -> I64:
+        return self.offsets[self.cell_of(positions) + 1]
+
+    def at(self, positions: I64, lower: I64, upper: I64) -> npt.NDArray[np.int16]:
+        """Bytes at `positions`, -1 where a position is outside [lower, upper) (its cell)."""
+        inside = (positions >= lower) & (positions < upper)
+        safe = np.clip(positions, 0, max(len(self.data) - 1, 0))
+        values = self.data[safe].astype(np.int16) if len(self.data) else np.zeros(0, np.int16)
+        return np.where(inside, values, -1).astype(np.int16)
+
+    def strings(self) -> pa.LargeStringArray:
+        """The cells as an Arrow array (no copy), for RE2 kernels."""
+        buffers = [None, pa.py_buffer(self.offsets), pa.py_buffer(self.data)]
+        array = pa.Array.from_buffers(pa.large_string(), self.cells, buffers)
+        assert isinstance(array, pa.LargeStringArray)
+        return array
+
+    def masked(self, starts: I64, ends: I64) -> Text:
+        """A copy with [starts[i], ends[i]) overwritten by NUL."""
+        if not len(starts):
+            return self
+        data = self.data.copy()
+        delta = np.zeros(len(data) + 1, dtype=np.int64)
+        np.add.at(delta, starts, 1)
+        np.add.at(delta, ends, -1)
+        data[np.cumsum(delta[:-1]) > 0] = NUL
+        return Text(data, self.offsets)
+
+
+@dataclass(frozen=True)
+class Spans:
+    """Byte ranges [start, end) into a `Text` buffer, each with a kind index; sorted by start."""
+
+    start: I64
+    end: I64
+    kind: I64
+
+    @staticmethod
+    def empty() -> Spans:
+        zero = np.zeros(0, dtype=np.int64)
+        return Spans(zero, zero, zero)
+
+    @staticmethod
+    def concat(parts: list[Spans]) -> Spans:
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return Spans.empty()
+        start = np.concatenate([p.start for p in parts])
+        order = np.argsort(start, kind="stable")
+        return Spans(
+            start[order],
+            np.concatenate([p.end for p in parts])[order],
+            np.concatenate([p.kind for p in parts])[order],
+        )
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    def where(self, keep: Bools) -> Spans:
+        return Spans(self.start[keep], self.end[keep], self.kind[keep])
+
+
+def overlapping(spans: Spans, blockers: Spans) -> Bools:
+    """Which `spans` overlap any of `blockers` (blockers sorted by start and disjoint)."""
+    if not len(blockers) or not len(spans):
+        return np.zeros(len(spans), dtype=bool)
+    i = np.searchsorted(blockers.end, spans.start, side="right")
+    hit = i < len(blockers)
+    safe = np.minimum(i, len(blockers) - 1)
+    return hit & (blockers.start[safe] < spans.end)
+
+
+@dataclass(frozen=True)
+class Runs:
+    """Maximal runs of ASCII digits, cell by cell, in position order."""
+
+    start: I64
+    end: I64
+    cell: I64
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    @property
+    def length(self) -> I64:
+        return self.end - self.start
+
+    def same_cell_next(self) -> Bools:
+        """Per run: the next run exists and is in the same cell."""
+        out = np.zeros(len(self), dtype=bool)
+        out[:-1] = self.cell[1:] == self.cell[:-1]
+        return out
+
+    def next_gap(self, text: Text, width: int) -> tuple[I64, npt.NDArray[np.int16]]:
+        """Per run: the length of the gap to the next run (-1 if none in the cell) and the
+        gap's first `width` bytes (-1 past its end)."""
+        m = len(self)
+        length = np.full(m, -1, dtype=np.int64)
+        same = self.same_cell_next()
+        length[same] = self.start[1:][same[:-1]] - self.end[same]
+        cols = self.end[:, None] + np.arange(width, dtype=np.int64)
+        limit = np.where(length >= 0, self.end + length, self.end)
+        inside = cols < limit[:, None]
+        safe = np.clip(cols, 0, max(len(text.data) - 1, 0))
+        values = text.data[safe].astype(np.int16) if len(text.data) else cols.astype(np.int16)
+        return length, np.where(inside, values, -1).astype(np.int16)
+
+
+def is_digit(values: npt.NDArray[np.integer]) -> Bools:
+    return (values >= 48) & (values <= 57)
+
+
+def digit_runs(text: Text) -> Runs:
+    data = text.data
+    n = len(data)
+    if not n:
+        zero = np.zeros(0, dtype=np.int64)
+        return Runs(zero, zero, zero)
+    digit = is_digit(data)
+    boundary = np.zeros(n + 1, dtype=bool)
+    boundary[text.offsets] = True  # a cell start (and the end of the buffer)
+    prev = np.zeros(n, dtype=bool)
+    prev[1:] = digit[:-1]
+    nxt = np.zeros(n, dtype=bool)
+    nxt[:-1] = digit[1:]
+    starts = np.flatnonzero(digit & (~prev | boundary[:n]))
+    ends = np.flatnonzero(digit & (~nxt | boundary[1:])) + 1
+    cell = np.searchsorted(text.offsets, starts, side="right").astype(np.int64) - 1
+    return Runs(starts.astype(np.int64), ends.astype(np.int64), cell)
+
+
+Finder = Callable[[Text], Spans]
+
+
+@dataclass(frozen=True)
+class Family:
+    """One detector family, registered in `registry.FAMILIES`.
+
+    `kinds`: kind name -> the tag that replaces a hit, in report order.
+    `order`: detection order; a family sees the spans of every earlier family masked out
+    (always for `masks="always"`, only when one of its kinds is wanted for `"when_wanted"`).
+    `prefilter`: an RE2 pattern over the original cell text that matches every cell where this
+    family can find something after normalisation (cells with characters that normalisation
+    changes are always candidates, see `engine`); a superset is fine, a miss is a leak.
+    Write it in the syntax RE2 and Python `re` share (explicit classes from `chars`, no
+    `\\p{..}` or `\\s`): one-string calls run it with Python `re`. If it needs RE2-only
+    syntax, give a Python form in `text_prefilter` (None there and a pattern Python cannot
+    compile: one-string calls treat every string as a candidate).
+    `freed_by`: names of earlier families whose masking can create a hit here that the
+    prefilter does not see (a phone right after a masked personnummer); their prefilters are
+    added to this one's.
+    `find`: the exact detector over normalised, masked text.
+    """
+
+    name: str
+    kinds: Mapping[str, str]
+    order: int
+    prefilter: str
+    find: Finder
+    masks: Literal["always", "when_wanted"] = "always"
+    freed_by: tuple[str, ...] = ()
+    text_prefilter: str | None = None
