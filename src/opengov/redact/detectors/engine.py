@@ -34,7 +34,12 @@ from .text import I64, Family, Spans, Text
 # tests/test_detect_forms.py checks every code point against `normalise.norm_char`.
 EXOTIC = (
     r"[\x00-\x08\x0e-\x1f\x7f-\x9f\p{Cf}\p{M}\p{No}\x{2024}\x{2070}-\x{209F}\x{3358}-\x{33FF}"
-    r"\x{FB29}\x{FE10}-\x{FE19}\x{FE30}-\x{FE6F}\x{FF00}-\x{FFEF}]"
+    r"\x{FB29}\x{FE10}-\x{FE19}\x{FE30}-\x{FE6F}\x{FF00}-\x{FFEF}"
+    # letters and marks whose NFKC form is ASCII: ordinals, ligatures, modifier letters,
+    # letterlike symbols, mathematical alphanumerics
+    r"\x{00AA}\x{00BA}\x{0132}-\x{0133}\x{017F}\x{01C4}-\x{01CC}\x{01F1}-\x{01F3}"
+    r"\x{02B0}-\x{02B8}\x{02E1}-\x{02E3}\x{037E}\x{1D2C}-\x{1DBF}\x{1FEF}\x{2100}-\x{214F}"
+    r"\x{2C7C}-\x{2C7D}\x{A7F2}-\x{A7F4}\x{FB00}-\x{FB06}\x{107A5}\x{1D400}-\x{1D7FF}]"
     r"|[^\P{Nd}0-9]"
     r"|%[0-9A-Fa-f]{2}"
     r"|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
@@ -43,6 +48,7 @@ EXOTIC = (
 _SLICE_ROWS = 1 << 17
 _BATCH_BYTES = 8 << 20
 _BATCH_CELLS = 1 << 18
+_FEW_PIECES = 1 << 15
 _KIND_INDEX = {kind: i for i, kind in enumerate(KINDS)}
 _TAG_BYTES = [TAGS[kind].encode() for kind in KINDS]
 
@@ -267,8 +273,18 @@ def replace_hits(chunk: pa.Array, hits: Hits) -> pa.Array:
     piece_src[0:-1:2], piece_len[0:-1:2] = previous, start - previous
     piece_src[1::2], piece_len[1::2] = tag_at[kind], tag_len[kind]
     piece_src[-1], piece_len[-1] = end[-1], len(data) - end[-1]
-    source = np.concatenate([data, np.frombuffer(pool, dtype=np.uint8)])
-    out, _ = _gather(source, piece_src, piece_len)
+    if len(piece_src) <= _FEW_PIECES:
+        # Few hits in much text: copy the kept stretches as slices (memcpy), no index arrays.
+        tags = [np.frombuffer(t, dtype=np.uint8) for t in _TAG_BYTES]
+        pieces: list[npt.NDArray[np.uint8]] = []
+        for a, b, k in zip(previous.tolist(), start.tolist(), kind.tolist(), strict=True):
+            pieces.append(data[a:b])
+            pieces.append(tags[k])
+        pieces.append(data[int(end[-1]) :])
+        out = np.concatenate(pieces)
+    else:
+        source = np.concatenate([data, np.frombuffer(pool, dtype=np.uint8)])
+        out, _ = _gather(source, piece_src, piece_len)
     delta = np.concatenate([[0], np.cumsum(tag_len[kind] - (end - start))])
     new_offsets = offsets + delta[np.searchsorted(row, np.arange(len(offsets)), side="left")]
     large = pa.types.is_large_string(chunk.type)

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .chars import DASHES, SP, members
-from .text import I64, Family, Runs, Spans, Text, digit_runs, overlapping
+from .text import I64, U8, Bools, Family, Runs, Spans, Text, digit_runs, overlapping
 
 TAGS = {
     "personnummer": "[personnummer borttaget]",
@@ -83,25 +83,35 @@ def classify(digits: str, century: str | None = None, sep: str = "") -> str | No
     return None
 
 
-def _dates_ok(month: I64, day: I64, leap: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+def _dates_ok(month: npt.NDArray[np.int32], day: npt.NDArray[np.int32], leap: Bools) -> Bools:
     limit = _MONTH_DAYS[np.clip(month, 0, 99)] + (leap & (month == 2))
     return np.asarray((month >= 1) & (month <= 12) & (day >= 1) & (day <= limit), dtype=bool)
 
 
-def classify_many(digits: I64, century: I64, plus: npt.NDArray[np.bool_]) -> I64:
-    """Kind index per row of a (n, 10) digit matrix, NONE where not an identifier.
+_DOUBLED_U8 = _DOUBLED.astype(np.uint8)
+
+
+def classify_many(digits: npt.NDArray[np.integer], century: I64, plus: Bools) -> I64:
+    """Kind index per row of a (n, 10) matrix of digit values, NONE where not an identifier.
 
     `century`: 18, 19 or 20 for twelve-digit forms, -1 for ten digits; `plus`: written with
     "+" (a person of 100 or more). Same rules as `classify`.
     """
-    n = len(digits)
+    return _classify(np.ascontiguousarray(digits.T, dtype=np.uint8), century, plus)
+
+
+def _classify(d: U8, century: I64, plus: Bools) -> I64:
+    """`classify_many` over a (10, n) matrix: one row per digit position."""
+    n = d.shape[1]
     if not n:
         return np.zeros(0, dtype=np.int64)
-    total = _DOUBLED[digits[:, 0::2]].sum(axis=1) + digits[:, 1::2].sum(axis=1)
+    total = np.zeros(n, dtype=np.int32)
+    for j in range(10):
+        total += _DOUBLED_U8[d[j]] if j % 2 == 0 else d[j]
     luhn = total % 10 == 0
-    yy = digits[:, 0] * 10 + digits[:, 1]
-    month = digits[:, 2] * 10 + digits[:, 3]
-    day = digits[:, 4] * 10 + digits[:, 5]
+    yy = d[0].astype(np.int32) * 10 + d[1]
+    month = d[2].astype(np.int32) * 10 + d[3]
+    day = d[4].astype(np.int32) * 10 + d[5]
     has_century = century >= 0
     year = century * 100 + yy
     leap = np.where(
@@ -109,18 +119,10 @@ def classify_many(digits: I64, century: I64, plus: npt.NDArray[np.bool_]) -> I64
         (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0)),
         (yy % 4 == 0) & ~((yy == 0) & plus),
     )
-    birth = digits[:, 6:9].sum(axis=1) > 0
+    birth = (d[6] | d[7] | d[8]) > 0
     person = luhn & birth & _dates_ok(month, day, leap)
     coordination = luhn & birth & ~person & (day > 60) & _dates_ok(month, day - 60, leap)
-    org = (
-        luhn
-        & ~person
-        & ~coordination
-        & ~has_century
-        & ~plus
-        & (digits[:, 0] != 0)
-        & (digits[:, 2] >= 2)
-    )
+    org = luhn & ~person & ~coordination & ~has_century & ~plus & (d[0] != 0) & (d[2] >= 2)
     out = np.full(n, NONE, dtype=np.int64)
     out[org] = ORGANISATIONSNUMMER
     out[coordination] = SAMORDNINGSNUMMER
@@ -128,11 +130,13 @@ def classify_many(digits: I64, century: I64, plus: npt.NDArray[np.bool_]) -> I64
     return out
 
 
-def _ten(text: Text, first: I64, first_len: int, second: I64) -> I64:
-    """(n, 10) digits: `first_len` digits from `first`, the rest from `second`."""
-    j = np.arange(10, dtype=np.int64)
-    cols = np.where(j < first_len, first[:, None] + j, second[:, None] + (j - first_len))
-    return text.data[cols].astype(np.int64) - 48
+def _ten(text: Text, first: I64, first_len: int, second: I64) -> U8:
+    """(10, n) digit values: `first_len` digits from `first`, the rest from `second`."""
+    if first_len == 10:
+        return text.columns(first, 10) - np.uint8(48)
+    head = text.columns(first, first_len)
+    tail = text.columns(second, 10 - first_len)
+    return np.vstack([head, tail]) - np.uint8(48)
 
 
 def _century(text: Text, at: I64) -> I64:
@@ -141,71 +145,73 @@ def _century(text: Text, at: I64) -> I64:
     return np.where((value >= 18) & (value <= 20), value, -1)
 
 
+def _separator(text: Text, at: I64, length: I64) -> tuple[Bools, Bools]:
+    """Whether the gaps [at, at + length) are identifier separators (1-5 bytes, at most one
+    "-" or "+" with at most two spaces or line breaks on each side), and which hold "+"."""
+    inside = np.arange(_GAP_WIDTH, dtype=np.int64)[:, None] < length
+    gap = np.where(inside, text.columns(at, _GAP_WIDTH), np.uint8(_SPACE))
+    blank = (gap == _SPACE) | (gap == _NEWLINE)
+    plus = (gap == _PLUS) & inside
+    sign = ((gap == _DASH) & inside) | plus
+    signs = sign.sum(axis=0)
+    sign_at = np.argmax(sign, axis=0)
+    ok = (length >= 1) & (length <= _GAP_WIDTH) & (blank | sign).all(axis=0) & (signs <= 1)
+    ok &= np.where(signs == 1, (sign_at <= 2) & (length - 1 - sign_at <= 2), length <= 2)
+    return ok, plus.any(axis=0)
+
+
 def find(text: Text) -> Spans:
     runs = digit_runs(text)
     m = len(runs)
     if not m:
         return Spans.empty()
     s, e, length = runs.start, runs.end, runs.length
-    gap_len, gap = runs.next_gap(text, _GAP_WIDTH)
+    same = runs.same_cell_next()
     next_len = np.zeros(m, dtype=np.int64)
-    next_len[:-1] = length[1:]
-    next_start = np.zeros(m, dtype=np.int64)
-    next_start[:-1] = s[1:]
-    next_end = np.zeros(m, dtype=np.int64)
-    next_end[:-1] = e[1:]
+    next_len[:-1] = np.where(same[:-1], length[1:], 0)
 
-    # The separator: 1-5 bytes, at most one "-" or "+" with at most two whitespace each side.
-    blank = (gap == _SPACE) | (gap == _NEWLINE)
-    sign = (gap == _DASH) | (gap == _PLUS)
-    signs = sign.sum(axis=1)
-    sign_at = np.argmax(sign, axis=1)
-    sep_ok = (
-        (gap_len >= 1)
-        & (gap_len <= _GAP_WIDTH)
-        & (blank | sign | (gap < 0)).all(axis=1)
-        & (signs <= 1)
-    )
-    sep_ok &= np.where(signs == 1, (sign_at <= 2) & (gap_len - 1 - sign_at <= 2), gap_len <= 2)
-    sep_plus = (gap == _PLUS).any(axis=1)
+    # Candidate forms, each: runs, ten digits, century (-1: none), written with "+", end.
+    runs_of: list[I64] = []
+    tens: list[U8] = []
+    centuries: list[I64] = []
+    pluses: list[Bools] = []
+    ends: list[I64] = []
 
-    century12 = np.full(m, -1, dtype=np.int64)
-    long12 = np.flatnonzero(length == 12)
-    century12[long12] = _century(text, s[long12])
-    century8 = np.full(m, -1, dtype=np.int64)
-    long8 = np.flatnonzero(length == 8)
-    century8[long8] = _century(text, s[long8])
+    def add(run: I64, ten: U8, century: I64, plus: Bools, end: I64) -> None:
+        if len(run):
+            runs_of.append(run)
+            tens.append(ten)
+            centuries.append(century)
+            pluses.append(plus)
+            ends.append(end)
 
-    parts: list[tuple[I64, I64, I64, I64, I64]] = []  # (run, ten digits, century, plus, end)
-    no = np.zeros(0, dtype=np.int64)
+    none = np.full(m, -1, dtype=np.int64)
     bare = np.flatnonzero(length == 10)
-    parts.append((bare, _ten(text, s[bare], 10, s[bare]), np.full(len(bare), -1), no, e[bare]))
-    full = np.flatnonzero(century12 >= 0)
-    parts.append((full, _ten(text, s[full] + 2, 10, s[full]), century12[full], no, e[full]))
-    split = np.flatnonzero((length == 6) & sep_ok & (next_len == 4))
-    parts.append(
-        (split, _ten(text, s[split], 6, next_start[split]), np.full(len(split), -1), split,
-         next_end[split])
-    )  # fmt: skip
-    split12 = np.flatnonzero((century8 >= 0) & sep_ok & (next_len == 4))
-    parts.append(
-        (split12, _ten(text, s[split12] + 2, 6, next_start[split12]), century8[split12], split12,
-         next_end[split12])
-    )  # fmt: skip
-    starts, ends, kinds = [], [], []
-    for run, ten, century, with_sep, end in parts:
-        if not len(run):
-            continue
-        plus = np.zeros(len(run), dtype=bool)
-        if len(with_sep):
-            plus = sep_plus[with_sep]
-        kind = classify_many(ten, np.asarray(century, dtype=np.int64), plus)
+    add(bare, _ten(text, s[bare], 10, s[bare]), none[bare], np.zeros(len(bare), bool), e[bare])
+    long12 = np.flatnonzero(length == 12)
+    century = _century(text, s[long12])
+    full, century = long12[century >= 0], century[century >= 0]
+    add(full, _ten(text, s[full] + 2, 10, s[full]), century, np.zeros(len(full), bool), e[full])
+    for first in (6, 8):
+        split = np.flatnonzero((length == first) & (next_len == 4))
+        century = none[split] if first == 6 else _century(text, s[split])
+        split, century = (
+            split[(century >= 0) | (first == 6)],
+            century[(century >= 0) | (first == 6)],
+        )
+        ok, plus = _separator(text, e[split], s[split + 1] - e[split])
+        split, century, plus = split[ok], century[ok], plus[ok]
+        ten = _ten(text, s[split] + first - 6, 6, s[split + 1])
+        add(split, ten, century, plus, e[split + 1])
+    if runs_of:
+        run = np.concatenate(runs_of)
+        kind = _classify(np.hstack(tens), np.concatenate(centuries), np.concatenate(pluses))
         keep = kind != NONE
-        starts.append(s[run][keep])
-        ends.append(end[keep])
-        kinds.append(kind[keep])
-    digit_hits = Spans.concat([Spans(a, b, k) for a, b, k in zip(starts, ends, kinds, strict=True)])
-    vat = _vat(text, runs, gap_len, gap, next_len, next_end)
+        found = Spans(s[run][keep], np.concatenate(ends)[keep], kind[keep])
+        digit_hits = found.take(np.argsort(found.start, kind="stable"))
+    else:
+        digit_hits = Spans.empty()
+    vat = _vat(text, runs, same, next_len)
     if not len(vat):
         return digit_hits
     # "SE192909231801" is an orgnr VAT number and a 12-digit personnummer: the personal
@@ -216,68 +222,74 @@ def find(text: Text) -> Spans:
     return Spans.concat([vat, digit_hits.where(~overlapping(digit_hits, vat))])
 
 
-def _vat(
-    text: Text, runs: Runs, gap_len: I64, gap: npt.NDArray[np.int16], next_len: I64,
-    next_end: I64,
-) -> Spans:  # fmt: skip
+def _vat(text: Text, runs: Runs, same: Bools, next_len: I64) -> Spans:
     """VAT numbers: SE, optional space, the ten digits (optional "-" inside), optional space, 01."""
     s, e, length = runs.start, runs.end, runs.length
     lower = text.offsets[runs.cell]
-    upper = text.offsets[runs.cell + 1]
-    c1, c2, c3, c4 = (text.at(s - k, lower, upper) for k in (1, 2, 3, 4))
+    # Only runs right after "E", "e" or a space can follow "SE".
+    before = text.at(s - 1, lower, s + 1)
+    maybe = np.flatnonzero(
+        (((before | 32) == 101) | (before == _SPACE))
+        & ((length == 6) | (length == 10) | (length == 12))
+    )
+    if not len(maybe):
+        return Spans.empty()
+    s_m, low = s[maybe], lower[maybe]
+    c1, c2, c3, c4 = (text.at(s_m - k, low, s_m) for k in (1, 2, 3, 4))
 
-    def letter(value: npt.NDArray[np.int16], upper_case: int) -> npt.NDArray[np.bool_]:
+    def letter(value: npt.NDArray[np.int16], upper_case: int) -> Bools:
         return np.asarray((value == upper_case) | (value == upper_case + 32), dtype=bool)
 
-    def alnum(value: npt.NDArray[np.int16]) -> npt.NDArray[np.bool_]:
+    def alnum(value: npt.NDArray[np.int16]) -> Bools:
         lowered = value | 32
-        return ((value >= 48) & (value <= 57)) | ((lowered >= 97) & (lowered <= 122))
+        return np.asarray(
+            ((value >= 48) & (value <= 57)) | ((lowered >= 97) & (lowered <= 122)), dtype=bool
+        )
 
     tight = letter(c2, ord("S")) & letter(c1, ord("E")) & ~alnum(c3)
     spaced = (c1 == _SPACE) & letter(c3, ord("S")) & letter(c2, ord("E")) & ~alnum(c4)
-    prefix = tight | spaced
-    if not prefix.any():
+    keep = tight | spaced
+    maybe, tight = maybe[keep], tight[keep]
+    if not len(maybe):
         return Spans.empty()
-    vat_start = np.where(tight, s - 2, s - 3)
+    vat_start = np.where(tight, s[maybe] - 2, s[maybe] - 3)
     m = len(runs)
-    nn_len = np.zeros(m, dtype=np.int64)
-    nn_len[:-2] = length[2:]
-    nn_end = np.zeros(m, dtype=np.int64)
-    nn_end[:-2] = e[2:]
-    gap2_len = np.full(m, -1, dtype=np.int64)
-    gap2_first = np.full(m, -1, dtype=np.int16)
-    gap2_len[:-1] = gap_len[1:]
-    gap2_first[:-1] = gap[1:, 0]
+    gap1 = np.full(m, -1, dtype=np.int64)
+    gap1[:-1] = np.where(same[:-1], s[1:] - e[:-1], -1)
 
-    def ends_01(end: I64) -> npt.NDArray[np.bool_]:
+    def gap_is(run: I64, byte: int) -> Bools:
+        ok = gap1[run] == 1
+        return np.asarray(ok & (text.data[np.where(ok, e[run], 0)] == byte), dtype=bool)
+
+    def ends_01(end: I64) -> Bools:
         safe = np.maximum(end, 2)
         return np.asarray((text.data[safe - 2] == 48) & (text.data[safe - 1] == 49), dtype=bool)
 
-    single_space = (gap_len == 1) & (gap[:, 0] == _SPACE)
-    single_dash = (gap_len == 1) & (gap[:, 0] == _DASH)
-    forms: list[tuple[I64, I64, I64]] = []  # (run, second part start, end)
-    one = np.flatnonzero(prefix & (length == 12) & ends_01(e))
-    forms.append((one, s[one] + 6, e[one]))
-    spaced01 = np.flatnonzero(prefix & (length == 10) & single_space & (next_len == 2))
-    spaced01 = spaced01[ends_01(next_end[spaced01])]
-    forms.append((spaced01, s[spaced01] + 6, next_end[spaced01]))
-    dashed = np.flatnonzero(prefix & (length == 6) & single_dash & (next_len == 6))
-    dashed = dashed[ends_01(next_end[dashed])]
-    forms.append((dashed, s[dashed + 1], next_end[dashed]))
-    both = np.flatnonzero(
-        prefix & (length == 6) & single_dash & (next_len == 4) & (gap2_len == 1)
-        & (gap2_first == _SPACE) & (nn_len == 2)
-    )  # fmt: skip
-    both = both[ends_01(nn_end[both])]
-    forms.append((both, s[both + 1], nn_end[both]))
-    spans = []
-    for run, second, end in forms:
+    spans: list[Spans] = []
+
+    def add(at: I64, run: I64, second: I64, end: I64) -> None:
         if not len(run):
-            continue
+            return
         ten = _ten(text, s[run], 6, second)
-        kind = classify_many(ten, np.full(len(run), -1, dtype=np.int64), np.zeros(len(run), bool))
-        keep = kind != NONE
-        spans.append(Spans(vat_start[run][keep], end[keep], kind[keep]))
+        kind = _classify(ten, np.full(len(run), -1, dtype=np.int64), np.zeros(len(run), bool))
+        ok = kind != NONE
+        spans.append(Spans(vat_start[at][ok], end[ok], kind[ok]))
+
+    ln = length[maybe]
+    at = np.flatnonzero((ln == 12) & ends_01(e[maybe]))  # SE811228987401
+    add(at, maybe[at], s[maybe[at]] + 6, e[maybe[at]])
+    at = np.flatnonzero((ln == 10) & (next_len[maybe] == 2))  # SE8112289874 01
+    at = at[gap_is(maybe[at], _SPACE) & ends_01(e[np.minimum(maybe[at] + 1, m - 1)])]
+    add(at, maybe[at], s[maybe[at]] + 6, e[maybe[at] + 1])
+    at = np.flatnonzero((ln == 6) & (next_len[maybe] == 6))  # SE811228-987401
+    at = at[gap_is(maybe[at], _DASH) & ends_01(e[np.minimum(maybe[at] + 1, m - 1)])]
+    add(at, maybe[at], s[maybe[at] + 1], e[maybe[at] + 1])
+    at = np.flatnonzero((ln == 6) & (next_len[maybe] == 4))  # SE811228-9874 01
+    nxt = np.minimum(maybe[at] + 1, m - 1)
+    at = at[gap_is(maybe[at], _DASH) & (next_len[nxt] == 2) & gap_is(nxt, _SPACE)]
+    nxt = np.minimum(maybe[at] + 1, m - 1)
+    at = at[ends_01(e[np.minimum(nxt + 1, m - 1)])]
+    add(at, maybe[at], s[maybe[at] + 1], e[np.minimum(maybe[at] + 2, m - 1)])
     return Spans.concat(spans)
 
 

@@ -4,17 +4,19 @@ The detectors never look at raw text: a personnummer written with fullwidth digi
 hyphen, a narrow no-break space or `%2D` is still a personnummer to the person reading it. The
 steps, in order:
 
-1. percent-decoding (`811228%2D9874`, `anna%40kommun.se`, also double-encoded `%252D`), ASCII
+1. per character (`norm_char`; again after steps 2-3 when they decoded something): format
+   characters (category Cf: soft hyphen, zero-width space, word joiner, BOM, bidi marks),
+   control characters other than whitespace (NUL) and combining marks are removed (and, in a
+   second reading, controls and format characters read as a space, see `readings`); every
+   whitespace becomes `" "` (horizontal) or `"\\n"` (vertical); every dash becomes `-`; a
+   digit of any script becomes its ASCII digit (`unicodedata.decimal`); other characters
+   take their NFKC form when that form is plain ASCII and carries a digit, a letter or is one
+   punctuation mark (fullwidth `＠`, mathematical digits, superscripts, circled digits,
+   one-dot leaders); any other non-ASCII character that is not a letter (a symbol, an emoji, a
+   quotation mark) becomes the inert byte `INERT`;
+2. percent-decoding (`811228%2D9874`, `anna%40kommun.se`, also double-encoded `%252D`), ASCII
    and complete UTF-8 sequences only, so the result is always valid UTF-8;
-2. HTML character references (`&#8209;`, `&shy;`, `&commat;`, `&amp;#64;`);
-3. per character (`norm_char`): format characters (category Cf: soft hyphen, zero-width space,
-   word joiner, BOM, bidi marks), control characters other than whitespace (NUL) and combining
-   marks are removed; every whitespace becomes `" "` (horizontal) or `"\\n"` (vertical); every
-   dash becomes `-`; a digit of any script becomes its ASCII digit (`unicodedata.decimal`);
-   other characters take their NFKC form when that form is plain ASCII and carries a digit,
-   a letter or one of `@.+-()/:` (fullwidth `＠`, mathematical digits, superscripts, circled
-   digits, one-dot leaders); any other non-ASCII character that is not a letter (a symbol,
-   an emoji, a quotation mark) becomes the inert byte `INERT`.
+3. HTML character references (`&#8209;`, `&shy;`, `&commat;`, `&amp;#64;`).
 
 Everything works on the UTF-8 bytes of a whole batch of cells at once (numpy), so the cost is a
 few passes over the bytes whatever the text. Each normalised byte remembers the original byte
@@ -27,6 +29,7 @@ from __future__ import annotations
 import functools
 import html
 import re
+import string
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,13 +45,15 @@ I64 = npt.NDArray[np.int64]
 # What a character that no detector cares about becomes (a symbol, an emoji, a Roman
 # numeral): one inert byte, so the RE2 patterns can read any non-ASCII byte as a letter.
 INERT = "\x1a"
-_RELEVANT_PUNCT = frozenset("@.+-()/:")
+_RELEVANT_PUNCT = frozenset(string.punctuation)
 _VERTICAL = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 
 
 @functools.cache
 def norm_char(c: str) -> str:
     """What one character reads as, for the detectors (see the module docstring)."""
+    if c == INERT:
+        return c  # folding twice must not drop what the first pass marked inert
     if c in _VERTICAL:
         return "\n"
     category = unicodedata.category(c)
@@ -65,8 +70,8 @@ def norm_char(c: str) -> str:
     if folded != c:
         out = "".join(norm_char(x) for x in folded)
         # Taken when it can matter to a detector and is plain ASCII: digits in any dress
-        # ("¹", "①", "⒈"), a letter (fullwidth "ａ", for addresses) or one piece of
-        # punctuation ("＠", "․", "⁺", "（"). Not "…" or "™": they would only make more text
+        # ("¹", "①", "⒈"), a letter (fullwidth "ａ", for addresses) or one ASCII punctuation
+        # mark ("＠", "․", "⁺", "（", "＿"). Not "…" or "™": they would only make more text
         # pass through the normaliser.
         if out.isascii() and (
             any(ch.isdigit() for ch in out)
@@ -344,22 +349,33 @@ def _char_step(text: Normalised, spaced: bool) -> tuple[Normalised, bool]:
     return Normalised(out, out_offsets[char_of_offset], new_pos, new_end), dropped_control
 
 
-def _decoded(data: U8, offsets: I64) -> Normalised:
-    text = Normalised(data, offsets.astype(np.int64, copy=False))
-    if not len(data):
-        return text
+def _decoded(text: Normalised) -> Normalised | None:
+    """Percent-encoding, then HTML references, each for as many rounds as it takes (bounded);
+    None when there was nothing to decode."""
+    changed = False
     for step in (_percent_round, _entity_round):
         for _ in range(_ROUNDS):
             decoded = step(text)
             if decoded is None:
                 break
-            text = decoded
-    return text
+            text, changed = decoded, True
+    return text if changed else None
+
+
+def _reading(text: Normalised, spaced: bool) -> tuple[Normalised, bool]:
+    """Fold characters, decode escapes, and fold what the escapes held. Folding first, so an
+    invisible character inside an escape (`%2\u200bD`) does not hide it."""
+    folded, controls = _char_step(text, spaced)
+    decoded = _decoded(folded)
+    if decoded is None:
+        return folded, controls
+    refolded, more = _char_step(decoded, spaced)
+    return refolded, controls or more
 
 
 def normalise(data: U8, offsets: I64) -> Normalised:
     """Normalised text of cells `data[offsets[i]:offsets[i+1]]` (valid UTF-8)."""
-    return _char_step(_decoded(data, offsets), spaced=False)[0]
+    return _reading(Normalised(data, offsets.astype(np.int64, copy=False)), spaced=False)[0]
 
 
 def readings(data: U8, offsets: I64) -> list[Normalised]:
@@ -370,11 +386,11 @@ def readings(data: U8, offsets: I64) -> list[Normalised]:
     `0000000000\x1b950215-7770` ends in a personnummer when ESC shows as a box. So when a
     batch holds such a character there are two readings: dropped, and read as a space.
     """
-    decoded = _decoded(data, offsets)
-    dropped, had_controls = _char_step(decoded, spaced=False)
-    if not had_controls:
+    text = Normalised(data, offsets.astype(np.int64, copy=False))
+    dropped, controls = _reading(text, spaced=False)
+    if not controls:
         return [dropped]
-    return [dropped, _char_step(decoded, spaced=True)[0]]
+    return [dropped, _reading(text, spaced=True)[0]]
 
 
 def normalise_text(text: str) -> str:

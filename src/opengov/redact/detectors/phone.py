@@ -3,8 +3,9 @@
 A number is a chain of digit groups joined by 1-3 of ` -/()` (after normalisation: any space,
 any dash), starting with `0[1-9]`, `(0x)`, `+46`, `+ 46`, `0046` or `00 46`, not glued to a
 word, a number or a date part (`2024-01-15`), and not a date itself (`02-06-2024`, as in a URL
-path). From each start, the longest prefix ending at a group end whose 7-15 digits form a valid
-Swedish number wins ("070-123 45 67 12 st" stops before "12").
+path) or shaped like a personnummer (`050312-1234`: six digits, a separator, four). From
+each start, the longest prefix ending at a group end whose 7-15 digits form a valid Swedish
+number wins ("070-123 45 67 12 st" stops before "12").
 
 Validity is what `phonenumbers.is_valid_number(phonenumbers.parse(text, "SE"))` says, computed
 without calling it: the national significant number (country code and one trunk 0 removed)
@@ -151,7 +152,7 @@ def find(text: Text) -> Spans:
     double_zero = zero & (d1 == 48)
     idd = double_zero & (length >= 4) & (d2 == 52) & (d3 == 54)  # 0046
     idd |= (
-        double_zero & (length == 2) & (gap_len == 1) & (gap[:, 0] == _SPACE)
+        double_zero & (length == 2) & (gap_len == 1) & (gap[0] == _SPACE)
         & (next_first == 52) & (next_second == 54)
     )  # fmt: skip
     national = zero & (d1 >= 49) & (d1 <= 57)
@@ -166,7 +167,7 @@ def find(text: Text) -> Spans:
 
     # Chains: runs joined by 1-3 separator bytes.
     joined = (gap_len >= 1) & (gap_len <= _GAP_MAX)
-    joined &= np.isin(gap, np.array((*_GAP_BYTES, -1), dtype=np.int16)).all(axis=1)
+    joined &= np.isin(gap, np.array((*_GAP_BYTES, -1), dtype=np.int16)).all(axis=0)
     last_of_chain = np.where(~joined, np.arange(m), m)
     last_of_chain = np.minimum.accumulate(last_of_chain[::-1])[::-1]
     digits_before = np.zeros(m + 1, dtype=np.int64)
@@ -199,6 +200,16 @@ def find(text: Text) -> Spans:
     best = _MAX_DIGITS - 1 - np.argmax(grid[:, ::-1], axis=1)
     cand_run = starts[found]
     cand_last = cand_run + best[found]
+    # Six or eight digits, a separator, four digits: the shape of a personnummer (one that
+    # failed its checks), not a way anyone groups a phone number.
+    id_shaped = (
+        (cand_last == cand_run + 1)
+        & ((length[cand_run] == 6) | (length[cand_run] == 8))
+        & (length[cand_last] == 4)
+    )
+    cand_run, cand_last = cand_run[~id_shaped], cand_last[~id_shaped]
+    if not len(cand_run):
+        return Spans.empty()
     cand_start = span_start[cand_run]
     cand_end = e[cand_last]
     cell_start = lower[cand_run]
@@ -260,7 +271,7 @@ def _date_shaped(
     if m < 3:
         return out
     a = (d0.astype(np.int64) - 48) * 10 + d1 - 48
-    sep = np.where(gap_len == 1, gap[:, 0], -1)
+    sep = np.where(gap_len == 1, gap[0], -1)
     shape = np.zeros(m, dtype=bool)
     shape[:-2] = (
         (length[:-2] == 2) & (length[1:-1] == 2) & (length[2:] == 4)

@@ -38,7 +38,7 @@ def find(text: Text) -> Spans:
     next_end = np.zeros(m, dtype=np.int64)
     next_end[:-1] = e[1:]
     c1, c2, c3, c4, c5 = (at(s - k) for k in (1, 2, 3, 4, 5))
-    ok = (length == 3) & (at(s) != 48) & (gap_len == 1) & (gap[:, 0] == _SPACE) & (next_len == 2)
+    ok = (length == 3) & (at(s) != 48) & (gap_len == 1) & (gap[0] == _SPACE) & (next_len == 2)
     ok &= ~((c1 == _SPACE) & digit(c2))
     after = np.where(ok, next_end, s)
     ok &= ~((at(after) == _SPACE) & digit(at(after + 1)))

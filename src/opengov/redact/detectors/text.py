@@ -10,7 +10,7 @@ buffer; `Text.cell_of` gives the cell.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -24,10 +24,25 @@ Bools = npt.NDArray[np.bool_]
 NUL = 0
 
 
+_PAD = 32  # zero bytes after the buffer, so fixed-width windows never run off its end
+
+
 @dataclass
 class Text:
     data: U8
     offsets: I64
+    _padded: U8 | None = field(default=None, init=False, repr=False)
+
+    def columns(self, positions: I64, width: int) -> U8:
+        """A (width, len(positions)) matrix: row j holds the byte at each position + j (zero
+        past the end of the buffer). Rows, not columns, so reductions over it are fast."""
+        assert width <= _PAD
+        if self._padded is None:
+            self._padded = np.concatenate([self.data, np.zeros(_PAD, dtype=np.uint8)])
+        out = np.empty((width, len(positions)), dtype=np.uint8)
+        for j in range(width):
+            out[j] = self._padded[positions + j]
+        return out
 
     @property
     def cells(self) -> int:
@@ -100,6 +115,9 @@ class Spans:
     def where(self, keep: Bools) -> Spans:
         return Spans(self.start[keep], self.end[keep], self.kind[keep])
 
+    def take(self, indices: npt.NDArray[np.integer]) -> Spans:
+        return Spans(self.start[indices], self.end[indices], self.kind[indices])
+
 
 def overlapping(spans: Spans, blockers: Spans) -> Bools:
     """Which `spans` overlap any of `blockers` (blockers sorted by start and disjoint)."""
@@ -133,18 +151,15 @@ class Runs:
         return out
 
     def next_gap(self, text: Text, width: int) -> tuple[I64, npt.NDArray[np.int16]]:
-        """Per run: the length of the gap to the next run (-1 if none in the cell) and the
-        gap's first `width` bytes (-1 past its end)."""
+        """Per run: the length of the gap to the next run (-1 if none in the cell), and a
+        (width, runs) matrix of the gap's first bytes (-1 past its end)."""
         m = len(self)
         length = np.full(m, -1, dtype=np.int64)
         same = self.same_cell_next()
         length[same] = self.start[1:][same[:-1]] - self.end[same]
-        cols = self.end[:, None] + np.arange(width, dtype=np.int64)
-        limit = np.where(length >= 0, self.end + length, self.end)
-        inside = cols < limit[:, None]
-        safe = np.clip(cols, 0, max(len(text.data) - 1, 0))
-        values = text.data[safe].astype(np.int16) if len(text.data) else cols.astype(np.int16)
-        return length, np.where(inside, values, -1).astype(np.int16)
+        inside = np.arange(width, dtype=np.int64)[:, None] < length
+        values = text.columns(self.end, width).astype(np.int16)
+        return length, np.where(inside, values, np.int16(-1))
 
 
 def is_digit(values: npt.NDArray[np.integer]) -> Bools:
@@ -166,7 +181,10 @@ def digit_runs(text: Text) -> Runs:
     nxt[:-1] = digit[1:]
     starts = np.flatnonzero(digit & (~prev | boundary[:n]))
     ends = np.flatnonzero(digit & (~nxt | boundary[1:])) + 1
-    cell = np.searchsorted(text.offsets, starts, side="right").astype(np.int64) - 1
+    # Cell of each run: how many cells start at or before it, less one (empty cells too).
+    first = text.offsets[:-1]
+    marks = np.bincount(first[first < n], minlength=n)
+    cell = (np.cumsum(marks) - 1)[starts].astype(np.int64)
     return Runs(starts.astype(np.int64), ends.astype(np.int64), cell)
 
 
