@@ -442,6 +442,9 @@ def package_valid_numbers(text: str) -> list[str]:
 PROPERTY_SETTINGS = settings(
     max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
+PROPERTY_SETTINGS_FAST = settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @PROPERTY_SETTINGS
@@ -507,3 +510,35 @@ def test_property_luhn_valid_ten_digits_are_classified_consistently(digits: str)
         assert month >= 20
     if kind in ID_KINDS:
         assert 1 <= month <= 12
+
+
+@PROPERTY_SETTINGS_FAST
+@given(st.lists(st.one_of(st.none(), texts), max_size=8), st.sets(st.sampled_from(KINDS)))
+def test_property_clean_kinds_need_no_second_scan(
+    values: list[str | None], kinds: set[str]
+) -> None:
+    """The contract for reusing a rule's scan in the last scan: after scan_replace, the kinds
+    it replaced are gone, so find_cells(..., clean=...) may skip them."""
+    result = scan_replace(pa.array(values, pa.string()), sorted(kinds))
+    assert result.clean == frozenset(kinds)
+    full = find_cells(result.array, KINDS)
+    reused = find_cells(result.array, KINDS, clean=result.clean)
+    for kind in KINDS:
+        if kind in result.clean:
+            assert not any(full[kind].to_pylist()), kind
+            assert not any(reused[kind].to_pylist())
+        else:
+            assert reused[kind].to_pylist() == full[kind].to_pylist()
+
+
+def test_sliced_and_chunked_inputs_keep_their_shape() -> None:
+    base = pa.array(["x", "pnr 811228-9874", None, "ring 070-123 45 67", "y", "8112289874"] * 3)
+    sliced = base.slice(1, 10)
+    result = scan_replace(sliced, DEFAULT_LAST_SCAN)
+    assert result.array.to_pylist() == [replace_text(v) if v else v for v in sliced.to_pylist()]
+    chunked = pa.chunked_array([base.slice(0, 5), base.slice(5, 0), base.slice(5)])
+    out = scan_replace(chunked, DEFAULT_LAST_SCAN).array
+    assert isinstance(out, pa.ChunkedArray) and out.num_chunks == 3
+    assert out.to_pylist() == [replace_text(v) if v else v for v in base.to_pylist()]
+    flags = find_cells(chunked, ["personnummer"])["personnummer"].to_pylist()
+    assert flags == [v is not None and "9874" in v for v in base.to_pylist()]

@@ -422,6 +422,26 @@ def test_invisible_controls_are_read_both_ways() -> None:
     assert replace_text("0000000000\u200b950215-7770").endswith("[personnummer borttaget]")
 
 
+@pytest.mark.parametrize(
+    ("raw", "replaced"),
+    [
+        # A digit of another kind after a number is a footnote mark, not part of it...
+        ("811228-9874²", "[personnummer borttaget]²"),
+        ("811228-9874¹)", "[personnummer borttaget]¹)"),
+        ("950215-7770¼", "[personnummer borttaget]¼"),
+        ("811228-9874٣", "[personnummer borttaget]٣"),
+        ("Tel 070-123 45 67³", "Tel [telefonnummer borttaget]³"),
+        # ...while a number written all in one kind, or mixing kinds inside, is one number.
+        ("⁸¹¹²²⁸⁻⁹⁸⁷⁴", "[personnummer borttaget]"),
+        ("8١1228-9874", "[personnummer borttaget]"),
+        ("m² 120 kvm", "m² 120 kvm"),
+    ],
+)
+def test_digits_of_two_kinds(raw: str, replaced: str) -> None:
+    assert replace_text(raw, KINDS) == replaced
+    assert scan_replace(pa.array([raw]), KINDS).array.to_pylist() == [replaced]
+
+
 # --- precision ------------------------------------------------------------------------------
 
 

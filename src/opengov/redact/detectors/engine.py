@@ -235,10 +235,11 @@ def chunk_hits(chunk: pa.Array, the_plan: Plan, candidates: npt.NDArray[np.bool_
         else:
             raw, raw_offsets = _gather(data, starts, lengths)
         found: list[Spans] = []
-        for norm in readings(raw, raw_offsets):
+        for reading in readings(raw, raw_offsets):
+            norm = reading.text
             spans = detect_batch(Text(norm.data, norm.offsets), the_plan.steps)
             if len(spans):
-                first, last = norm.original_span(spans.start, spans.end)
+                _, first, last = reading.original_span(spans.start, spans.end, raw_offsets)
                 found.append(Spans(first, last, spans.kind))
         if not found:
             continue
@@ -273,6 +274,10 @@ def replace_hits(chunk: pa.Array, hits: Hits) -> pa.Array:
     piece_src[0:-1:2], piece_len[0:-1:2] = previous, start - previous
     piece_src[1::2], piece_len[1::2] = tag_at[kind], tag_len[kind]
     piece_src[-1], piece_len[-1] = end[-1], len(data) - end[-1]
+    # The output lives in Arrow's memory pool, which keeps freed memory for the next column;
+    # a fresh numpy array would fault in every page of a large column again.
+    buffer = pa.allocate_buffer(int(piece_len.sum()))
+    out = np.frombuffer(buffer, dtype=np.uint8)
     if len(piece_src) <= _FEW_PIECES:
         # Few hits in much text: copy the kept stretches as slices (memcpy), no index arrays.
         tags = [np.frombuffer(t, dtype=np.uint8) for t in _TAG_BYTES]
@@ -281,10 +286,10 @@ def replace_hits(chunk: pa.Array, hits: Hits) -> pa.Array:
             pieces.append(data[a:b])
             pieces.append(tags[k])
         pieces.append(data[int(end[-1]) :])
-        out = np.concatenate(pieces)
+        np.concatenate(pieces, out=out)
     else:
         source = np.concatenate([data, np.frombuffer(pool, dtype=np.uint8)])
-        out, _ = _gather(source, piece_src, piece_len)
+        out[:] = _gather(source, piece_src, piece_len)[0]
     delta = np.concatenate([[0], np.cumsum(tag_len[kind] - (end - start))])
     new_offsets = offsets + delta[np.searchsorted(row, np.arange(len(offsets)), side="left")]
     large = pa.types.is_large_string(chunk.type)
@@ -294,5 +299,5 @@ def replace_hits(chunk: pa.Array, hits: Hits) -> pa.Array:
     if chunk.null_count:
         validity = pc.is_valid(chunk).buffers()[1]
     width = np.int64 if large else np.int32
-    buffers = [validity, pa.py_buffer(new_offsets.astype(width)), pa.py_buffer(out)]
+    buffers = [validity, pa.py_buffer(new_offsets.astype(width)), buffer]
     return pa.Array.from_buffers(chunk.type, len(chunk), buffers, null_count=chunk.null_count)

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .chars import DASHES, SP, members
-from .text import I64, U8, Bools, Family, Runs, Spans, Text, digit_runs, overlapping
+from .text import I64, U8, Bools, Family, Runs, Spans, Text, overlapping
 
 TAGS = {
     "personnummer": "[personnummer borttaget]",
@@ -161,7 +161,7 @@ def _separator(text: Text, at: I64, length: I64) -> tuple[Bools, Bools]:
 
 
 def find(text: Text) -> Spans:
-    runs = digit_runs(text)
+    runs = text.runs()
     m = len(runs)
     if not m:
         return Spans.empty()
@@ -208,7 +208,9 @@ def find(text: Text) -> Spans:
         kind = _classify(np.hstack(tens), np.concatenate(centuries), np.concatenate(pluses))
         keep = kind != NONE
         found = Spans(s[run][keep], np.concatenate(ends)[keep], kind[keep])
-        digit_hits = found.take(np.argsort(found.start, kind="stable"))
+        # Each form's hits are in order already; only several forms need a merge.
+        single = len(runs_of) == 1
+        digit_hits = found if single else found.take(np.argsort(found.start, kind="stable"))
     else:
         digit_hits = Spans.empty()
     vat = _vat(text, runs, same, next_len)

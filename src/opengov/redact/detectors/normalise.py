@@ -41,6 +41,7 @@ from .chars import DASHES, SPACES
 
 U8 = npt.NDArray[np.uint8]
 I64 = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
 
 # What a character that no detector cares about becomes (a symbol, an emoji, a Roman
 # numeral): one inert byte, so the RE2 patterns can read any non-ASCII byte as a letter.
@@ -73,10 +74,14 @@ def norm_char(c: str) -> str:
         # ("¹", "①", "⒈"), a letter (fullwidth "ａ", for addresses) or one ASCII punctuation
         # mark ("＠", "․", "⁺", "（", "＿"). Not "…" or "™": they would only make more text
         # pass through the normaliser.
-        if out.isascii() and (
-            any(ch.isdigit() for ch in out)
-            or (category[0] == "L" and out.isalpha())
-            or (len(out) == 1 and out in _RELEVANT_PUNCT)
+        if (
+            out.isascii()
+            and INERT not in out
+            and (
+                any(ch.isdigit() for ch in out)
+                or (category[0] == "L" and out.isalpha())
+                or (len(out) == 1 and out in _RELEVANT_PUNCT)
+            )
         ):
             return out
     if c.isascii() or category[0] == "L":
@@ -105,6 +110,27 @@ def unseen_changes(text: str) -> bool:
     if _ASCII_UNSEEN.search(text):
         return True
     return not text.isascii() and any(map(unseen_char, set(text)))
+
+
+_NUMBER_WORDS = frozenset(
+    "ZERO ONE TWO THREE FOUR FIVE SIX SEVEN EIGHT NINE TEN ELEVEN TWELVE THIRTEEN FOURTEEN "
+    "FIFTEEN SIXTEEN SEVENTEEN EIGHTEEN NINETEEN TWENTY".split()
+)
+_KINDS_OF_DIGIT: dict[str, int] = {}
+
+
+@functools.cache
+def digit_class(c: str) -> int:
+    """Which kind of digit `c` is (-1: none): the code point of its zero for decimal digits
+    (ASCII, fullwidth, Arabic-Indic, mathematical bold...), one number per family of
+    compatibility digits (superscripts, circled, "⒈")."""
+    if not any(ch.isdigit() for ch in norm_char(c)):
+        return -1
+    value = unicodedata.decimal(c, None)
+    if value is not None:
+        return ord(c) - value
+    words = " ".join(w for w in unicodedata.name(c, "").split() if w not in _NUMBER_WORDS)
+    return _KINDS_OF_DIGIT.setdefault(words, 0x110000 + len(_KINDS_OF_DIGIT))
 
 
 def spaced_char(c: str) -> str:
@@ -271,27 +297,31 @@ def _entity_round(text: Normalised) -> Normalised | None:
     return _compact(text, out, keep, end) if changed else None
 
 
-def _char_step(text: Normalised, spaced: bool) -> tuple[Normalised, bool]:
-    """Per-character folding; also whether a control or format character was dropped."""
-    fold, table = _FOLDS[spaced]
+def _char_step(text: Normalised, separating: bool) -> tuple[Normalised, Bools]:
+    """Per-character folding, and which cells read two ways (see `readings`): a control or
+    format character was dropped, or digits of two kinds stand side by side."""
+    fold, table = _FOLDS[separating]
     data = text.data
     n = len(data)
-    high = data >= 0x80
-    ascii_change = ~high & table.changed[data & 0x7F]
-    if not high.any() and not ascii_change.any():
-        return text, False
+    cells = len(text.offsets) - 1
+    # Plain ASCII text without controls (what most columns hold) folds to itself.
+    if not (data >= 0x7F).any() and not ((data < 0x20) & (data != 0x0A)).any():
+        return text, np.zeros(cells, dtype=bool)
     lead = (data & 0xC0) != 0x80
     starts = np.flatnonzero(lead)
     widths = np.diff(np.append(starts, n))
     first = data[starts].astype(np.int64)
     out_len = widths.copy()
     repl_src = np.full(len(starts), -1, dtype=np.int64)  # start in the replacement pool
+    kind = np.full(len(starts), -1, dtype=np.int64)  # digit_class, -1 for no digit
     pool = bytearray()
 
     ascii_chars = first < 0x80
+    kind[ascii_chars & (first >= 0x30) & (first <= 0x39)] = 0x30
     ascii_changed = ascii_chars & table.changed[first & 0x7F]
     idx = np.flatnonzero(ascii_changed)
-    dropped_control = bool(len(idx)) and bool((table.length[first[idx]] == 0).any())
+    dropped = np.zeros(len(starts), dtype=bool)  # a control or format character, dropped
+    dropped[idx] = table.length[first[idx]] == 0
     if len(idx):
         codes = first[idx]
         out_len[idx] = table.length[codes]
@@ -314,11 +344,13 @@ def _char_step(text: Normalised, spaced: bool) -> tuple[Normalised, bool]:
         unique, inverse = np.unique(cp, return_inverse=True)
         u_src = np.full(len(unique), -1, dtype=np.int64)
         u_len = np.zeros(len(unique), dtype=np.int64)
+        u_kind = np.full(len(unique), -1, dtype=np.int64)
+        u_dropped = np.zeros(len(unique), dtype=bool)
         for k, code in enumerate(unique.tolist()):
             c = chr(code)
             folded = fold(c)
-            if not folded and unicodedata.category(c) in ("Cc", "Cf"):
-                dropped_control = True
+            u_kind[k] = digit_class(c)
+            u_dropped[k] = not folded and unicodedata.category(c) in ("Cc", "Cf")
             if folded != c:
                 u_src[k] = len(pool)
                 u_len[k] = len(folded)
@@ -327,10 +359,39 @@ def _char_step(text: Normalised, spaced: bool) -> tuple[Normalised, bool]:
         changed = src >= 0
         repl_src[multi[changed]] = src[changed]
         out_len[multi[changed]] = u_len[inverse][changed]
+        kind[multi] = u_kind[inverse]
+        dropped[multi] = u_dropped[inverse]
+
+    # Digits of two kinds side by side ("7770²": a footnote mark; "811228-9874٣"), with only
+    # removed characters between them, within a cell.
+    kept = np.flatnonzero(out_len > 0)
+    kept_kind = kind[kept]
+    meets = np.zeros(len(kept), dtype=bool)
+    meets[1:] = (kept_kind[1:] >= 0) & (kept_kind[:-1] >= 0) & (kept_kind[1:] != kept_kind[:-1])
+    if meets.any():
+        cell = np.searchsorted(text.offsets, starts[kept], side="right")
+        meets[1:] &= cell[1:] == cell[:-1]
+    mixed = bool(meets.any())
+    two_ways = dropped.copy()
+    two_ways[kept[meets]] = True
+    ambiguous = np.zeros(cells, dtype=bool)
+    if two_ways.any():
+        ambiguous[np.searchsorted(text.offsets, starts[two_ways], side="right") - 1] = True
+    if separating and mixed:
+        # The separating reading puts an inert byte between them (Python per such place:
+        # rare, and bounded by their number).
+        for c in kept[meets].tolist():
+            if repl_src[c] >= 0:
+                body = bytes(pool[repl_src[c] : repl_src[c] + out_len[c]])
+            else:
+                body = data[starts[c] : starts[c] + widths[c]].tobytes()
+            repl_src[c] = len(pool)
+            out_len[c] = len(body) + 1
+            pool.extend(INERT.encode() + body)
 
     replaced = repl_src >= 0
     if not replaced.any():
-        return text, dropped_control
+        return text, ambiguous
     total = int(out_len.sum())
     out_start = np.cumsum(out_len) - out_len
     within = np.arange(total, dtype=np.int64) - np.repeat(out_start, out_len)
@@ -346,7 +407,7 @@ def _char_step(text: Normalised, spaced: bool) -> tuple[Normalised, bool]:
     out_offsets = np.zeros(len(starts) + 1, dtype=np.int64)
     np.cumsum(out_len, out=out_offsets[1:])
     new_pos, new_end = _compose(text, pos, stop)
-    return Normalised(out, out_offsets[char_of_offset], new_pos, new_end), dropped_control
+    return Normalised(out, out_offsets[char_of_offset], new_pos, new_end), ambiguous
 
 
 def _decoded(text: Normalised) -> Normalised | None:
@@ -362,35 +423,70 @@ def _decoded(text: Normalised) -> Normalised | None:
     return text if changed else None
 
 
-def _reading(text: Normalised, spaced: bool) -> tuple[Normalised, bool]:
+def _reading(text: Normalised, separating: bool) -> tuple[Normalised, Bools]:
     """Fold characters, decode escapes, and fold what the escapes held. Folding first, so an
     invisible character inside an escape (`%2\u200bD`) does not hide it."""
-    folded, controls = _char_step(text, spaced)
+    folded, ambiguous = _char_step(text, separating)
     decoded = _decoded(folded)
     if decoded is None:
-        return folded, controls
-    refolded, more = _char_step(decoded, spaced)
-    return refolded, controls or more
+        return folded, ambiguous
+    refolded, more = _char_step(decoded, separating)
+    return refolded, ambiguous | more
 
 
 def normalise(data: U8, offsets: I64) -> Normalised:
     """Normalised text of cells `data[offsets[i]:offsets[i+1]]` (valid UTF-8)."""
-    return _reading(Normalised(data, offsets.astype(np.int64, copy=False)), spaced=False)[0]
+    return _reading(Normalised(data, offsets.astype(np.int64, copy=False)), separating=False)[0]
 
 
-def readings(data: U8, offsets: I64) -> list[Normalised]:
+@dataclass(frozen=True)
+class Reading:
+    """One reading of a batch: its normalised text, and which cells of the batch it holds
+    (None: all; else its cell j is batch cell `cells[j]`, and its original coordinates are
+    those of the batch's cells laid end to end)."""
+
+    text: Normalised
+    cells: I64 | None
+
+    def original_span(self, start: I64, stop: I64, batch_offsets: I64) -> tuple[I64, I64, I64]:
+        """Batch cell and original byte range (in the batch's buffer) of spans [start, stop)."""
+        first, last = self.text.original_span(start, stop)
+        if self.cells is None:
+            cell = np.searchsorted(batch_offsets, first, side="right") - 1
+            return cell, first, last
+        sub_offsets = np.zeros(len(self.cells) + 1, dtype=np.int64)
+        lengths = batch_offsets[self.cells + 1] - batch_offsets[self.cells]
+        np.cumsum(lengths, out=sub_offsets[1:])
+        j = np.searchsorted(sub_offsets, first, side="right") - 1
+        shift = batch_offsets[self.cells[j]] - sub_offsets[j]
+        return self.cells[j], first + shift, last + shift
+
+
+def readings(data: U8, offsets: I64) -> list[Reading]:
     """Every way a reader may see the cells; the detectors look at each.
 
-    A control or format character (NUL, ESC, zero-width space, soft hyphen) is invisible in
-    one viewer and a box or a gap in another: `811228\u200b9874` reads as one number, and
-    `0000000000\x1b950215-7770` ends in a personnummer when ESC shows as a box. So when a
-    batch holds such a character there are two readings: dropped, and read as a space.
+    Some characters join what is around them for one reader and separate it for another. A
+    control or format character (NUL, ESC, zero-width space, soft hyphen) is invisible in one
+    viewer and a box, a gap or a line break in another: `811228\u200b9874` reads as one
+    number, `0000000000\x1b950215-7770` ends in a personnummer when ESC shows as a box. Digits
+    of another kind right after a number are part of it in `８１１２２８-９８７４` but a footnote
+    mark in `811228-9874²`. So when a batch holds such a thing there are two readings: the
+    joining one (controls dropped, digits of any kind run on) and the separating one
+    (controls read as a space, a change of digit kind breaks the number).
     """
     text = Normalised(data, offsets.astype(np.int64, copy=False))
-    dropped, controls = _reading(text, spaced=False)
-    if not controls:
-        return [dropped]
-    return [dropped, _reading(text, spaced=True)[0]]
+    joined, ambiguous = _reading(text, separating=False)
+    if not ambiguous.any():
+        return [Reading(joined, None)]
+    # The separating reading, of the cells that read two ways only.
+    cells = np.flatnonzero(ambiguous).astype(np.int64)
+    starts = text.offsets[cells]
+    lengths = text.offsets[cells + 1] - starts
+    sub_offsets = np.zeros(len(cells) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=sub_offsets[1:])
+    within = np.arange(int(sub_offsets[-1]), dtype=np.int64) - np.repeat(sub_offsets[:-1], lengths)
+    sub = Normalised(data[np.repeat(starts, lengths) + within], sub_offsets)
+    return [Reading(joined, None), Reading(_reading(sub, separating=True)[0], cells)]
 
 
 def normalise_text(text: str) -> str:

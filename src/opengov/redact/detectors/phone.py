@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .chars import DASHES, SP, SPACES, members
-from .text import I64, Bools, Family, Runs, Spans, Text, digit_runs, is_digit
+from .text import I64, Bools, Family, Runs, Spans, Text, is_digit
 
 TAGS = {"phone": "[telefonnummer borttaget]"}
 
@@ -125,7 +125,7 @@ def _start_ok(text: Text, at: int, masked_until: int, cell_start: int) -> bool:
 
 
 def find(text: Text) -> Spans:
-    runs = digit_runs(text)
+    runs = text.runs()
     m = len(runs)
     if not m:
         return Spans.empty()

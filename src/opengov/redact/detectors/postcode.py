@@ -11,14 +11,14 @@ import numpy as np
 import numpy.typing as npt
 
 from .chars import LINE_SP, LINE_SPACES, members
-from .text import I64, Bools, Family, Spans, Text, digit_runs
+from .text import I64, Bools, Family, Spans, Text
 
 TAGS = {"postcode": "[postnummer borttaget]"}
 _SPACE, _DASH = 32, 45
 
 
 def find(text: Text) -> Spans:
-    runs = digit_runs(text)
+    runs = text.runs()
     m = len(runs)
     if m < 2:
         return Spans.empty()

@@ -10,7 +10,7 @@ buffer; `Text.cell_of` gives the cell.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -27,11 +27,46 @@ NUL = 0
 _PAD = 32  # zero bytes after the buffer, so fixed-width windows never run off its end
 
 
-@dataclass
 class Text:
-    data: U8
-    offsets: I64
-    _padded: U8 | None = field(default=None, init=False, repr=False)
+    """Normalised cells: `data[offsets[i]:offsets[i+1]]` is cell i.
+
+    Masking is lazy: a masked copy shares the bytes until someone reads `data`, and keeps the
+    digit runs the mask did not touch, so a family with nothing left to look at (phone
+    numbers after every cell of an organisation-number column was claimed) costs nothing.
+    """
+
+    def __init__(
+        self,
+        data: U8,
+        offsets: I64,
+        *,
+        runs: Runs | None = None,
+        pending: tuple[tuple[I64, I64], ...] = (),
+    ) -> None:
+        self._data = data
+        self.offsets = offsets
+        self._runs = runs
+        self._pending = pending
+        self._padded: U8 | None = None
+
+    @property
+    def data(self) -> U8:
+        if self._pending:
+            data = self._data.copy()
+            n = len(data)
+            for starts, ends in self._pending:
+                delta = np.zeros(n + 1, dtype=np.int8)
+                delta[starts] += 1  # spans are disjoint: starts distinct, ends distinct
+                delta[ends] -= 1
+                data[np.cumsum(delta[:n], dtype=np.int8) > 0] = NUL
+            self._data, self._pending = data, ()
+        return self._data
+
+    def runs(self) -> Runs:
+        """The digit runs (computed once; a masked copy keeps the runs it did not touch)."""
+        if self._runs is None:
+            self._runs = digit_runs(self)
+        return self._runs
 
     def columns(self, positions: I64, width: int) -> U8:
         """A (width, len(positions)) matrix: row j holds the byte at each position + j (zero
@@ -72,15 +107,24 @@ class Text:
         return array
 
     def masked(self, starts: I64, ends: I64) -> Text:
-        """A copy with [starts[i], ends[i]) overwritten by NUL."""
+        """A copy with [starts[i], ends[i]) overwritten by NUL (spans sorted and disjoint)."""
         if not len(starts):
             return self
-        data = self.data.copy()
-        delta = np.zeros(len(data) + 1, dtype=np.int64)
-        np.add.at(delta, starts, 1)
-        np.add.at(delta, ends, -1)
-        data[np.cumsum(delta[:-1]) > 0] = NUL
-        return Text(data, self.offsets)
+        carried: Runs | None = None
+        runs = self._runs
+        if runs is not None:
+            # Runs a span covers whole are gone; the rest stay as they were. A span that
+            # cuts a run (none of ours does) means counting again.
+            i = np.searchsorted(ends, runs.start, side="right")
+            safe = np.minimum(i, len(starts) - 1)
+            touched = (i < len(starts)) & (starts[safe] < runs.end)
+            whole = touched & (starts[safe] <= runs.start) & (ends[safe] >= runs.end)
+            if np.array_equal(touched, whole):
+                keep = ~touched
+                carried = Runs(runs.start[keep], runs.end[keep], runs.cell[keep])
+        return Text(
+            self._data, self.offsets, runs=carried, pending=(*self._pending, (starts, ends))
+        )
 
 
 @dataclass(frozen=True)
@@ -163,7 +207,7 @@ class Runs:
 
 
 def is_digit(values: npt.NDArray[np.integer]) -> Bools:
-    return (values >= 48) & (values <= 57)
+    return np.asarray((values >= 48) & (values <= 57), dtype=bool)
 
 
 def digit_runs(text: Text) -> Runs:
@@ -172,7 +216,7 @@ def digit_runs(text: Text) -> Runs:
     if not n:
         zero = np.zeros(0, dtype=np.int64)
         return Runs(zero, zero, zero)
-    digit = is_digit(data)
+    digit = (data - np.uint8(48)) < 10  # uint8 wraps below "0"
     boundary = np.zeros(n + 1, dtype=bool)
     boundary[text.offsets] = True  # a cell start (and the end of the buffer)
     prev = np.zeros(n, dtype=bool)
