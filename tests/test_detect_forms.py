@@ -20,7 +20,9 @@ import random
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import identifier_corpus as corpus
 import numpy as np
@@ -47,6 +49,7 @@ from opengov.redact.detectors.engine import EXOTIC
 from opengov.redact.detectors.normalise import INERT, norm_char, normalise_text, unseen_char
 
 ID_KINDS = ("personnummer", "samordningsnummer")
+T = TypeVar("T")
 
 # --- how digits, dashes, spaces and invisible characters can be written --------------------
 
@@ -160,7 +163,10 @@ def org_numbers(draw: st.DrawFn) -> Planted:
     ten = luhn(nine + f"{draw(st.integers(0, 999999)):06d}")
     name = draw(scripts)
     if draw(st.booleans()):
-        written = "SE" + script(ten, name) + script("01", name)  # VAT number
+        # A VAT number; not one whose twelve digits also read as a personnummer (SE19...01:
+        # the personal reading wins, tested in test_detect.py).
+        assume(classify((ten + "01")[2:], (ten + "01")[:2]) is None)
+        written = "SE" + script(ten, name) + script("01", name)
     else:
         written = (
             script(ten[:6], name) + draw(st.sampled_from(ID_SEPARATORS)) + script(ten[6:], name)
@@ -445,74 +451,77 @@ def test_digits_of_two_kinds(raw: str, replaced: str) -> None:
 # --- precision ------------------------------------------------------------------------------
 
 
-@st.composite
-def look_alikes(draw: st.DrawFn) -> Planted:
-    """Invalid by construction: Luhn fails, the date is impossible, or the run is longer."""
-    kind = draw(st.sampled_from(ID_KINDS))
-    date = draw(st.dates(dt.date(1900, 1, 1), dt.date(2025, 12, 31)))
+def look_alike(pick: Callable[[Sequence[T]], T], number: Callable[[int, int], int]) -> Planted:
+    """Invalid by construction: Luhn fails, the date is impossible, or the run is longer.
+    `pick` chooses from a sequence, `number(a, b)` an integer in [a, b] (hypothesis or a
+    seeded random generator)."""
+    kind = pick(ID_KINDS)
+    date = dt.date(1900, 1, 1) + dt.timedelta(days=number(0, 45656))  # to 2024-12-31
     day = date.day + (60 if kind == "samordningsnummer" else 0)
-    nine = f"{date.year % 100:02d}{date.month:02d}{day:02d}{draw(st.integers(1, 999)):03d}"
-    how = draw(st.sampled_from(("luhn", "calendar", "longer")))
+    nine = f"{date.year % 100:02d}{date.month:02d}{day:02d}{number(1, 999):03d}"
+    how = pick(("luhn", "calendar", "longer"))
     if how == "luhn":
-        ten = nine + str((int(corpus.luhn_check_digit(nine)) + draw(st.integers(1, 9))) % 10)
+        ten = nine + str((int(corpus.luhn_check_digit(nine)) + number(1, 9)) % 10)
     elif how == "calendar":
-        month, day = draw(
-            st.sampled_from(
-                [(0, 10), (13, 10), (19, 5), (4, 31), (2, 30), (6, 0), (1, 32), (1, 60), (1, 92),
-                 (11, 91), (2, 90)]
-            )
+        month, day = pick(
+            [(0, 10), (13, 10), (19, 5), (4, 31), (2, 30), (6, 0), (1, 32), (1, 60), (1, 92),
+             (11, 91), (2, 90)]
         )  # fmt: skip
-        ten = luhn(f"{date.year % 100:02d}{month:02d}{day:02d}{draw(st.integers(1, 999)):03d}")
+        ten = luhn(f"{date.year % 100:02d}{month:02d}{day:02d}{number(1, 999):03d}")
     else:
         ten = luhn(nine)
     head, tail = ten[:6], ten[6:]
     if how == "longer":
-        digit = str(draw(st.integers(0, 9)))
-        head, tail = (digit + head, tail) if draw(st.booleans()) else (head, tail + digit)
-    written = script(head, draw(scripts)) + draw(st.sampled_from(ID_SEPARATORS))
-    written += script(tail, draw(scripts))
-    return place(draw, written, how, frozenset())
+        digit = str(number(0, 9))
+        head, tail = (digit + head, tail) if number(0, 1) else (head, tail + digit)
+    written = script(head, pick(tuple(DIGIT_SCRIPTS))) + pick(ID_SEPARATORS)
+    written += script(tail, pick(tuple(DIGIT_SCRIPTS)))
+    words = " ".join(pick(WORDS) for _ in range(number(0, 3)))
+    before, after = pick(BEFORE), pick(AFTER)
+    prefix = f"{words} {before}" if words else before
+    return Planted(
+        prefix + written + after, len(prefix), len(prefix) + len(written), how, frozenset()
+    )
+
+
+@st.composite
+def look_alikes(draw: st.DrawFn) -> Planted:
+    return look_alike(lambda seq: draw(st.sampled_from(seq)), lambda a, b: draw(st.integers(a, b)))
 
 
 LOOK_ALIKE_SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
-LOOK_ALIKE_HITS: Counter[str] = Counter()
-LOOK_ALIKE_SEEN: Counter[str] = Counter()
 
 
 @LOOK_ALIKE_SETTINGS
 @given(st.lists(look_alikes(), min_size=20, max_size=40))
 def test_property_look_alikes_are_not_personal_numbers(planted: list[Planted]) -> None:
-    array = pa.array([p.cell for p in planted], pa.string())
-    flagged = find_cells(array, DEFAULT_LAST_SCAN)
+    flagged = find_cells(pa.array([p.cell for p in planted], pa.string()), ID_KINDS)
     for i, p in enumerate(planted):
-        LOOK_ALIKE_SEEN[p.kind] += 1
-        for kind in DEFAULT_LAST_SCAN:
-            if flagged[kind][i].as_py():
-                LOOK_ALIKE_HITS[kind] += 1
-        # Invalid by construction: never a personnummer or samordningsnummer.
         assert not flagged["personnummer"][i].as_py(), p
         assert not flagged["samordningsnummer"][i].as_py(), p
 
 
 def test_look_alike_rate_is_printed_and_bounded() -> None:
-    """Run after the property above (same module): the share of look-alikes any last-scan
-    detector flags. Only `phone` can fire, and only on a look-alike written as ten bare digits
-    starting with 0 (a date part from 2000-2009) that is a valid phone number, as
-    `0503121234` is whatever it was meant to be. Expected: 10 of 126 years x about 6 of 40
-    written forms x about a third valid = 0.4%; bound 1%."""
-    total = sum(LOOK_ALIKE_SEEN.values())
-    if not total:
-        test_property_look_alikes_are_not_personal_numbers()
-        total = sum(LOOK_ALIKE_SEEN.values())
-    flagged = sum(LOOK_ALIKE_HITS.values())
+    """The share of look-alikes (a seeded sample, so the rate is stable) any last-scan detector
+    flags. Only `phone` can fire, and only where the look-alike reads as ten bare digits
+    starting with 0, which is then a valid phone number as much as `0901928515` is. Expected:
+    20 of 125 years start with 0 (1900-09, 2000-09) x 6 of 38 separators leave the digits
+    bare (none, or an invisible one) x about half such numbers are valid = 1.3%; bound 2%
+    (5,000 draws: sd 0.16%)."""
+    rng = random.Random(20240115)
+    planted = [look_alike(rng.choice, rng.randint) for _ in range(5000)]
+    flagged = find_cells(pa.array([p.cell for p in planted], pa.string()), DEFAULT_LAST_SCAN)
+    hits = {k: int(pc.sum(v).as_py() or 0) for k, v in flagged.items()}
+    total = sum(hits.values())
+    seen = Counter(p.kind for p in planted)
     print(
-        f"\nlook-alikes: {total} ({dict(LOOK_ALIKE_SEEN)}); flagged by the last scan: "
-        f"{flagged} ({flagged / total:.2%}) {dict(LOOK_ALIKE_HITS)}"
+        f"\nlook-alikes: {len(planted)} ({dict(seen)}); flagged by the last scan: "
+        f"{total} ({total / len(planted):.2%}) { {k: v for k, v in hits.items() if v} }"
     )
-    assert LOOK_ALIKE_HITS.keys() <= {"phone"}
-    assert flagged / total <= 0.01
+    assert {k for k, v in hits.items() if v} <= {"phone"}
+    assert total / len(planted) <= 0.02
 
 
 def _expected_ten_digit_rate() -> float:

@@ -48,6 +48,8 @@ EXOTIC = (
 _SLICE_ROWS = 1 << 17
 _BATCH_BYTES = 8 << 20
 _BATCH_CELLS = 1 << 18
+_WINDOW = 4 << 20
+_OVERLAP = 1 << 16
 _FEW_PIECES = 1 << 15
 _KIND_INDEX = {kind: i for i, kind in enumerate(KINDS)}
 _TAG_BYTES = [TAGS[kind].encode() for kind in KINDS]
@@ -157,16 +159,71 @@ def prefilter_masks(chunks: list[pa.Array], pattern: str) -> list[npt.NDArray[np
     return [np.concatenate(m) if m else np.zeros(0, dtype=bool) for m in per_chunk]
 
 
-def _batches(rows: I64, offsets: I64) -> Iterator[I64]:
-    """Consecutive groups of candidate rows, each at most _BATCH_BYTES (or one big cell)."""
-    sizes = offsets[rows + 1] - offsets[rows]
-    total = np.cumsum(sizes)
+@dataclass(frozen=True)
+class _Pieces:
+    """What is scanned: whole candidate cells, and windows of very large ones.
+
+    A cell over _WINDOW bytes is scanned in windows with _OVERLAP bytes of context on each
+    side, so memory stays bounded by the window, not the cell. A window keeps the hits that
+    start in its core and end before its artificial edge; anything shorter than the overlap
+    is whole in the window whose core it starts in."""
+
+    row: I64  # chunk row
+    start: I64  # byte range scanned, in the chunk's data
+    length: I64
+    core_start: I64  # hits must start in [core_start, core_end)
+    core_end: I64
+    edge: I64  # hits must end at or before this (the window's end, or the cell's)
+
+    @staticmethod
+    def of(rows: I64, offsets: I64, data: npt.NDArray[np.uint8]) -> _Pieces:
+        starts, ends = offsets[rows], offsets[rows + 1]
+        big = (ends - starts) > _WINDOW
+        if not big.any():
+            return _Pieces(rows, starts, ends - starts, starts, ends, ends)
+        parts: list[tuple[int, int, int, int, int, int]] = []
+        lead = (data & 0xC0) != 0x80
+        for row, lo, hi in zip(rows.tolist(), starts.tolist(), ends.tolist(), strict=True):
+            if hi - lo <= _WINDOW:
+                parts.append((row, lo, hi - lo, lo, hi, hi))
+                continue
+            core = lo
+            while core < hi:
+                core_end = _char_boundary(lead, min(core + _WINDOW, hi), hi)
+                first = _char_boundary(lead, max(core - _OVERLAP, lo), hi)
+                last = _char_boundary(lead, min(core_end + _OVERLAP, hi), hi)
+                edge = last if last == hi else last - 1
+                parts.append((row, first, last - first, core, core_end, edge))
+                core = core_end
+        cols = np.array(parts, dtype=np.int64).reshape(-1, 6).T
+        return _Pieces(cols[0], cols[1], cols[2], cols[3], cols[4], cols[5])
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+    def take(self, index: slice) -> _Pieces:
+        return _Pieces(
+            self.row[index], self.start[index], self.length[index],
+            self.core_start[index], self.core_end[index], self.edge[index],
+        )  # fmt: skip
+
+
+def _char_boundary(lead: npt.NDArray[np.bool_], at: int, limit: int) -> int:
+    """The first character start at or after `at` (at most `limit`)."""
+    while at < limit and not lead[at]:
+        at += 1
+    return at
+
+
+def _batches(pieces: _Pieces) -> Iterator[_Pieces]:
+    """Consecutive groups of pieces, each at most _BATCH_BYTES (or one window)."""
+    total = np.cumsum(pieces.length)
     begin = 0
-    while begin < len(rows):
+    while begin < len(pieces):
         base = total[begin - 1] if begin else 0
         stop = int(np.searchsorted(total, base + _BATCH_BYTES, side="right"))
         stop = min(max(stop, begin + 1), begin + _BATCH_CELLS)
-        yield rows[begin:stop]
+        yield pieces.take(slice(begin, stop))
         begin = stop
 
 
@@ -225,12 +282,11 @@ def chunk_hits(chunk: pa.Array, the_plan: Plan, candidates: npt.NDArray[np.bool_
         return Hits.empty()
     data, offsets = chunk_buffers(chunk)
     parts: list[Hits] = []
-    for batch in _batches(rows, offsets):
-        starts = offsets[batch]
-        lengths = offsets[batch + 1] - starts
-        if int(offsets[batch[-1] + 1] - starts[0]) == int(lengths.sum()):
+    for batch in _batches(_Pieces.of(rows, offsets, data)):
+        starts, lengths = batch.start, batch.length
+        if int(starts[-1] + lengths[-1] - starts[0]) == int(lengths.sum()):
             # Adjacent rows (a column where every cell is a candidate): a view, no copy.
-            raw = data[int(starts[0]) : int(offsets[batch[-1] + 1])]
+            raw = data[int(starts[0]) : int(starts[-1] + lengths[-1])]
             raw_offsets = np.concatenate([[0], np.cumsum(lengths)])
         else:
             raw, raw_offsets = _gather(data, starts, lengths)
@@ -244,9 +300,15 @@ def chunk_hits(chunk: pa.Array, the_plan: Plan, candidates: npt.NDArray[np.bool_
         if not found:
             continue
         spans = _union(found)
-        cell = np.searchsorted(raw_offsets, spans.start, side="right") - 1
-        shift = starts[cell] - raw_offsets[cell]
-        parts.append(Hits(batch[cell], spans.start + shift, spans.end + shift, spans.kind))
+        piece = np.searchsorted(raw_offsets, spans.start, side="right") - 1
+        shift = starts[piece] - raw_offsets[piece]
+        first, last = spans.start + shift, spans.end + shift
+        keep = (
+            (first >= batch.core_start[piece])
+            & (first < batch.core_end[piece])
+            & (last <= batch.edge[piece])
+        )
+        parts.append(Hits(batch.row[piece][keep], first[keep], last[keep], spans.kind[keep]))
     if not parts:
         return Hits.empty()
     return Hits(
