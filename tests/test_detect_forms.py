@@ -74,6 +74,8 @@ ID_SEPARATORS = (
     "\t", "\u00ad", "\u200b", "\u2060", "\x00", "-\u00ad", "%2D", "%2d", "%E2%80%93", "%20",
     "%252D", "&#8209;", "&#x2013;", "&ndash;", "&nbsp;", "&shy;",
 )  # fmt: skip
+# Separators that still read as one when both halves are spaced out.
+SPACED_SEPARATORS = (" ", "-", " - ", "\u2013", " \u2013 ", "+")
 # Characters a reader does not see (or sees as a box): inserted anywhere in a number.
 INVISIBLE = ("\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u200e", "\x00", "\x1b")
 SPACE_VARIANTS = (" ", "\u00a0", "\u202f", "\u2009", "\u2007", "\u3000", "&nbsp;", "%20")
@@ -153,7 +155,10 @@ def person_numbers(draw: st.DrawFn) -> Planted:
         form = "short"  # "+" marks a person of 100 or more
     head = ten[:6] if form != "long" else f"{date.year // 100}{ten[:6]}"
     sep = "+" if form == "plus" else draw(st.sampled_from(ID_SEPARATORS))
-    written = script(head, draw(scripts)) + sep + script(ten[6:], draw(scripts))
+    tail = ten[6:]
+    if sep in SPACED_SEPARATORS and draw(st.integers(0, 4)) == 0:
+        head, tail = " ".join(head), " ".join(tail)  # spaced out: 8 1 1 2 2 8 - 9 8 7 4
+    written = script(head, draw(scripts)) + sep + script(tail, draw(scripts))
     return place(draw, inserted(draw, written), kind, frozenset({kind}))
 
 
@@ -231,6 +236,8 @@ def phone_numbers(draw: st.DrawFn) -> Planted:
         f"{national.split('-', 1)[0]} - {national.split('-', 1)[1]}",
     ]
     written = draw(st.sampled_from(forms))
+    if written == national and draw(st.integers(0, 4)) == 0:
+        written = " - ".join(" ".join(part.replace(" ", "")) for part in national.split("-", 1))
     space, dash = draw(st.sampled_from(SPACE_VARIANTS)), draw(st.sampled_from(DASH_VARIANTS))
     written = written.replace(" ", space).replace("-", dash)
     if draw(st.booleans()):

@@ -24,6 +24,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .chars import LINE_SP
 from .normalise import readings
 from .registry import DETECTION_ORDER, KINDS, TAGS
 from .text import I64, Family, Spans, Text
@@ -44,6 +45,10 @@ EXOTIC = (
     r"|%[0-9A-Fa-f]{2}"
     r"|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
 )
+
+# Spaced-out digits close up in normalisation (`8 1 1 2 2 8 9 8 7 4`); in the syntax RE2 and
+# Python share, so both prefilters take it.
+SPACED_DIGITS = f"[0-9](?:{LINE_SP}[0-9]){{2}}"
 
 _SLICE_ROWS = 1 << 17
 _BATCH_BYTES = 8 << 20
@@ -89,9 +94,12 @@ def plan(want: frozenset[str]) -> Plan:
         if step.report:
             selecting[step.family.name] = step.family
             selecting.update((n, by_name[n]) for n in step.family.freed_by if n in by_name)
-    patterns = sorted({EXOTIC, *(f.prefilter for f in selecting.values())})
+    patterns = sorted({EXOTIC, SPACED_DIGITS, *(f.prefilter for f in selecting.values())})
     try:
-        text_patterns = [f.text_prefilter or f.prefilter for f in selecting.values()]
+        text_patterns = [
+            SPACED_DIGITS,
+            *(f.text_prefilter or f.prefilter for f in selecting.values()),
+        ]
         text_prefilter: re.Pattern[str] | None = re.compile(
             "|".join(f"(?:{p})" for p in sorted(text_patterns))
         )

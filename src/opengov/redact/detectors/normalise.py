@@ -16,7 +16,9 @@ steps, in order:
    quotation mark) becomes the inert byte `INERT`;
 2. percent-decoding (`811228%2D9874`, `anna%40kommun.se`, also double-encoded `%252D`), ASCII
    and complete UTF-8 sequences only, so the result is always valid UTF-8;
-3. HTML character references (`&#8209;`, `&shy;`, `&commat;`, `&amp;#64;`).
+3. HTML character references (`&#8209;`, `&shy;`, `&commat;`, `&amp;#64;`);
+4. spaced-out digits (`8 1 1 2 2 8 - 9 8 7 4`: three or more single digits, one space apart)
+   close up (in the joining reading, see `readings`).
 
 Everything works on the UTF-8 bytes of a whole batch of cells at once (numpy), so the cost is a
 few passes over the bytes whatever the text. Each normalised byte remembers the original byte
@@ -423,15 +425,53 @@ def _decoded(text: Normalised) -> Normalised | None:
     return text if changed else None
 
 
+_SPACED_MIN = 3  # digits: `9 8 7 4` in `8 1 1 2 2 8 - 9 8 7 4`
+
+
+def _joined_spaced_digits(text: Normalised) -> Normalised | None:
+    """`8 1 1 2 2 8 - 9 8 7 4`: three or more single digits one space apart read as one
+    number (the joining reading); None when there are none."""
+    data = text.data
+    n = len(data)
+    if n < 2 * _SPACED_MIN - 1:
+        return None
+    digit = (data - np.uint8(48)) < 10
+    starts = _cell_starts(n, text.offsets)
+    left = np.zeros(n, dtype=bool)
+    left[1:] = digit[:-1] & ~starts[1:]
+    right = np.zeros(n, dtype=bool)
+    right[:-1] = digit[1:] & ~starts[1:]
+    single = digit & ~left & ~right
+    joint = np.zeros(n, dtype=bool)
+    joint[1:-1] = (data[1:-1] == 0x20) & single[:-2] & single[2:] & ~starts[1:-1] & ~starts[2:]
+    at = np.flatnonzero(joint)
+    if len(at) < _SPACED_MIN - 1:
+        return None
+    fresh = np.ones(len(at), dtype=bool)
+    fresh[1:] = at[1:] != at[:-1] + 2
+    group = np.cumsum(fresh) - 1
+    drop = at[np.bincount(group)[group] >= _SPACED_MIN - 1]
+    if not len(drop):
+        return None
+    keep = np.ones(n, dtype=bool)
+    keep[drop] = False
+    return _compact(text, data, keep, np.arange(1, n + 1, dtype=np.int64))
+
+
 def _reading(text: Normalised, separating: bool) -> tuple[Normalised, Bools]:
     """Fold characters, decode escapes, and fold what the escapes held. Folding first, so an
-    invisible character inside an escape (`%2\u200bD`) does not hide it."""
+    invisible character inside an escape (`%2\u200bD`) does not hide it. The joining reading
+    also closes up spaced-out digits."""
     folded, ambiguous = _char_step(text, separating)
     decoded = _decoded(folded)
-    if decoded is None:
-        return folded, ambiguous
-    refolded, more = _char_step(decoded, separating)
-    return refolded, ambiguous | more
+    if decoded is not None:
+        folded, more = _char_step(decoded, separating)
+        ambiguous = ambiguous | more
+    if not separating:
+        joined = _joined_spaced_digits(folded)
+        if joined is not None:
+            return joined, ambiguous
+    return folded, ambiguous
 
 
 def normalise(data: U8, offsets: I64) -> Normalised:
