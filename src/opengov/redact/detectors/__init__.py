@@ -43,13 +43,15 @@ from . import engine
 from .identifiers import classify, classify_many, luhn_valid
 from .normalise import unseen_changes
 from .numeric import canonical_text
-from .registry import CONTEXT_KINDS, KINDS, TAGS
+from .registry import ALL_KINDS, CONTEXT_KINDS, KINDS, TAGS, TEXT_KINDS
 
 __all__ = [
+    "ALL_KINDS",
     "CONTEXT_KINDS",
     "DEFAULT_LAST_SCAN",
     "KINDS",
     "TAGS",
+    "TEXT_KINDS",
     "Hit",
     "ScanResult",
     "canonical_text",
@@ -100,7 +102,9 @@ def _wanted(kinds: Iterable[str]) -> frozenset[str]:
     kinds = list(kinds)
     unknown = validate_kinds(kinds)
     if unknown:
-        raise ValueError(f"unknown detector kinds: {', '.join(unknown)}; known: {', '.join(KINDS)}")
+        raise ValueError(
+            f"unknown detector kinds: {', '.join(unknown)}; known: {', '.join(ALL_KINDS)}"
+        )
     contextual = [kind for kind in kinds if kind in CONTEXT_KINDS]
     if contextual:
         raise ValueError(f"{', '.join(contextual)} needs its own module (detectors.handles)")
@@ -108,7 +112,7 @@ def _wanted(kinds: Iterable[str]) -> frozenset[str]:
 
 
 def _ordered(want: Iterable[str]) -> list[str]:
-    return sorted(want, key=KINDS.index)
+    return sorted(want, key=ALL_KINDS.index)
 
 
 # --- one string ---------------------------------------------------------------------------
@@ -137,7 +141,7 @@ def _text_hits(text: str, want: frozenset[str]) -> list[Hit]:
         chars[bound] = count
         previous = bound
     return [
-        Hit(KINDS[int(hits.kind[i])], chars[int(hits.start[i])], chars[int(hits.end[i])])
+        Hit(ALL_KINDS[int(hits.kind[i])], chars[int(hits.start[i])], chars[int(hits.end[i])])
         for i in order.tolist()
     ]
 
@@ -202,9 +206,7 @@ def scan_replace(array: pa.Array | pa.ChunkedArray, kinds: Sequence[str]) -> Sca
         return ScanResult(array, matches, cells, want)
     the_plan = engine.plan(want)
     out: list[pa.Array] = []
-    for chunk, candidates in zip(
-        chunks, engine.prefilter_masks(chunks, the_plan.prefilter), strict=True
-    ):
+    for chunk, candidates in zip(chunks, engine.candidate_masks(chunks, the_plan), strict=True):
         hits = engine.chunk_hits(chunk, the_plan, candidates)
         _count(hits, matches, cells)
         chunk = engine.replace_hits(chunk, hits)
@@ -219,7 +221,7 @@ def _count(hits: engine.Hits, matches: dict[str, int], cells: dict[str, int]) ->
         return
     for index in np.unique(hits.kind).tolist():
         rows = hits.row[hits.kind == index]
-        kind = KINDS[index]
+        kind = ALL_KINDS[index]
         matches[kind] += len(rows)
         cells[kind] += len(np.unique(rows))
 
@@ -245,7 +247,7 @@ def find_cells(
     scan = want - skip
     the_plan = engine.plan(scan) if scan else None
     masks = (
-        engine.prefilter_masks(chunks, the_plan.prefilter)
+        engine.candidate_masks(chunks, the_plan)
         if the_plan
         else [np.zeros(len(c), bool) for c in chunks]
     )
@@ -253,7 +255,7 @@ def find_cells(
         hits = engine.chunk_hits(chunk, the_plan, candidates) if the_plan else engine.Hits.empty()
         for kind in order:
             flags = np.zeros(len(chunk), dtype=bool)
-            flags[hits.row[hits.kind == KINDS.index(kind)]] = True
+            flags[hits.row[hits.kind == ALL_KINDS.index(kind)]] = True
             parts[kind].append(flags)
     return {
         kind: pa.array(np.concatenate(parts[kind]) if parts[kind] else np.zeros(0, bool))

@@ -39,7 +39,7 @@ _HINT = rf"@|{_OPEN}\s?{_AT_WORD}\s?{_CLOSE}"
 _START, _END = "\x01", "\x02"
 
 
-def find(text: Text) -> Spans:
+def find(text: Text, want: frozenset[str] = frozenset()) -> Spans:
     strings = text.strings()
     hinted = pc.match_substring_regex(strings, pattern=_HINT).to_numpy(zero_copy_only=False)
     cells = np.flatnonzero(hinted)

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 
 from .chars import LINE_SP
 from .normalise import readings
-from .registry import DETECTION_ORDER, KINDS, TAGS
+from .registry import ALL_KINDS, DETECTION_ORDER, TAGS
 from .text import I64, Family, Spans, Text
 
 # Characters (and sequences) that normalisation changes beyond what the prefilters' own
@@ -56,8 +56,8 @@ _BATCH_CELLS = 1 << 18
 _WINDOW = 4 << 20
 _OVERLAP = 1 << 16
 _FEW_PIECES = 1 << 15
-_KIND_INDEX = {kind: i for i, kind in enumerate(KINDS)}
-_TAG_BYTES = [TAGS[kind].encode() for kind in KINDS]
+_KIND_INDEX = {kind: i for i, kind in enumerate(ALL_KINDS)}
+_TAG_BYTES = [TAGS[kind].encode() for kind in ALL_KINDS]
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,7 @@ class Plan:
     steps: tuple[Step, ...]
     prefilter: str  # RE2, for columns
     text_prefilter: re.Pattern[str] | None  # Python re, for one string; None: every string
+    selectors: tuple[Step, ...] = ()  # families that also pick cells with `candidates`
 
 
 @functools.cache
@@ -94,23 +95,39 @@ def plan(want: frozenset[str]) -> Plan:
         if step.report:
             selecting[step.family.name] = step.family
             selecting.update((n, by_name[n]) for n in step.family.freed_by if n in by_name)
-    patterns = sorted({EXOTIC, SPACED_DIGITS, *(f.prefilter for f in selecting.values())})
-    try:
-        text_patterns = [
-            SPACED_DIGITS,
-            *(f.text_prefilter or f.prefilter for f in selecting.values()),
-        ]
-        text_prefilter: re.Pattern[str] | None = re.compile(
-            "|".join(f"(?:{p})" for p in sorted(text_patterns))
-        )
-    except re.error:
-        text_prefilter = None
-    return Plan(tuple(steps), "|".join(f"(?:{p})" for p in patterns), text_prefilter)
+    prefilters = [f.prefilter for f in selecting.values() if f.prefilter]
+    patterns = sorted({EXOTIC, SPACED_DIGITS, *prefilters})
+    selectors = tuple(s for s in steps if s.report and s.family.candidates is not None)
+    text_prefilter: re.Pattern[str] | None = None
+    if not selectors:
+        try:
+            text_patterns = [
+                SPACED_DIGITS,
+                *(f.text_prefilter or f.prefilter for f in selecting.values() if f.prefilter),
+            ]
+            text_prefilter = re.compile("|".join(f"(?:{p})" for p in sorted(text_patterns)))
+        except re.error:
+            text_prefilter = None
+    return Plan(tuple(steps), "|".join(f"(?:{p})" for p in patterns), text_prefilter, selectors)
+
+
+def candidate_masks(chunks: list[pa.Array], the_plan: Plan) -> list[npt.NDArray[np.bool_]]:
+    """Per chunk, the candidate cells: the RE2 prefilter, or a family's own `candidates`."""
+    masks = prefilter_masks(chunks, the_plan.prefilter)
+    for step in the_plan.selectors:
+        assert step.family.candidates is not None
+        for mask, chunk in zip(masks, chunks, strict=True):
+            if len(chunk):
+                picked = step.family.candidates(chunk, step.report)
+                mask |= np.asarray(
+                    pc.fill_null(picked, False).to_numpy(zero_copy_only=False), dtype=bool
+                )
+    return masks
 
 
 @dataclass(frozen=True)
 class Hits:
-    """Hits in one chunk: row, byte range in the chunk's data buffer, index into KINDS."""
+    """Hits in one chunk: row, byte range in the chunk's data buffer, index into ALL_KINDS."""
 
     row: I64
     start: I64
@@ -248,22 +265,25 @@ def _gather(
 
 
 def detect_batch(text: Text, steps: tuple[Step, ...]) -> Spans:
-    """Spans of the wanted kinds (kind = index into KINDS) in normalised text."""
+    """Spans of the wanted kinds (kind = index into ALL_KINDS) in normalised text."""
     found: list[Spans] = []
     for step in steps:
-        spans = step.family.find(text)
+        spans = step.family.find(text, step.report)
         if not len(spans):
             continue
-        if step.report:
-            names = list(step.family.kinds)
-            wanted = np.array([name in step.report for name in names], dtype=bool)
-            keep = wanted[spans.kind]
-            if keep.any():
-                index = np.array([_KIND_INDEX[name] for name in names], dtype=np.int64)
-                kept = spans.where(keep)
-                found.append(Spans(kept.start, kept.end, index[kept.kind]))
-        if step.mask:
+        names = list(step.family.kinds)
+        wanted = np.array([name in step.report for name in names], dtype=bool)
+        keep = wanted[spans.kind]
+        if keep.any():
+            index = np.array([_KIND_INDEX[name] for name in names], dtype=np.int64)
+            kept = spans.where(keep)
+            found.append(Spans(kept.start, kept.end, index[kept.kind]))
+        if step.family.masks == "always":
             text = text.masked(spans.start, spans.end)
+        elif step.mask and keep.any():
+            # Only what the caller wants goes: an unwanted address's digits stay visible to
+            # the identifier detectors.
+            text = text.masked(spans.start[keep], spans.end[keep])
     return Spans.concat(found)
 
 

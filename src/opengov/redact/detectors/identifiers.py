@@ -160,7 +160,7 @@ def _separator(text: Text, at: I64, length: I64) -> tuple[Bools, Bools]:
     return ok, plus.any(axis=0)
 
 
-def find(text: Text) -> Spans:
+def find(text: Text, want: frozenset[str] = frozenset()) -> Spans:
     runs = text.runs()
     m = len(runs)
     if not m:

@@ -124,7 +124,7 @@ def _start_ok(text: Text, at: int, masked_until: int, cell_start: int) -> bool:
     return True
 
 
-def find(text: Text) -> Spans:
+def find(text: Text, want: frozenset[str] = frozenset()) -> Spans:
     runs = text.runs()
     m = len(runs)
     if not m:

@@ -17,7 +17,7 @@ TAGS = {"postcode": "[postnummer borttaget]"}
 _SPACE, _DASH = 32, 45
 
 
-def find(text: Text) -> Spans:
+def find(text: Text, want: frozenset[str] = frozenset()) -> Spans:
     runs = text.runs()
     m = len(runs)
     if m < 2:

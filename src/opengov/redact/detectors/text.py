@@ -232,7 +232,8 @@ def digit_runs(text: Text) -> Runs:
     return Runs(starts.astype(np.int64), ends.astype(np.int64), cell)
 
 
-Finder = Callable[[Text], Spans]
+Finder = Callable[[Text, frozenset[str]], Spans]
+Selector = Callable[[pa.Array, frozenset[str]], pa.BooleanArray]
 
 
 @dataclass(frozen=True)
@@ -241,7 +242,7 @@ class Family:
 
     `kinds`: kind name -> the tag that replaces a hit, in report order.
     `order`: detection order; a family sees the spans of every earlier family masked out
-    (always for `masks="always"`, only when one of its kinds is wanted for `"when_wanted"`).
+    (all of them for `masks="always"`; for `"when_wanted"`, only the hits of wanted kinds).
     `prefilter`: an RE2 pattern over the original cell text that matches every cell where this
     family can find something after normalisation (cells with characters that normalisation
     changes are always candidates, see `engine`); a superset is fine, a miss is a leak.
@@ -249,10 +250,14 @@ class Family:
     `\\p{..}` or `\\s`): one-string calls run it with Python `re`. If it needs RE2-only
     syntax, give a Python form in `text_prefilter` (None there and a pattern Python cannot
     compile: one-string calls treat every string as a candidate).
+    `candidates`: instead of, or beside, the prefilter, a function that picks the candidate
+    cells of a raw chunk for the wanted kinds of this family (a name list lookup).
     `freed_by`: names of earlier families whose masking can create a hit here that the
     prefilter does not see (a phone right after a masked personnummer); their prefilters are
     added to this one's.
-    `find`: the exact detector over normalised, masked text.
+    `find(text, want)`: the exact detector over normalised, masked text; `want` holds the
+    family's kinds the caller asked for (a family may find the others too).
+    `on_request`: kinds asked for by name only, never part of `KINDS` (names, addresses).
     """
 
     name: str
@@ -263,3 +268,5 @@ class Family:
     masks: Literal["always", "when_wanted"] = "always"
     freed_by: tuple[str, ...] = ()
     text_prefilter: str | None = None
+    candidates: Selector | None = None
+    on_request: bool = False
