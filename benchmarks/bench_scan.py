@@ -1,32 +1,57 @@
-"""Throughput of scan_replace with the pre-publish kinds on free-text cells.
+"""Throughput of the detectors: whole library calls (scan_replace, find_cells) on 1M cells.
 
-Usage: .venv/bin/python benchmarks/bench_scan.py [--cells N] [--chunk-rows R] [--repeat K]
-       [--kinds personnummer,samordningsnummer,...]  (default: DEFAULT_LAST_SCAN)
+Usage: .venv/bin/python benchmarks/bench_scan.py [--cells N] [--repeat K] [--case NAME ...]
+       [--kinds personnummer,samordningsnummer,...] [--src PATH]
 
-The cells come from tests/identifier_corpus.py (seeded): plain Swedish sentences with dates,
-amounts and case numbers, 1% null and about 2% carrying a synthetic identifier, e-mail,
-phone number (PTS fiction range) or orgnr. Generating them is not timed.
+Cases (all by default):
+- `text`: free-text cells from tests/identifier_corpus.py (seeded): plain Swedish sentences with
+  dates, amounts and case numbers, 1% null, about 2% carrying a synthetic identifier, e-mail,
+  phone number (PTS fiction range) or orgnr;
+- `orgnr`: an organisation-number column (`556677-8899`, Luhn-valid), where every cell is a
+  candidate for the personnummer detector: the case issue 16 profiled;
+- `integers`: an int64 column of random ten-digit numbers (the last scan reads numbers through
+  their text; find_cells only, scan_replace takes text).
+Generating the cells is not timed. Each call runs `--repeat` times; the median wall time is
+reported, and the median CPU time of the process (all threads), which stays comparable when
+other jobs share the machine.
+`--src` points at another checkout's `src` to time an older version of the detectors.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import resource
+import statistics
 import sys
-import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-
-import psutil
-import pyarrow as pa
-import pyarrow.compute as pc
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "src"))
+
+
+def _args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--cells", type=int, default=1_000_000)
+    parser.add_argument("--share", type=float, default=0.02, help="text: share with a hit")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per call; median reported")
+    parser.add_argument(
+        "--case", action="append", choices=("text", "orgnr", "integers"), help="repeatable"
+    )
+    parser.add_argument("--kinds", default="", help="comma-separated (default DEFAULT_LAST_SCAN)")
+    parser.add_argument("--src", type=Path, default=ROOT / "src", help="the opengov to time")
+    return parser.parse_args()
+
+
+ARGS = _args()
+sys.path.insert(0, str(ARGS.src))
 
 import identifier_corpus  # noqa: E402
+import pyarrow as pa  # noqa: E402
+import pyarrow.compute as pc  # noqa: E402
 
 from opengov.redact.detectors import (  # noqa: E402
     DEFAULT_LAST_SCAN,
@@ -36,99 +61,71 @@ from opengov.redact.detectors import (  # noqa: E402
 )
 
 
-class RssSampler:
-    """Polls RSS on a thread; psutil has no peak-RSS counter for a time window on Linux."""
+def orgnr_column(count: int, seed: int) -> pa.Array:
+    rng = random.Random(seed)
+    return pa.array([identifier_corpus.synthetic_orgnr(rng) for _ in range(count)], pa.string())
 
-    def __init__(self, process: psutil.Process, interval: float = 0.01) -> None:
-        self.process = process
-        self.peak = process.memory_info().rss
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
-        self._thread.start()
 
-    def _run(self, interval: float) -> None:
-        while not self._done.wait(interval):
-            self.peak = max(self.peak, self.process.memory_info().rss)
+def integer_column(count: int, seed: int) -> pa.Array:
+    rng = random.Random(seed)
+    return pa.array([rng.randrange(10**9, 10**10) for _ in range(count)], pa.int64())
 
-    def stop(self) -> int:
-        self._done.set()
-        self._thread.join()
-        return max(self.peak, self.process.memory_info().rss)
+
+def timed(call: Callable[[], object], repeat: int) -> tuple[float, float, object]:
+    """Median wall and CPU seconds (CPU: all threads of the process, so it stays comparable
+    when other jobs share the machine)."""
+    walls: list[float] = []
+    cpus: list[float] = []
+    result: object = None
+    for _ in range(repeat):
+        cpu = time.process_time()
+        start = time.perf_counter()
+        result = call()
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls), statistics.median(cpus), result
+
+
+def report(label: str, cells: int, wall: float, cpu: float, detail: str) -> None:
+    print(
+        f"  {label:<12} median {wall:7.3f} s {cells / wall:>11,.0f} cells/s"
+        f"  (CPU {cpu:6.3f} s)  {detail}"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cells", type=int, default=1_000_000)
-    parser.add_argument("--seed", type=int, default=identifier_corpus.SEED)
-    parser.add_argument("--share", type=float, default=0.02, help="share of cells with a hit")
-    parser.add_argument(
-        "--chunk-rows", type=int, default=0, help="split into chunks of R rows (0: one chunk)"
-    )
-    parser.add_argument("--repeat", type=int, default=3, help="runs; the best is summarised")
-    parser.add_argument(
-        "--kinds", default=",".join(DEFAULT_LAST_SCAN), help="comma-separated detector kinds"
-    )
-    args = parser.parse_args()
-    kinds = [k for k in args.kinds.split(",") if k]
+    kinds = [k for k in ARGS.kinds.split(",") if k] or list(DEFAULT_LAST_SCAN)
     unknown = validate_kinds(kinds)
     if unknown:
-        parser.error(f"unknown kinds: {', '.join(unknown)}")
-
-    process = psutil.Process()
-    planted: Counter[str] = Counter()
-    values = identifier_corpus.benchmark_cells(args.cells, args.seed, args.share, planted=planted)
-    array: pa.Array | pa.ChunkedArray = pa.array(values, pa.string())
-    del values
-    if args.chunk_rows:
-        step = args.chunk_rows
-        array = pa.chunked_array([array.slice(i, step) for i in range(0, len(array), step)])
-    text_bytes = pc.sum(pc.binary_length(array)).as_py() or 0
-    rss_before = process.memory_info().rss
-    input_bytes = pa.total_allocated_bytes()
-
-    print(f"cells: {len(array):,}  nulls: {array.null_count:,}  text: {text_bytes / 1e6:.1f} MB")
-    print(f"kinds: {', '.join(kinds)}")
-    peak_during = rss_before
-    walls: list[float] = []
-    for run in range(1, args.repeat + 1):
-        sampler = RssSampler(process)
-        start = time.perf_counter()
-        result = scan_replace(array, kinds)
-        wall = time.perf_counter() - start
-        peak_during = max(peak_during, sampler.stop())
-        walls.append(wall)
-        print(
-            f"run {run}: wall {wall:.3f} s  {len(array) / wall:,.0f} cells/s  "
-            f"{text_bytes / 1e6 / wall:,.1f} MB/s"
-        )
-        matches, cells = result.matches, result.cells
-        del result  # one output alive at a time, as in a pipeline
-    best = min(walls)
-    print(
-        f"best: wall {best:.3f} s  {len(array) / best:,.0f} cells/s  "
-        f"{text_bytes / 1e6 / best:,.1f} MB/s"
-    )
-    # ru_maxrss also covers generating the cells as Python strings, which dwarfs the scan.
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(
-        f"RSS before scan: {rss_before / 2**20:,.0f} MiB  peak RSS during scan: "
-        f"{peak_during / 2**20:,.0f} MiB  process peak RSS: {peak_kb / 1024:,.0f} MiB"
-    )
-    start = time.perf_counter()
-    flagged = find_cells(array, kinds)
-    wall = time.perf_counter() - start
-    print(
-        f"find_cells (no replacement): wall {wall:.3f} s  {len(array) / wall:,.0f} cells/s  "
-        f"flagged {sum(pc.sum(f).as_py() or 0 for f in flagged.values()):,} cell-kinds"
-    )
-    pool = pa.default_memory_pool()
-    print(
-        f"Arrow pool ({pool.backend_name}): input {input_bytes / 2**20:,.0f} MiB, "
-        f"peak {pool.max_memory() / 2**20:,.0f} MiB"
-    )
-    print(f"planted: { {k: planted[k] for k in kinds} } (cells, one hit each)")
-    print(f"matches: {matches}")
-    print(f"cells:   {cells}")
+        sys.exit(f"unknown kinds: {', '.join(unknown)}")
+    cases = ARGS.case or ["text", "orgnr", "integers"]
+    print(f"detectors from {ARGS.src}; kinds: {', '.join(kinds)}; median of {ARGS.repeat}")
+    for case in cases:
+        planted: Counter[str] = Counter()
+        if case == "text":
+            values = identifier_corpus.benchmark_cells(
+                ARGS.cells, identifier_corpus.SEED, ARGS.share, planted=planted
+            )
+            array: pa.Array = pa.array(values, pa.string())
+            del values
+        elif case == "orgnr":
+            array = orgnr_column(ARGS.cells, identifier_corpus.SEED)
+        else:
+            array = integer_column(ARGS.cells, identifier_corpus.SEED)
+        size = pc.sum(pc.binary_length(pc.cast(array, pa.string()))).as_py() or 0
+        print(f"{case}: {len(array):,} cells, {size / 1e6:.1f} MB of text")
+        if pa.types.is_string(array.type):
+            wall, cpu, result = timed(lambda a=array: scan_replace(a, kinds), ARGS.repeat)
+            matches = getattr(result, "matches", {})
+            report("scan_replace", len(array), wall, cpu, f"matches {matches}")
+        wall, cpu, flagged = timed(lambda a=array: find_cells(a, kinds), ARGS.repeat)
+        assert isinstance(flagged, dict)
+        counts = {k: pc.sum(v).as_py() or 0 for k, v in flagged.items()}
+        report("find_cells", len(array), wall, cpu, f"cells {counts}")
+        if planted:
+            print(f"  planted (cells, one hit each): { {k: planted[k] for k in kinds} }")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"process peak RSS (generation included): {peak:,.0f} MiB")
 
 
 if __name__ == "__main__":

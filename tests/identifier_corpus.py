@@ -278,3 +278,121 @@ def benchmark_cells(
             parts = rng.randint(1, 3)
             cells.append(" ".join(rng.choice(PLAIN) for _ in range(parts)))
     return cells
+
+
+# --- realistic text that is not personal data (issue 10: precision) ----------------------
+
+# Words around the numbers; no digits, so any hit comes from the planted number.
+CONTEXT_BEFORE = (
+    "",
+    "Se ",
+    "Ärende ",
+    "Referens: ",
+    "Enligt beslut ",
+    "Länk: https://exempelby.se/nyheter/",
+    "(",
+    "Betala till ",
+    "Fakturanummer ",
+    "Koordinater ",
+    "ISBN ",
+    "kl. ",
+    "Belopp: ",
+)
+CONTEXT_AFTER = ("", ".", " i ärendet.", ")", ", se bilaga.", " kr", "\n", "; justerat.")
+
+_ISBN_PREFIXES = ("978-91", "978-91-7", "91", "978-1")
+
+
+def _luhn_tail(digits: str) -> str:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        value = int(ch) * (2 if i % 2 == 0 else 1)
+        total += value - 9 if value > 9 else value
+    return digits + str((10 - total % 10) % 10)
+
+
+def _isbn13(rng: random.Random) -> str:
+    body = "97891" + "".join(str(rng.randint(0, 9)) for _ in range(7))
+    check = (10 - sum(int(c) * (1 if i % 2 == 0 else 3) for i, c in enumerate(body)) % 10) % 10
+    digits = body + str(check)
+    return f"{digits[:3]}-{digits[3:5]}-{digits[5:9]}-{digits[9:12]}-{digits[12]}"
+
+
+def realistic_negatives(per_category: int = 400, seed: int = SEED + 2) -> dict[str, list[str]]:
+    """Cells, by category, that hold numbers which are not personal data but look the part:
+    platform ids, invoice and case numbers, dates in URLs, times, amounts, bankgiro, OCR
+    references, ISBNs, coordinates. The shapes follow what municipal registers, supplier
+    ledgers and social-media exports hold (fictitious values)."""
+    rng = random.Random(seed)
+
+    def place(text: str) -> str:
+        return rng.choice(CONTEXT_BEFORE) + text + rng.choice(CONTEXT_AFTER)
+
+    def digits(count: int) -> str:
+        return str(rng.randint(1, 9)) + "".join(str(rng.randint(0, 9)) for _ in range(count - 1))
+
+    def date() -> dt.date:
+        return _random_date(rng, 2008, 2026)
+
+    makers = {
+        "status id, 8-9 digits": lambda: digits(rng.randint(8, 9)),
+        "status id, 10 digits": lambda: digits(10),
+        "status id, 11-17 digits": lambda: digits(rng.randint(11, 17)),
+        "status id, 18-19 digits": lambda: digits(rng.randint(18, 19)),
+        "invoice number": lambda: rng.choice(
+            [f"{date().year}-{rng.randint(1, 99999):05d}", f"F{digits(8)}", f"{digits(8)}"]
+        ),
+        "invoice number, letter + 10 digits": lambda: f"{rng.choice('FKL')}{digits(10)}",
+        "case number": lambda: rng.choice(
+            [
+                f"KS/{date().year}:{rng.randint(1, 999)}",
+                f"KS {date().year}/{rng.randint(1, 9999):04d}",
+                f"Dnr {date().year}.{rng.randint(1, 9999):04d}",
+                f"BN-{date().year}-{rng.randint(1, 99999):05d}",
+            ]
+        ),
+        "date in a URL path": lambda: (
+            f"https://exempelby.se/{rng.choice(['blogg', 'nyheter', f'{date():%Y/%m}'])}/"
+            f"{date():{rng.choice(['%d-%m-%Y', '%m-%d-%Y', '%d.%m.%Y', '%Y-%m-%d'])}}-"
+            f"{rng.choice(['join-bluesky', 'nytt-om-skolan', 'vattenlaeckan'])}"
+        ),
+        "date": lambda: rng.choice(
+            [f"{date():%Y-%m-%d}", f"{date():%d/%m/%Y}", f"{date():%y%m%d}"]
+        ),
+        "time": lambda: rng.choice(
+            [
+                f"{rng.randint(0, 23):02d}.{rng.randint(0, 59):02d}-{rng.randint(0, 23):02d}.00",
+                f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}",
+            ]
+        ),
+        "amount": lambda: rng.choice(
+            [
+                f"{rng.randint(1, 999)} {rng.randint(0, 999):03d},{rng.randint(0, 99):02d}",
+                f"{rng.randint(1, 99)} {rng.randint(0, 999):03d} {rng.randint(0, 999):03d} kr",
+                f"{rng.randint(1, 999999)}.{rng.randint(0, 99):02d}",
+            ]
+        ),
+        "bankgiro": lambda: (lambda n: f"{n[:-4]}-{n[-4:]}")(_luhn_tail(digits(rng.randint(6, 7)))),
+        "plusgiro": lambda: (lambda n: f"{n[:-1]}-{n[-1]}")(_luhn_tail(digits(rng.randint(5, 7)))),
+        "OCR reference": lambda: _luhn_tail(digits(rng.randint(4, 24))),
+        "ISBN": lambda: rng.choice(
+            [
+                _isbn13(rng),
+                f"91-{rng.randint(1000, 9999)}-{rng.randint(100, 999)}-{rng.randint(0, 9)}",
+            ]
+        ),
+        "coordinates": lambda: rng.choice(
+            [
+                f"{rng.uniform(55, 69):.4f}, {rng.uniform(11, 24):.4f}",
+                f"N {rng.randint(6100000, 7700000)} E {rng.randint(260000, 920000)}",
+                f"{rng.randint(55, 69)}°{rng.randint(0, 59)}′{rng.randint(0, 59)}″N",
+            ]
+        ),
+        "IBAN": lambda: (
+            f"SE{rng.randint(10, 99)} {digits(4)} {digits(4)} {digits(4)} {digits(4)} {digits(4)}"
+        ),
+        "postal box and street": lambda: (
+            f"Box {rng.randint(1, 9999)}, Storgatan {rng.randint(1, 99)}"
+        ),
+    }
+    return {name: [place(make()) for _ in range(per_category)] for name, make in makers.items()}

@@ -38,12 +38,10 @@ def last_scan(
     hits_any = pa.array([False] * table.num_rows) if table.num_rows else pa.array([], pa.bool_())
     blocked: list[str] = []
     for name, column in zip(table.column_names, table.columns, strict=True):
-        # Integers too: a personnummer exported as a number is still a personnummer.
-        if not (
-            pa.types.is_string(column.type)
-            or pa.types.is_large_string(column.type)
-            or pa.types.is_integer(column.type)
-        ):
+        # Every column a reader sees digits or text in (find_cells scans numbers through their
+        # canonical text: a personnummer read as an integer or a float is still one). Booleans,
+        # dates and times print in fixed formats that cannot carry an identifier.
+        if pa.types.is_boolean(column.type) or pa.types.is_temporal(column.type):
             continue
         kinds = last_scan_kinds(column, rules.fields.get(name))
         if not kinds:
