@@ -51,7 +51,9 @@ EXOTIC = (
 SPACED_DIGITS = f"[0-9](?:{LINE_SP}[0-9]){{2}}"
 
 _SLICE_ROWS = 1 << 17
-_BATCH_BYTES = 8 << 20
+# Work arrays take tens of bytes per byte of text: 1 MiB batches keep a scan's extra memory
+# near 100 MB whatever the column's size, at no measurable cost in speed.
+_BATCH_BYTES = 1 << 20
 _BATCH_CELLS = 1 << 18
 _WINDOW = 4 << 20
 _OVERLAP = 1 << 16

@@ -299,6 +299,49 @@ def _entity_round(text: Normalised) -> Normalised | None:
     return _compact(text, out, keep, end) if changed else None
 
 
+_STABLE: dict[tuple[bool, int], bool] = {}
+
+
+def _stable(code: int, fold: Callable[[str], str], separating: bool) -> bool:
+    """A character that folds to itself, is no digit and is not dropped (cached per code)."""
+    key = (separating, code)
+    known = _STABLE.get(key)
+    if known is None:
+        c = chr(code)
+        known = fold(c) == c and digit_class(c) < 0 and unicodedata.category(c) not in ("Cc", "Cf")
+        _STABLE[key] = known
+    return known
+
+
+def _folds_to_itself(data: U8, fold: Callable[[str], str], table: _Table) -> bool:
+    """True when no character of `data` (valid UTF-8) changes in this reading.
+
+    Looks at ASCII bytes through the table and at the distinct non-ASCII characters only, so
+    its memory is a few bytes per byte of text, not the per-character arrays of the full step.
+    """
+    if table.changed[data[data < 0x80]].any():
+        return False
+    leads = np.flatnonzero(data >= 0xC0)
+    if not len(leads):
+        return True  # ASCII only (valid UTF-8 has no continuation byte without a lead)
+    n = len(data)
+    b0 = data[leads].astype(np.int32)
+    b1 = data[np.minimum(leads + 1, n - 1)].astype(np.int32) & 0x3F
+    b2 = data[np.minimum(leads + 2, n - 1)].astype(np.int32) & 0x3F
+    b3 = data[np.minimum(leads + 3, n - 1)].astype(np.int32) & 0x3F
+    cp = np.where(
+        b0 < 0xE0,
+        ((b0 & 0x1F) << 6) | b1,
+        np.where(
+            b0 < 0xF0,
+            ((b0 & 0x0F) << 12) | (b1 << 6) | b2,
+            ((b0 & 0x07) << 18) | (b1 << 12) | (b2 << 6) | b3,
+        ),
+    )
+    separating = fold is _FOLDS[True][0]
+    return all(_stable(code, fold, separating) for code in np.unique(cp).tolist())
+
+
 def _char_step(text: Normalised, separating: bool) -> tuple[Normalised, Bools]:
     """Per-character folding, and which cells read two ways (see `readings`): a control or
     format character was dropped, or digits of two kinds stand side by side."""
@@ -308,6 +351,10 @@ def _char_step(text: Normalised, separating: bool) -> tuple[Normalised, Bools]:
     cells = len(text.offsets) - 1
     # Plain ASCII text without controls (what most columns hold) folds to itself.
     if not (data >= 0x7F).any() and not ((data < 0x20) & (data != 0x0A)).any():
+        return text, np.zeros(cells, dtype=bool)
+    if _folds_to_itself(data, fold, table):
+        # Swedish text (å, ä, ö, é) is non-ASCII but NFKC-stable and holds no other digits:
+        # settle that on the distinct characters, without arrays per character.
         return text, np.zeros(cells, dtype=bool)
     lead = (data & 0xC0) != 0x80
     starts = np.flatnonzero(lead)
