@@ -161,6 +161,13 @@ class ConfigError(OpengovError):
     title = "configuration error"
 
 
+class LimitExceeded(OpengovError):
+    """An input is larger, deeper or more repetitive than opengov reads (docs/security.md)."""
+
+    exit_code = 19
+    title = "input exceeds a safety limit"
+
+
 # 40-49: authenticity (signed releases, trust, approvals). A block of its own, so that error
 # classes added elsewhere in the meantime cannot collide with these numbers.
 
@@ -250,6 +257,7 @@ EXIT_CODES: dict[int, str] = {
     16: UnsafeArchive.title,
     17: ReidentificationRisk.title,
     18: ConfigError.title,
+    19: LimitExceeded.title,
     40: ChainBroken.title,
     41: UnlistedFiles.title,
     42: DescriptorMismatch.title,

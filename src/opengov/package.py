@@ -98,9 +98,39 @@ class Package:
     name: str
     descriptor: dict[str, Any]
     resources: list[ResourceSpec]
-    inputs: list[InputFile]
+    # Descriptor, schemas and rules are hashed when loaded; a data file's hash (sha256 "")
+    # comes from the read that parses it (`record_data_hash`), or from `inputs` if asked first.
+    listed_inputs: list[InputFile]
     rules_path: Path | None
     single_file: bool = False
+    data_hashes: dict[str, InputFile] = field(default_factory=dict)
+
+    @property
+    def inputs(self) -> list[InputFile]:
+        """Every input file with its sha256; data files not yet read are hashed now."""
+        out = []
+        for item in self.listed_inputs:
+            if item.role == "data" and not item.sha256:
+                item = self.data_hashes.get(item.path) or self._hash_data(item)
+            out.append(item)
+        return out
+
+    def _hash_data(self, item: InputFile) -> InputFile:
+        path = self.root / item.path
+        hashed = InputFile("data", item.path, sha256_file(path), path.stat().st_size)
+        self.data_hashes[item.path] = hashed
+        return hashed
+
+    def record_data_hash(self, rel: str, sha256: str, size: int) -> None:
+        """The hash of a data file as it was parsed. If it was hashed before (to see whether
+        anything changed) and differs, the file changed during the run: stop."""
+        known = self.data_hashes.get(rel)
+        if known is not None and (known.sha256, known.bytes) != (sha256, size):
+            raise InputError(
+                f"data file {rel!r} changed while it was being published; publish again once "
+                "it is complete"
+            )
+        self.data_hashes[rel] = InputFile("data", rel, sha256, size)
 
     def resource(self, name: str) -> ResourceSpec:
         for res in self.resources:
@@ -170,50 +200,6 @@ def normalise_encoding(name: str, what: str) -> str:
         return codecs.lookup(name).name
     except LookupError:
         raise InputError(f"{what}: unknown encoding {name!r}") from None
-
-
-def detect_encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM) when the bytes decode as UTF-8, else Windows-1252.
-
-    Swedish offices export either; cp1252 decodes any byte sequence, so it is the fallback,
-    never the first guess.
-    """
-    with path.open("rb") as fh:
-        head = fh.read(3)
-        if head == codecs.BOM_UTF8:
-            return "utf-8-sig"
-        fh.seek(0)
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        try:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                decoder.decode(block)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "cp1252"
-    return "utf-8"
-
-
-def check_encoding(path: Path, encoding: str, what: str) -> None:
-    """Fail early and clearly when a file does not decode with its declared encoding."""
-    decoder = codecs.getincrementaldecoder(encoding)()
-    offset = 0
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            try:
-                decoder.decode(block)
-            except UnicodeDecodeError as exc:
-                raise InputError(
-                    f"{what}: file {path.name} is not valid {encoding} "
-                    f"(byte offset {offset + exc.start}); declare the right 'encoding' "
-                    "(for example windows-1252 or utf-8-sig)"
-                ) from None
-            offset += len(block)
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            raise InputError(
-                f"{what}: file {path.name} ends inside a {encoding} character"
-            ) from None
 
 
 def _resolve_schema(
@@ -287,15 +273,19 @@ def _resource_spec(
         raise InputError(f"{what}: unsupported format {fmt or path.suffix!r} (csv, xlsx, parquet)")
     encoding = None
     if fmt in {"csv", "tsv"}:
+        from opengov.sources.encoding import check_declared, detect_encoding
+
         declared = desc.get("encoding")
         if declared:
             encoding = normalise_encoding(str(declared), what)
-            if encoding == "utf-8" and path.open("rb").read(3) == codecs.BOM_UTF8:
-                encoding = "utf-8-sig"  # frictionless accepts a BOM under "utf-8"; so do we
-            check_encoding(path, encoding, what)
+            with path.open("rb") as fh:
+                if encoding == "utf-8" and fh.read(3) == codecs.BOM_UTF8:
+                    encoding = "utf-8-sig"  # frictionless accepts a BOM under "utf-8"; so do we
+            check_declared(path, encoding, what)
         else:
-            encoding = detect_encoding(path)
-    inputs.append(InputFile("data", rel, sha256_file(path), size))
+            encoding = detect_encoding(path, what)
+    # Hashed by the read that parses it (see Package.inputs).
+    inputs.append(InputFile("data", rel, "", size))
     return ResourceSpec(
         name=name,
         format=fmt,
@@ -343,7 +333,7 @@ def load_package(path: Path | str) -> Package:
         name=name,
         descriptor=descriptor,
         resources=resources,
-        inputs=inputs,
+        listed_inputs=inputs,
         rules_path=rules_path if rules_path.is_file() else None,
     )
 
@@ -379,7 +369,7 @@ def load_single_file(
         name=res.name,
         descriptor={"name": res.name, "resources": [desc]},
         resources=[res],
-        inputs=inputs,
+        listed_inputs=inputs,
         rules_path=None,
         single_file=True,
     )

@@ -164,8 +164,16 @@ class Waiver:
 
 @dataclass(frozen=True)
 class QuasiIdentifiers:
+    """Fields that together could single a person out; every combination must cover k people.
+
+    `person`: the field that identifies a person (published or not). Then people are counted,
+    not rows, and resources whose quasi_identifiers name the same person field are checked
+    together: each person's combination across all of them must be shared by k people.
+    """
+
     fields: tuple[str, ...]
     k: int
+    person: str | None = None
 
 
 @dataclass
@@ -421,7 +429,11 @@ def parse_rules(data: Any, *, source: str = "rules.yaml", sha256: str | None = N
                 or qi["k"] < 2
             ):
                 raise RulesError(f"{where}: quasi_identifiers needs 'fields' (a list) and k >= 2")
-            res.quasi_identifiers = QuasiIdentifiers(tuple(map(str, qi["fields"])), qi["k"])
+            _unknown_keys(qi, {"fields", "k", "person"}, f"{where}, quasi_identifiers")
+            person = qi.get("person")
+            if person is not None and not isinstance(person, str):
+                raise RulesError(f"{where}: quasi_identifiers 'person' names one field")
+            res.quasi_identifiers = QuasiIdentifiers(tuple(map(str, qi["fields"])), qi["k"], person)
         top.resources[res.name] = res
     return top
 
@@ -474,6 +486,9 @@ def check_against_package(rules: Rules, package: Package, *, require_all: bool =
             for q in res.quasi_identifiers.fields:
                 if q not in names:
                     problems.append(f"quasi_identifiers name field {rname}.{q}, unknown")
+            person = res.quasi_identifiers.person
+            if person is not None and person not in names:
+                problems.append(f"quasi_identifiers name person field {rname}.{person}, unknown")
     if problems:
         raise RulesError("rules.yaml does not match the package", details=problems)
     if not require_all:

@@ -1,15 +1,18 @@
-"""Gates that run after the rules, whatever the rules say: the last scan for personal data,
-the re-identification (k-anonymity) check, and the CSV formula guard."""
+"""Gates that run after the rules, whatever the rules say, batch by batch: the last scan for
+personal data, the re-identification (k-anonymity) check, and the CSV formula guard."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from opengov.errors import DisclosureBlocked, ReidentificationRisk, RulesError
-from opengov.rules import ResourceRules
+from opengov.rules import QuasiIdentifiers, ResourceRules
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -29,68 +32,205 @@ def neutralise_formulas(table: pa.Table) -> tuple[pa.Table, dict[str, int]]:
     return pa.table(columns, names=table.column_names), counts
 
 
-def last_scan(
-    resource: str, table: pa.Table, rules: ResourceRules, log: list[dict[str, Any]]
-) -> tuple[pa.Table, int]:
-    from opengov.redact import detectors as detect
+def scan_text(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """A column as the text the detectors read: strings as they are, every other type as the
+    published CSV prints it (a personnummer read as a float or an integer is still one)."""
+    kind = column.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return column
+    if pa.types.is_dictionary(kind):
+        return pc.cast(column, kind.value_type)
+    if pa.types.is_null(kind):
+        return pc.cast(column, pa.string())
+    if pa.types.is_timestamp(kind):
+        return pc.strftime(column, format="%Y-%m-%dT%H:%M:%S")
+    return pc.cast(column, pa.string())
 
-    hits_any = pa.array([False] * table.num_rows) if table.num_rows else pa.array([], pa.bool_())
-    blocked: list[str] = []
-    for name, column in zip(table.column_names, table.columns, strict=True):
-        # Integers too: a personnummer exported as a number is still a personnummer.
-        if not (
-            pa.types.is_string(column.type)
-            or pa.types.is_large_string(column.type)
-            or pa.types.is_integer(column.type)
-        ):
-            continue
-        rule = rules.fields.get(name)
+
+@dataclass
+class LastScan:
+    """Whatever the rules say, no identifier leaves: every published column is scanned.
+
+    A column a field's own `scan` already cleaned of some kinds is scanned for the other kinds
+    only (the replaced text holds tags, not identifiers); a declared identifier column skips
+    the kinds it declares. Hits block the publish (the counts cover every batch) or, with
+    `on_detect: quarantine`, withhold their rows.
+    """
+
+    resource: str
+    rules: ResourceRules
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    quarantined: int = 0
+
+    def kinds(self, name: str, cleaned: Sequence[str]) -> list[str]:
+        from opengov.redact import detectors as detect
+
+        rule = self.rules.fields.get(name)
         declared = rule.identifier_column if rule else None
-        kinds = [k for k in detect.DEFAULT_LAST_SCAN if not (declared and k in declared.skip)]
-        if not kinds:
-            continue
-        found = detect.find_cells(column, kinds)
-        for kind, cells in found.items():
-            count = int(pc.sum(cells).as_py() or 0)
-            if not count:
+        skip = set(declared.skip) if declared else set()
+        return [k for k in detect.DEFAULT_LAST_SCAN if k not in skip and k not in cleaned]
+
+    def feed(
+        self, table: pa.Table, cleaned: dict[str, Sequence[str]]
+    ) -> tuple[pa.Table, pa.BooleanArray | None]:
+        """The batch to publish, and which of its rows were withheld (None: none)."""
+        from opengov.redact import detectors as detect
+
+        if not table.num_rows:
+            return table, None
+        hits_any: pa.Array | None = None
+        for name, column in zip(table.column_names, table.columns, strict=True):
+            if pa.types.is_boolean(column.type):
+                continue  # true/false: no identifier fits
+            kinds = self.kinds(name, cleaned.get(name, ()))
+            if not kinds:
                 continue
-            log.append(
-                {
-                    "resource": resource,
-                    "field": name,
-                    "detector": kind,
-                    "cells": count,
-                    "outcome": "quarantined" if rules.on_detect == "quarantine" else "blocked",
-                }
+            found = detect.find_cells(scan_text(column), kinds)
+            for kind, cells in found.items():
+                count = int(pc.sum(cells).as_py() or 0)
+                if not count:
+                    continue
+                self.counts[(name, kind)] += count
+                hits_any = cells if hits_any is None else pc.or_(hits_any, cells)
+        if hits_any is None or self.rules.on_detect != "quarantine":
+            return table, None
+        hits = pc.fill_null(hits_any, False)
+        self.quarantined += int(pc.sum(hits).as_py() or 0)
+        return table.filter(pc.invert(hits)), hits
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.counts) and self.rules.on_detect != "quarantine"
+
+    def log(self) -> list[dict[str, Any]]:
+        outcome = "quarantined" if self.rules.on_detect == "quarantine" else "blocked"
+        return [
+            {
+                "resource": self.resource,
+                "field": name,
+                "detector": kind,
+                "cells": count,
+                "outcome": outcome,
+            }
+            for (name, kind), count in self.counts.items()
+        ]
+
+    def finish(self) -> None:
+        if self.blocked:
+            raise DisclosureBlocked(
+                "the last scan found personal data in published columns; classify the field, "
+                "add 'scan' to its rule, or set on_detect: quarantine",
+                details=[
+                    f"{self.resource}.{name}: {kind} in {count} cell(s)"
+                    for (name, kind), count in self.counts.items()
+                ],
             )
-            blocked.append(f"{resource}.{name}: {kind} in {count} cell(s)")
-            hits_any = pc.or_(hits_any, cells)
-    if not blocked:
-        return table, 0
-    if rules.on_detect != "quarantine":
-        raise DisclosureBlocked(
-            "the last scan found personal data in published columns; classify the field, add "
-            "'scan' to its rule, or set on_detect: quarantine",
-            details=blocked,
-        )
-    withheld = int(pc.sum(hits_any).as_py() or 0)
-    return table.filter(pc.invert(hits_any)), withheld
 
 
-def k_anonymity(resource: str, table: pa.Table, rules: ResourceRules) -> None:
-    qi = rules.quasi_identifiers
-    if qi is None or table.num_rows == 0:
-        return
-    missing = [f for f in qi.fields if f not in table.column_names]
-    if missing:
-        raise RulesError(
-            f"quasi_identifiers of {resource!r} name fields that are not published: "
-            + ", ".join(missing)
-        )
-    counts = table.group_by(list(qi.fields)).aggregate([([], "count_all")])
-    small = int(pc.sum(pc.less(counts["count_all"], qi.k)).as_py() or 0)
-    if small:
-        raise ReidentificationRisk(
-            f"{resource}: {small} combination(s) of ({', '.join(qi.fields)}) occur fewer than "
-            f"k={qi.k} times; generalise one of these fields or suppress rows",
-        )
+# --- re-identification -------------------------------------------------------------------------
+
+_COUNT = "__rows"
+_PERSON = "__person"
+
+
+@dataclass
+class QuasiCounts:
+    """How many rows (or people) share each combination of quasi-identifiers, kept as counts.
+
+    Without a person field, the state is one row per combination with its count. With one,
+    it is the distinct (combination, person) pairs, a person as a 64-bit fingerprint of its
+    source value: a collision can only merge two people, which makes the gate stricter.
+    """
+
+    resource: str
+    qi: QuasiIdentifiers
+    parts: list[pa.Table] = field(default_factory=list)
+    pending_rows: int = 0
+
+    def feed(self, published: pa.Table, person: pa.Array | None) -> None:
+        if not published.num_rows:
+            return
+        missing = [f for f in self.qi.fields if f not in published.column_names]
+        if missing:
+            raise RulesError(
+                f"quasi_identifiers of {self.resource!r} name fields that are not published: "
+                + ", ".join(missing)
+            )
+        columns = {f: published[f] for f in self.qi.fields}
+        if person is not None:
+            from opengov.validate.keys import fingerprint
+
+            text = pc.cast(person, pa.string()) if not pa.types.is_string(person.type) else person
+            columns[_PERSON] = fingerprint(text)
+            part = pa.table(columns).group_by(list(columns)).aggregate([])
+        else:
+            part = pa.table(columns).group_by(list(self.qi.fields)).aggregate([([], "count_all")])
+            part = part.rename_columns([*self.qi.fields, _COUNT])
+        self.parts.append(part)
+        self.pending_rows += part.num_rows
+        if self.pending_rows > 1 << 18:
+            self.parts = [self.state()]
+            self.pending_rows = self.parts[0].num_rows
+
+    def state(self) -> pa.Table:
+        """The combined state: distinct pairs, or combinations with summed counts."""
+        if not self.parts:
+            return pa.table({})
+        table = pa.concat_tables(self.parts, promote_options="permissive")
+        if self.qi.person is not None:
+            return table.group_by(table.column_names).aggregate([])
+        summed = table.group_by(list(self.qi.fields)).aggregate([(_COUNT, "sum")])
+        return summed.rename_columns([*self.qi.fields, _COUNT])
+
+    def check(self) -> None:
+        state = self.state()
+        if not state.num_rows:
+            return
+        if self.qi.person is not None:
+            counts = state.group_by(list(self.qi.fields)).aggregate([([], "count_all")])
+            sizes = counts["count_all"]
+            unit = "people"
+        else:
+            sizes = state[_COUNT]
+            unit = "rows"
+        small = int(pc.sum(pc.less(sizes, self.qi.k)).as_py() or 0)
+        if small:
+            raise ReidentificationRisk(
+                f"{self.resource}: {small} combination(s) of ({', '.join(self.qi.fields)}) are "
+                f"shared by fewer than k={self.qi.k} {unit}; generalise one of these fields or "
+                "suppress rows",
+            )
+
+
+def check_linked(groups: Sequence[QuasiCounts]) -> None:
+    """Resources that name the same person field, joined on it: every person's combination of
+    all their quasi-identifiers must be shared by k people (the largest k declared)."""
+    by_person: dict[str, list[QuasiCounts]] = {}
+    for group in groups:
+        if group.qi.person is not None:
+            by_person.setdefault(group.qi.person, []).append(group)
+    for person, linked in by_person.items():
+        if len(linked) < 2:
+            continue
+        joined: pa.Table | None = None
+        names: list[str] = []
+        for group in linked:
+            state = group.state()
+            if not state.num_rows:
+                return
+            renamed = [f"{group.resource}.{f}" for f in group.qi.fields]
+            state = state.rename_columns([*renamed, _PERSON])
+            names.extend(renamed)
+            joined = state if joined is None else joined.join(state, _PERSON, join_type="inner")
+        assert joined is not None
+        if not joined.num_rows:
+            continue
+        k = max(g.qi.k for g in linked)
+        counts = joined.group_by(names).aggregate([(_PERSON, "count_distinct")])
+        small = int(pc.sum(pc.less(counts[f"{_PERSON}_count_distinct"], k)).as_py() or 0)
+        if small:
+            raise ReidentificationRisk(
+                f"{small} combination(s) of ({', '.join(names)}), joined on {person!r}, are "
+                f"shared by fewer than k={k} people; generalise one of these fields or suppress "
+                "rows"
+            )

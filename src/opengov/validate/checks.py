@@ -78,6 +78,9 @@ def check_column(
     text: pa.Array,
     missing_values: list[str],
     supported: list[str],
+    *,
+    notes: dict[tuple[str, str], str] | None = None,
+    field_name: str = "",
 ) -> list[ConstraintFailure]:
     """Constraint failures of one column (each mask true where frictionless reports it)."""
     constraints: dict[str, Any] = dict(field.get("constraints") or {})
@@ -93,7 +96,7 @@ def check_column(
             if constraints[name]:
                 failures.append(ConstraintFailure("required", cast.missing))
             continue
-        mask = _vector_check(name, field, ftype, cast, text, ok)
+        mask = _vector_check(name, field, ftype, cast, text, ok, field_name)
         if mask is None:
             python_names.append(name)
         else:
@@ -119,6 +122,7 @@ def _vector_check(
     cast: CastResult,
     text: pa.Array,
     ok: pa.BooleanArray,
+    field_name: str = "",
 ) -> pa.BooleanArray | None:
     """A mask of failures, or None when only frictionless' reader can decide."""
     values = cast.array
@@ -134,7 +138,7 @@ def _vector_check(
         bad = pc.less(length, limit) if name == "minLength" else pc.greater(length, limit)
         return _mask(ok, bad)
     if name == "pattern":
-        return _pattern_check(str(field["constraints"]["pattern"]), values, ok)
+        return pattern_failures(str(field["constraints"]["pattern"]), values, ok, field_name)
     if name == "enum":
         if ftype not in _VECTOR_ENUM_TYPES:
             return None
@@ -193,6 +197,13 @@ def _re2_pattern(pattern: str) -> str | None:
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
     return candidate
+
+
+def pattern_failures(
+    pattern: str, values: pa.Array, ok: pa.BooleanArray, field_name: str = ""
+) -> pa.BooleanArray:
+    """Where a string value under `ok` fails frictionless' `re.match("^" + p + "$")`."""
+    return _pattern_check(pattern, values, ok)
 
 
 def _pattern_check(pattern: str, values: pa.Array, ok: pa.BooleanArray) -> pa.BooleanArray:
