@@ -218,9 +218,84 @@ def _resolve_schema(
     return schema
 
 
-def _check_schema(schema: dict[str, Any], what: str) -> None:
-    from frictionless import FrictionlessException, Schema
+_FIELD_KEYS = {
+    "name", "type", "format", "title", "description", "constraints", "decimalChar", "groupChar",
+    "bareNumber", "trueValues", "falseValues", "missingValues", "example", "rdfType",
+}  # fmt: skip
+_TYPES = {
+    "string", "integer", "number", "boolean", "date", "datetime", "time", "year", "yearmonth",
+    "duration", "geopoint", "geojson", "object", "array", "list", "any",
+}  # fmt: skip
+_STRING_FORMATS = {"default", "email", "uri", "binary", "uuid"}
+_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
 
+
+def _plainly_valid(schema: dict[str, Any]) -> bool:
+    """A schema of the common, plain shapes, every one of which frictionless' profile accepts:
+    then its check (and the import of frictionless) is not needed. Anything else, unusual or
+    wrong, is for frictionless to judge."""
+
+    def strings(value: Any) -> bool:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+    if not set(schema) <= {"fields", "primaryKey", "missingValues"}:
+        return False
+    if "missingValues" in schema and not strings(schema["missingValues"]):
+        return False
+    names = []
+    for fdesc in schema["fields"]:
+        if not isinstance(fdesc, dict) or not set(fdesc) <= _FIELD_KEYS:
+            return False
+        name, ftype = fdesc.get("name"), fdesc.get("type", "string")
+        if not isinstance(name, str) or not name or ftype not in _TYPES:
+            return False
+        names.append(name)
+        fmt = fdesc.get("format", "default")
+        if ftype == "string" and fmt not in _STRING_FORMATS:
+            return False
+        if ftype not in ("string", "date", "time", "datetime") and fmt != "default":
+            return False
+        if ftype in ("date", "time", "datetime") and fmt not in ("default", "any"):
+            return False
+        for key in ("decimalChar", "groupChar", "title", "description", "rdfType"):
+            if key in fdesc and not isinstance(fdesc[key], str):
+                return False
+        for key in ("trueValues", "falseValues", "missingValues"):
+            if key in fdesc and not strings(fdesc[key]):
+                return False
+        if "bareNumber" in fdesc and not isinstance(fdesc["bareNumber"], bool):
+            return False
+        constraints = fdesc.get("constraints", {})
+        if not isinstance(constraints, dict):
+            return False
+        for key, value in constraints.items():
+            if key in ("required", "unique"):
+                ok = isinstance(value, bool)
+            elif key in ("minLength", "maxLength"):
+                ok = ftype == "string" and type(value) is int and value >= 0
+            elif key == "pattern":
+                ok = ftype == "string" and isinstance(value, str)
+            elif key == "enum":
+                ok = isinstance(value, list) and bool(value)
+            elif key in _BOUNDS:
+                ok = (
+                    (ftype in ("integer", "year") and type(value) is int)
+                    or (ftype == "number" and type(value) in (int, float))
+                    or (ftype == "date" and isinstance(value, str))
+                )
+            else:
+                ok = False
+            if not ok:
+                return False
+    pk = schema.get("primaryKey")
+    if pk is not None:
+        keys = [pk] if isinstance(pk, str) else pk
+        if not strings(keys) or not keys or not set(keys) <= set(names):
+            return False
+    return True
+
+
+def _check_schema(schema: dict[str, Any], what: str) -> None:
     names = []
     for index, fdesc in enumerate(schema["fields"], start=1):
         if not isinstance(fdesc, dict) or not isinstance(fdesc.get("name"), str):
@@ -229,6 +304,10 @@ def _check_schema(schema: dict[str, Any], what: str) -> None:
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise SchemaError(f"{what}: the Table Schema names fields twice: {', '.join(dupes)}")
+    if _plainly_valid(schema):
+        return
+    from frictionless import FrictionlessException, Schema
+
     try:
         report = Schema.validate_descriptor(schema)
     except FrictionlessException as exc:

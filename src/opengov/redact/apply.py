@@ -151,7 +151,7 @@ class ResourceRedactor:
             person = table[self.quasi.qi.person]
         # 2. Field actions and scans.
         columns: list[pa.ChunkedArray | pa.Array] = []
-        cleaned: dict[str, Sequence[str]] = {}
+        cleaned: dict[str, Sequence[str]] = {}  # field -> kinds its own scan removed
         for name in self.field_names:
             column = table[name]
             rule = self.rules.fields[name]
@@ -161,8 +161,7 @@ class ResourceRedactor:
                 continue
             column = self._act(name, column)
             if rule.scan:
-                column = self._scan(name, column)
-                cleaned[name] = rule.scan
+                column, cleaned[name] = self._scan(name, column)
             columns.append(column)
         table = pa.table(columns, names=self.kept) if self.kept else pa.table({})
         # 3. The last scan: whatever the rules say, no identifier leaves.
@@ -200,20 +199,30 @@ class ResourceRedactor:
         entry.rows_affected += affected
         return column
 
-    def _scan(self, name: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
+    def _scan(self, name: str, column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, list[str]]:
+        """The field's own scan, which also does the last scan's work on this column: one pass
+        over the cells with the rule's kinds and the last scan's. Returns the column and the
+        kinds the last scan need not look for again."""
         from opengov.redact import detectors as detect
 
         rule = self.rules.fields[name]
         if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
             raise RulesError(f"rules.yaml, {self.spec.name}.{name}: 'scan' needs a string field")
-        scanned = detect.scan_replace(column, list(rule.scan))
-        detail = self.detail.setdefault(name, Counter())
-        detail.update(scanned.matches)
+        extra = self.last_scan.kinds(name, rule.scan)
+        scanned = detect.scan_replace(column, [*rule.scan, *extra])
+        own = {k: v for k, v in scanned.matches.items() if k in rule.scan}
+        self.detail.setdefault(name, Counter()).update(own)
         counts = self.scanned.setdefault(name, [0, 0])
-        counts[0] += sum(scanned.matches.values())
-        counts[1] += sum(scanned.cells.values())
+        counts[0] += sum(own.values())
+        counts[1] += sum(v for k, v in scanned.cells.items() if k in rule.scan)
+        found = [k for k in extra if scanned.cells.get(k)]
+        if found:
+            # Kinds the rule does not remove were found: the last scan blocks the publish or
+            # quarantines those rows, so it looks again at the original cells for which ones.
+            out_column: pa.ChunkedArray = detect.scan_replace(column, list(rule.scan)).array
+            return out_column, [k for k in [*rule.scan, *extra] if k not in found]
         out: pa.ChunkedArray = scanned.array
-        return out
+        return out, [*rule.scan, *extra]
 
     def finish(self) -> tuple[list[ManifestEntry], RedactedResource]:
         """The manifest entries and the published resource's summary; the gates that need the

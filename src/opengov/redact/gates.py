@@ -147,7 +147,7 @@ class QuasiCounts:
     parts: list[pa.Table] = field(default_factory=list)
     pending_rows: int = 0
 
-    def feed(self, published: pa.Table, person: pa.Array | None) -> None:
+    def feed(self, published: pa.Table, person: pa.Array | pa.ChunkedArray | None) -> None:
         if not published.num_rows:
             return
         missing = [f for f in self.qi.fields if f not in published.column_names]
@@ -160,6 +160,8 @@ class QuasiCounts:
         if person is not None:
             from opengov.validate.keys import fingerprint
 
+            if isinstance(person, pa.ChunkedArray):
+                person = person.combine_chunks()
             text = pc.cast(person, pa.string()) if not pa.types.is_string(person.type) else person
             columns[_PERSON] = fingerprint(text)
             part = pa.table(columns).group_by(list(columns)).aggregate([])

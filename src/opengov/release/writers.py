@@ -94,6 +94,7 @@ class ResourceWriter:
 
         text = csv_ready(csv_table)
         if self._parquet is None:
+            self._schemas = (table.schema, text.schema)
             self._parquet = pq.ParquetWriter(self.parquet_file, table.schema, compression="zstd")
             self._csv = pacsv.CSVWriter(
                 self.csv_file,
@@ -101,8 +102,10 @@ class ResourceWriter:
                 write_options=pacsv.WriteOptions(include_header=True, quoting_style="needed"),
             )
         else:
-            table = table.cast(self._parquet.schema)
-            text = text.cast(self._csv.schema)
+            if table.schema != self._schemas[0]:
+                table = table.cast(self._schemas[0])
+            if text.schema != self._schemas[1]:
+                text = text.cast(self._schemas[1])
         if table.num_rows:
             self._parquet.write_table(table)
             self._csv.write_table(text)

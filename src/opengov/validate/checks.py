@@ -10,6 +10,8 @@ once per distinct value (enum on durations, bounds on yearmonths, patterns RE2 r
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import functools
 import json
 import re
@@ -68,8 +70,48 @@ def _constraint_value(field_json: str, name: str) -> Any:
 
 
 def constraint_value(field: dict[str, Any], name: str) -> Any:
-    """The constraint as frictionless holds it: read through the field's value reader."""
+    """The constraint as frictionless holds it: read through the field's value reader.
+
+    The plain cases (an integer, a number, a default-format string or date) are read here, as
+    frictionless' readers read them, so checking them needs no frictionless import.
+    """
+    raw = (field.get("constraints") or {}).get(name)
+    plain = _plain_value(str(field.get("type") or "any"), str(field.get("format") or "default"))
+    if plain is not None:
+        items = raw if name == "enum" and isinstance(raw, list) else [raw]
+        values = [plain(item) for item in items]
+        if all(v is not _UNREAD for v in values):
+            return values if name == "enum" else values[0]
     return _constraint_value(json.dumps(field, sort_keys=True), name)
+
+
+_UNREAD = object()
+
+
+def _plain_value(ftype: str, fmt: str) -> Callable[[Any], Any] | None:
+    if fmt != "default":
+        return None
+
+    def integer(item: Any) -> Any:
+        return item if type(item) is int else _UNREAD
+
+    def number(item: Any) -> Any:
+        if type(item) is int:
+            return item
+        return decimal.Decimal(str(item)) if type(item) is float else _UNREAD
+
+    def string(item: Any) -> Any:
+        return item if isinstance(item, str) else _UNREAD
+
+    def date(item: Any) -> Any:
+        if isinstance(item, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", item):
+            try:
+                return dt.date.fromisoformat(item)
+            except ValueError:
+                return _UNREAD
+        return _UNREAD
+
+    return {"integer": integer, "number": number, "string": string, "date": date}.get(ftype)
 
 
 def check_column(

@@ -187,7 +187,7 @@ class DuplicateFinder:
         candidates = self._candidate_hashes()
         if not len(candidates):
             return
-        readers = [frictionless_reader(f) for f in self.fields]
+        readers = [_plain_reader(f) or frictionless_reader(f) for f in self.fields]
         last_seen: dict[Any, int] = {}
         last_published: dict[Any, int] = {}
         assert self._path is not None
@@ -248,6 +248,16 @@ class DuplicateFinder:
             if len(repeated):
                 found.append(repeated)
         return pa.concat_arrays(found) if found else pa.array([], _U32)
+
+
+def _plain_reader(field: dict[str, Any]) -> Callable[[Any], Any] | None:
+    """frictionless' value of a default-format string: the text itself (no import needed)."""
+    if (
+        str(field.get("type") or "any") == "string"
+        and (field.get("format") or "default") == "default"
+    ):
+        return lambda text: text if isinstance(text, str) else None
+    return None
 
 
 def _exact(reader: Callable[[Any], Any], text: str | None, missing: list[str]) -> Any:
