@@ -130,6 +130,9 @@ class Run:
 
         package = self.loaded.package
         specs = [r for r in package.resources if r.name in slow]
+        if self.engine != "frictionless":
+            for spec in specs:
+                frictionless_engine.refuse_risky_patterns(spec)
         for result in frictionless_engine.validate_resources(package, specs, samples=_ALL):
             self.fallback[result.name] = (result, slow.get(result.name))
 

@@ -22,7 +22,13 @@ import pyarrow.compute as pc
 from opengov.errors import KeyMissing, RulesError
 from opengov.package import Package, ResourceSpec
 from opengov.redact.actions import generalize, mask_column, non_null, pseudonymize, published_schema
-from opengov.redact.gates import LastScan, QuasiCounts, check_linked, neutralise_formulas
+from opengov.redact.gates import (
+    LastScan,
+    QuasiCounts,
+    check_linked,
+    neutralise_formulas,
+    scan_replace,
+)
 from opengov.redact.keys import KEY_ENV, PseudonymKey
 from opengov.redact.manifest import ManifestEntry, RedactedResource, Redaction
 from opengov.redact.rows import as_text, row_mask
@@ -203,13 +209,11 @@ class ResourceRedactor:
         """The field's own scan, which also does the last scan's work on this column: one pass
         over the cells with the rule's kinds and the last scan's. Returns the column and the
         kinds the last scan need not look for again."""
-        from opengov.redact import detectors as detect
-
         rule = self.rules.fields[name]
         if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
             raise RulesError(f"rules.yaml, {self.spec.name}.{name}: 'scan' needs a string field")
         extra = self.last_scan.kinds(name, rule.scan)
-        scanned = detect.scan_replace(column, [*rule.scan, *extra])
+        scanned = scan_replace(column, [*rule.scan, *extra])
         own = {k: v for k, v in scanned.matches.items() if k in rule.scan}
         self.detail.setdefault(name, Counter()).update(own)
         counts = self.scanned.setdefault(name, [0, 0])
@@ -219,7 +223,7 @@ class ResourceRedactor:
         if found:
             # Kinds the rule does not remove were found: the last scan blocks the publish or
             # quarantines those rows, so it looks again at the original cells for which ones.
-            out_column: pa.ChunkedArray = detect.scan_replace(column, list(rule.scan)).array
+            out_column: pa.ChunkedArray = scan_replace(column, list(rule.scan)).array
             return out_column, [k for k in [*rule.scan, *extra] if k not in found]
         out: pa.ChunkedArray = scanned.array
         return out, [*rule.scan, *extra]

@@ -74,7 +74,6 @@ class LastScan:
         self, table: pa.Table, cleaned: dict[str, Sequence[str]]
     ) -> tuple[pa.Table, pa.BooleanArray | None]:
         """The batch to publish, and which of its rows were withheld (None: none)."""
-        from opengov.redact import detectors as detect
 
         if not table.num_rows:
             return table, None
@@ -85,7 +84,7 @@ class LastScan:
             kinds = self.kinds(name, cleaned.get(name, ()))
             if not kinds:
                 continue
-            found = detect.find_cells(scan_text(column), kinds)
+            found = find_cells(scan_text(column), kinds)
             for kind, cells in found.items():
                 count = int(pc.sum(cells).as_py() or 0)
                 if not count:
@@ -236,3 +235,47 @@ def check_linked(groups: Sequence[QuasiCounts]) -> None:
                 f"shared by fewer than k={k} people; generalise one of these fields or suppress "
                 "rows"
             )
+
+
+# --- detectors over distinct values ------------------------------------------------------------
+
+_DISTINCT_SHARE = 0.5  # below this share of distinct values, scan each value once
+
+
+def _distinct(column: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, pa.Array] | None:
+    """The distinct values of a column and each cell's index among them, when repeats make
+    scanning each value once cheaper than scanning each cell (detectors depend on the value
+    alone)."""
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if len(array) < 64:
+        return None
+    uniques = pc.unique(array)
+    if len(uniques) > _DISTINCT_SHARE * len(array):
+        return None
+    return uniques, pc.index_in(array, value_set=uniques)
+
+
+def find_cells(column: pa.ChunkedArray | pa.Array, kinds: Sequence[str]) -> dict[str, pa.Array]:
+    """`detectors.find_cells`, each distinct value scanned once."""
+    from opengov.redact import detectors as detect
+
+    distinct = _distinct(column)
+    if distinct is None:
+        return dict(detect.find_cells(column, kinds))
+    uniques, index = distinct
+    found = detect.find_cells(uniques, kinds)
+    return {kind: pc.fill_null(mask.take(index), False) for kind, mask in found.items()}
+
+
+def scan_replace(column: pa.ChunkedArray, kinds: Sequence[str]) -> Any:
+    """`detectors.scan_replace`; a column whose distinct values hold no hit is returned as it
+    is after scanning each value once (the usual case), else every cell is scanned for exact
+    counts."""
+    from opengov.redact import detectors as detect
+
+    distinct = _distinct(column)
+    if distinct is not None:
+        probe = detect.scan_replace(distinct[0], kinds)
+        if not any(probe.matches.values()):
+            return detect.ScanResult(column, probe.matches, probe.cells)
+    return detect.scan_replace(column, kinds)

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from opengov.sources.cast import CastResult, frictionless_reader
+from opengov.validate import patterns
 
 _BOUNDS = {
     "minimum": pc.greater_equal,
@@ -32,10 +33,6 @@ _BOUNDS = {
 }
 _VECTOR_ENUM_TYPES = {"string", "integer", "number", "boolean", "date", "year"}
 _VECTOR_BOUND_TYPES = {"integer", "number", "date", "year"}
-# RE2 reads these differently from Python's re (POSIX classes, \p, {,n}, \Q, \z, \C):
-# such patterns are checked with Python.
-_RE2_DIFFERENT = ("[:", "\\p", "\\P", "{,", "\\Q", "\\E", "\\z", "\\C")
-_UNICODE_SENSITIVE = re.compile(r"\\[dDwWsSbB]|\(\?[a-zA-Z]*i")
 
 
 @dataclass(frozen=True)
@@ -224,61 +221,42 @@ def _has_long_numbers(text: pa.Array, ok: pa.BooleanArray) -> bool:
     return _any(pc.and_(ok, long_text))
 
 
-@functools.lru_cache(maxsize=256)
-def _re2_pattern(pattern: str) -> str | None:
-    """The RE2 spelling of frictionless' `re.compile("^" + p + "$").match`, if equivalent."""
-    if any(token in pattern for token in _RE2_DIFFERENT):
-        return None
-    try:
-        re.compile(f"^{pattern}$")
-    except re.error:
-        return None  # frictionless would fail on it too; let it speak
-    candidate = "\\A(?:^" + pattern + "$)"
-    try:
-        pc.match_substring_regex(pa.array(["a"], pa.string()), candidate)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
-    return candidate
-
-
 def pattern_failures(
     pattern: str, values: pa.Array, ok: pa.BooleanArray, field_name: str = ""
 ) -> pa.BooleanArray:
-    """Where a string value under `ok` fails frictionless' `re.match("^" + p + "$")`."""
-    return _pattern_check(pattern, values, ok)
-
-
-def _pattern_check(pattern: str, values: pa.Array, ok: pa.BooleanArray) -> pa.BooleanArray:
-    compiled = re.compile(f"^{pattern}$")
-    re2 = _re2_pattern(pattern)
+    """Where a string value under `ok` fails frictionless' `re.match("^" + p + "$")`: RE2
+    where it decides as Python would, Python with a time budget for the rest (`patterns`)."""
+    re2 = patterns.translate(pattern)
     if re2 is None:
-        return _python_pattern(compiled, values, ok)
+        return _python_pattern(pattern, values, ok, field_name)
     # Python's `$` also matches before a final newline: values with a newline go to Python.
     plain = pc.invert(pc.match_substring(values, "\n"))
-    if _UNICODE_SENSITIVE.search(pattern):
-        # \d, \w, \s, \b and case folding mean more in Python than in RE2 beyond ASCII, and
-        # Python's \s also takes \v and \x1c-\x1f. Literals, classes like [a-z], `.` and
-        # quantifiers match code points alike in both, so only these patterns need the check.
+    if patterns.ascii_only(pattern):
+        # \b, \B and case folding mean more in Python than in RE2 beyond ASCII.
         plain = pc.and_(plain, pc.string_is_ascii(values))
-        if "\\s" in pattern or "\\S" in pattern:
-            controls = pc.match_substring_regex(values, "[\\x0b\\x1c-\\x1f]")
-            plain = pc.and_(plain, pc.invert(controls))
     fast_ok = pc.and_(ok, plain)
     bad = _mask(fast_ok, pc.invert(pc.match_substring_regex(values, re2)))
     rest = _and_not(ok, plain)
     if _any(rest):
-        bad = pc.or_(bad, _python_pattern(compiled, values, rest))
+        bad = pc.or_(bad, _python_pattern(pattern, values, rest, field_name))
     result: pa.BooleanArray = bad
     return result
 
 
-def _python_pattern(
-    compiled: re.Pattern[str], values: pa.Array, ok: pa.BooleanArray
-) -> pa.BooleanArray:
-    def fails(value: Any) -> bool:
-        return compiled.match(value) is None
+def _pattern_check(pattern: str, values: pa.Array, ok: pa.BooleanArray) -> pa.BooleanArray:
+    return pattern_failures(pattern, values, ok)
 
-    return _per_unique(values, ok, fails)
+
+def _python_pattern(
+    pattern: str, values: pa.Array, ok: pa.BooleanArray, field_name: str
+) -> pa.BooleanArray:
+    if not _any(ok):
+        return pa.array([False] * len(values), pa.bool_())
+    uniques = pc.unique(values.filter(ok))
+    verdict = pa.array(patterns.python_fails(pattern, uniques.to_pylist(), field_name), pa.bool_())
+    index = pc.index_in(values, value_set=uniques)
+    out: pa.BooleanArray = pc.fill_null(pc.and_(ok, verdict.take(index)), False)
+    return out
 
 
 def _per_unique(
