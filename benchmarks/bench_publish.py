@@ -204,12 +204,13 @@ def _measure_child(command: list[str]) -> None:
     start = time.perf_counter()
     proc = subprocess.run(command, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(
         json.dumps(
             {
                 "wall": wall,
-                "peak_mb": peak_kb / 1024,
+                "cpu": usage.ru_utime + usage.ru_stime,
+                "peak_mb": usage.ru_maxrss / 1024,
                 "code": proc.returncode,
                 "stdout": proc.stdout[-2000:],
                 "stderr": proc.stderr[-2000:],
@@ -305,19 +306,27 @@ def main() -> None:
         for portal in work.glob("portal-*"):
             shutil.rmtree(portal, ignore_errors=True)
     print(f"load average after the runs: {os.getloadavg()[0]:.1f}")
-    print(f"{'':<40}{'wall s':>9}{'rows/s':>14}{'peak RSS MB':>13}   (median of {args.runs})")
+    print(
+        f"{'':<40}{'wall s':>9}{'cpu s':>8}{'rows/s':>12}{'peak RSS MB':>13}"
+        f"   (median of {args.runs}; [each run's wall])"
+    )
     medians: dict[str, tuple[float, float]] = {}
+    cpu: dict[str, float] = {}
     for name, runs in results.items():
         wall = statistics.median(r["wall"] for r in runs)
         peak = statistics.median(r["peak_mb"] for r in runs)
+        cpu[name] = statistics.median(r["cpu"] for r in runs)
         medians[name] = (wall, peak)
         rate = args.rows / wall if wall else 0
         spread = ", ".join(f"{r['wall']:.2f}" for r in runs)
-        print(f"{name:<40}{wall:>9.2f}{rate:>14,.0f}{peak:>13.0f}   [{spread}]")
+        print(f"{name:<40}{wall:>9.2f}{cpu[name]:>8.2f}{rate:>12,.0f}{peak:>13.0f}   [{spread}]")
 
     def ratio(a: str, b: str, target: str) -> None:
         if a in medians and b in medians:
-            print(f"{a} / {b}: {medians[a][0] / medians[b][0]:.2f}x ({target})")
+            print(
+                f"{a} / {b}: {medians[a][0] / medians[b][0]:.2f}x wall, "
+                f"{cpu[a] / cpu[b]:.2f}x cpu ({target})"
+            )
 
     ratio("opengov publish", "floor (read+write CSV+Parquet+sha256)", "target <= 2")
     ratio("opengov validate", "read_csv (typed)", "target <= 1.5")
@@ -326,7 +335,8 @@ def main() -> None:
     if "opengov publish (unchanged)" in medians:
         again = medians["opengov publish (unchanged)"][0]
         print(f"unchanged re-publish: {again:.2f} s (target <= 0.6)")
-    print(json.dumps({k: {"wall": w, "peak_mb": p} for k, (w, p) in medians.items()}))
+    summary = {k: {"wall": w, "cpu": cpu[k], "peak_mb": p} for k, (w, p) in medians.items()}
+    print(json.dumps(summary))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from opengov.errors import DisclosureBlocked, ReidentificationRisk, RulesError
 from opengov.rules import QuasiIdentifiers, ResourceRules
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_STARTS = pa.array(list(FORMULA_PREFIXES), pa.string())
 
 
 def neutralise_formulas(table: pa.Table) -> tuple[pa.Table, dict[str, int]]:
@@ -23,7 +24,8 @@ def neutralise_formulas(table: pa.Table) -> tuple[pa.Table, dict[str, int]]:
     columns = []
     for name, column in zip(table.column_names, table.columns, strict=True):
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            starts = pc.fill_null(pc.match_substring_regex(column, pattern=r"^[=+\-@\t\r]"), False)
+            first = pc.utf8_slice_codeunits(column, 0, 1)
+            starts = pc.fill_null(pc.is_in(first, value_set=_FORMULA_STARTS), False)
             count = int(pc.sum(starts).as_py() or 0)
             if count:
                 counts[name] = count
@@ -249,10 +251,14 @@ def _distinct(column: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, pa.Array] |
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     if len(array) < 64:
         return None
-    uniques = pc.unique(array)
-    if len(uniques) > _DISTINCT_SHARE * len(array):
+    # A sample first: a column of ids (every value new) is not worth encoding.
+    sample = array.slice(0, 4096)
+    if len(pc.unique(sample)) > _DISTINCT_SHARE * len(sample):
         return None
-    return uniques, pc.index_in(array, value_set=uniques)
+    encoded = pc.dictionary_encode(array)
+    if len(encoded.dictionary) > _DISTINCT_SHARE * len(array):
+        return None
+    return encoded.dictionary, encoded.indices
 
 
 def find_cells(column: pa.ChunkedArray | pa.Array, kinds: Sequence[str]) -> dict[str, pa.Array]:

@@ -3,7 +3,10 @@ CSV (pyarrow's CSVWriter) and Parquet (ParquetWriter, zstd)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import queue
+import threading
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -76,9 +79,10 @@ def csv_ready(table: pa.Table) -> pa.Table:
 
 
 class ResourceWriter:
-    """CSV and Parquet of one published resource. The first batch fixes the columns' types;
-    later batches are cast to them (a datetime column that turns out to carry offsets after
-    naive values keeps the first batch's type, its values in UTC)."""
+    """CSV and Parquet of one published resource, written on a thread of their own so that
+    compressing and writing batch k overlaps redacting batch k+1. The first batch fixes the
+    columns' types; later batches are cast to them (a datetime column that turns out to carry
+    offsets after naive values keeps the first batch's type, its values in UTC)."""
 
     def __init__(self, staging: Path, name: str) -> None:
         self.csv_rel, self.parquet_rel = f"data/{name}.csv", f"data/{name}.parquet"
@@ -87,8 +91,25 @@ class ResourceWriter:
         self.parquet_file = HashingFile(staging / self.parquet_rel)
         self._csv: Any = None
         self._parquet: Any = None
+        self._queue: queue.Queue[tuple[pa.Table, pa.Table] | None] = queue.Queue(maxsize=2)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="opengov-writer", daemon=True)
+        self._thread.start()
 
     def write(self, table: pa.Table, csv_table: pa.Table) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put((table, csv_table))
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._write(*item)
+                except BaseException as exc:  # handed to the caller at the next write or close
+                    self._error = exc
+
+    def _write(self, table: pa.Table, csv_table: pa.Table) -> None:
         import pyarrow.csv as pacsv
         import pyarrow.parquet as pq
 
@@ -110,7 +131,16 @@ class ResourceWriter:
             self._parquet.write_table(table)
             self._csv.write_table(text)
 
+    def _stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
     def close(self) -> tuple[provenance.OutputFile, provenance.OutputFile]:
+        self._stop()
+        if self._error is not None:
+            self.abort()
+            raise self._error
         if self._parquet is not None:
             self._parquet.close()
             self._csv.close()
@@ -119,10 +149,12 @@ class ResourceWriter:
         return self.csv_file.output(self.csv_rel), self.parquet_file.output(self.parquet_rel)
 
     def abort(self) -> None:
-        try:
+        self._error = self._error or RuntimeError("aborted")
+        self._stop()
+        # The half-written files go with the staging folder; only the handles are closed here.
+        with contextlib.suppress(Exception):
             if self._parquet is not None:
                 self._parquet.close()
                 self._csv.close()
-        finally:
-            self.csv_file.close()
-            self.parquet_file.close()
+        self.csv_file.close()
+        self.parquet_file.close()
