@@ -71,3 +71,24 @@ def test_frictionless_fallback_refuses_a_pattern_that_could_explode(tmp_path: Pa
     result = CliRunner().invoke(cli, ["validate", str(folder)])
     assert result.exit_code == errors.LimitExceeded.exit_code, result.output
     assert "nested repetition" in result.output and "namn" in result.output
+
+
+def test_the_report_says_where_python_checked_a_pattern(tmp_path: Path) -> None:
+    import json
+
+    case = one(
+        "look",
+        csv_text([["kod"], ["ab"], ["ac"]]),
+        [{"name": "kod", "type": "string", "constraints": {"pattern": "a(?=b)b"}}],
+    )
+    folder = case.write(tmp_path / "look")
+    result = CliRunner().invoke(cli, ["validate", str(folder), "--json"])
+    assert result.exit_code == 1
+    task = json.loads(result.output)["tasks"][0]
+    assert task["pythonChecks"][0]["fieldName"] == "kod"
+    assert "lookaround" in task["pythonChecks"][0]["reason"]
+    plain = one("plain", csv_text([["kod"], ["ab"]]), [
+        {"name": "kod", "type": "string", "constraints": {"pattern": "a[bc]"}}
+    ])  # fmt: skip
+    ok = CliRunner().invoke(cli, ["validate", str(plain.write(tmp_path / "plain")), "--json"])
+    assert "pythonChecks" not in json.loads(ok.output)["tasks"][0]

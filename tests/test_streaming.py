@@ -239,3 +239,35 @@ def test_a_data_file_that_changes_during_the_run_stops_it(make_package: PackageF
     with pytest.raises(errors.InputError, match="changed while"):
         package.record_data_hash(rel, "0" * 64, 10)
     package.record_data_hash(rel, before, (package.root / rel).stat().st_size)
+
+
+def test_verbose_publish_logs_each_stage_and_the_progress_line_covers_it(
+    make_package: PackageFactory,
+    tmp_path: Path,
+    key: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import logging
+
+    from opengov import progress as progress_module
+
+    monkeypatch.setattr(progress_module, "_AFTER", 0.0)
+    monkeypatch.setattr(typed, "BATCH_ROWS", 50)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    root = make_package(rows=_many_rows(400))
+    messages: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())  # type: ignore[method-assign]
+    logging.getLogger("opengov").addHandler(handler)
+    logging.getLogger("opengov").setLevel(logging.INFO)
+    try:
+        publish_static(root, tmp_path / "portal", progress=True)
+    finally:
+        logging.getLogger("opengov").removeHandler(handler)
+    text = "\n".join(messages)
+    for stage in ("loaded in", "compared with the target in", "read, validated, redacted and "
+                  "written in", "handed to the target in"):  # fmt: skip
+        assert stage in text
+    err = capsys.readouterr().err
+    assert "400 rows" in err and "validating, redacting, writing" in err

@@ -3,6 +3,7 @@ personal data, the re-identification (k-anonymity) check, and the CSV formula gu
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -283,5 +284,6 @@ def scan_replace(column: pa.ChunkedArray, kinds: Sequence[str]) -> Any:
     if distinct is not None:
         probe = detect.scan_replace(distinct[0], kinds)
         if not any(probe.matches.values()):
-            return detect.ScanResult(column, probe.matches, probe.cells)
+            # Nothing to replace: the column as it is, with the probe's counts (all zero).
+            return dataclasses.replace(probe, array=column)
     return detect.scan_replace(column, kinds)

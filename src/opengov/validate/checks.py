@@ -135,7 +135,7 @@ def check_column(
             if constraints[name]:
                 failures.append(ConstraintFailure("required", cast.missing))
             continue
-        mask = _vector_check(name, field, ftype, cast, text, ok, field_name)
+        mask = _vector_check(name, field, ftype, cast, text, ok, field_name, notes)
         if mask is None:
             python_names.append(name)
         else:
@@ -162,6 +162,7 @@ def _vector_check(
     text: pa.Array,
     ok: pa.BooleanArray,
     field_name: str = "",
+    notes: dict[tuple[str, str], str] | None = None,
 ) -> pa.BooleanArray | None:
     """A mask of failures, or None when only frictionless' reader can decide."""
     values = cast.array
@@ -177,7 +178,8 @@ def _vector_check(
         bad = pc.less(length, limit) if name == "minLength" else pc.greater(length, limit)
         return _mask(ok, bad)
     if name == "pattern":
-        return pattern_failures(str(field["constraints"]["pattern"]), values, ok, field_name)
+        pattern = str(field["constraints"]["pattern"])
+        return pattern_failures(pattern, values, ok, field_name, notes)
     if name == "enum":
         if ftype not in _VECTOR_ENUM_TYPES:
             return None
@@ -222,12 +224,22 @@ def _has_long_numbers(text: pa.Array, ok: pa.BooleanArray) -> bool:
 
 
 def pattern_failures(
-    pattern: str, values: pa.Array, ok: pa.BooleanArray, field_name: str = ""
+    pattern: str,
+    values: pa.Array,
+    ok: pa.BooleanArray,
+    field_name: str = "",
+    notes: dict[tuple[str, str], str] | None = None,
 ) -> pa.BooleanArray:
     """Where a string value under `ok` fails frictionless' `re.match("^" + p + "$")`: RE2
-    where it decides as Python would, Python with a time budget for the rest (`patterns`)."""
+    where it decides as Python would, Python with a time budget for the rest (`patterns`).
+    Where Python decided, `notes` says why (the report shows it)."""
     re2 = patterns.translate(pattern)
     if re2 is None:
+        if notes is not None and _any(ok):
+            notes[(field_name, "pattern")] = (
+                "RE2 cannot run this pattern as Python does (lookaround, backreferences or "
+                "syntax RE2 reads differently): Python's re checked it, with a time budget"
+            )
         return _python_pattern(pattern, values, ok, field_name)
     # Python's `$` also matches before a final newline: values with a newline go to Python.
     plain = pc.invert(pc.match_substring(values, "\n"))
@@ -238,6 +250,11 @@ def pattern_failures(
     bad = _mask(fast_ok, pc.invert(pc.match_substring_regex(values, re2)))
     rest = _and_not(ok, plain)
     if _any(rest):
+        if notes is not None:
+            notes[(field_name, "pattern")] = (
+                "values with a line break, or non-ASCII values under \\b or case folding, "
+                "were checked by Python's re (with a time budget), the rest by RE2"
+            )
         bad = pc.or_(bad, _python_pattern(pattern, values, rest, field_name))
     result: pa.BooleanArray = bad
     return result

@@ -142,7 +142,9 @@ class ResourceValidator:
             pattern = (exp.descriptor.get("constraints") or {}).get("pattern")
             if pattern is not None and "pattern" in exp.supported:
                 ok = pc.fill_null(pc.invert(pc.or_(col.cast.missing, col.cast.invalid)), False)
-                mask = checks.pattern_failures(str(pattern), col.cast.array, ok, exp.name)
+                mask = checks.pattern_failures(
+                    str(pattern), col.cast.array, ok, exp.name, self.notes
+                )
                 if pc.any(mask).as_py():
                     found.append(ConstraintFailure("pattern", mask))
             return found

@@ -315,6 +315,12 @@ class ValidationReport:
             }
             if r.fallback_reason:
                 task["fallbackReason"] = r.fallback_reason
+            if r.python_checks:
+                # Checks RE2 could not decide alone, per field: why Python ran them.
+                task["pythonChecks"] = [
+                    {"fieldName": name, "check": check, "reason": reason}
+                    for (name, check), reason in sorted(r.python_checks.items())
+                ]
             tasks.append(task)
         return {
             "valid": self.valid,
