@@ -14,26 +14,25 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-
-from opengov.approvals import required_approvals
 from opengov.errors import OpengovError
 from opengov.load import Loaded, load
 from opengov.package import ResourceSpec
 from opengov.progress import Progress
-from opengov.redact.apply import ResourceRedactor
 from opengov.release.build import Release, add_resource, new_release, write_metadata
-from opengov.release.writers import ResourceWriter
-from opengov.sources.readers import check_kept
-from opengov.stream import Run, open_resource
 from opengov.targets.base import Target
 from opengov.targets.plan import PublishResult
-from opengov.validate.arrow_engine import WORKERS
 from opengov.validate.model import DEFAULT_SAMPLES
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow as pa
+
+    from opengov.stream import Run
 
 log = logging.getLogger("opengov.pipeline")
 
@@ -67,6 +66,8 @@ def publish(
         if done is not None:
             return done
         if not plan_only and loaded.rules.approvals is not None:
+            from opengov.approvals import required_approvals
+
             # Approvals name the inputs' fingerprint: the data files are hashed ahead for it.
             required_approvals(
                 loaded.package.root, loaded.rules.approvals, dataset=loaded.name,
@@ -94,6 +95,12 @@ def build_release(
     progress: bool = False,
 ) -> Release:
     """Every published file of the package, in a staging folder; nothing if anything fails."""
+    # The reading machinery (pyarrow) is imported here: an unchanged re-publish needs none of it.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from opengov.stream import Run
+    from opengov.validate.arrow_engine import WORKERS
+
     release = new_release(loaded, staging_parent)
     run = Run(loaded, engine=engine, samples=samples, progress=Progress(enabled=progress))
     try:
@@ -118,6 +125,11 @@ def publish_resource(
     run: Run, spec: ResourceSpec, release: Release, pool: ThreadPoolExecutor
 ) -> int:
     """One pass over one resource: each batch validated, redacted and written."""
+    from opengov.redact.apply import ResourceRedactor
+    from opengov.release.writers import ResourceWriter
+    from opengov.sources.readers import check_kept
+    from opengov.stream import open_resource
+
     source, validator, publishable = open_resource(run, spec, pool)
     redactor = ResourceRedactor(spec, run.rules(spec), run.loaded.key, run.published,
                                 run.wanted.get(spec.name, set()))  # fmt: skip
@@ -156,8 +168,10 @@ def publish_resource(
     return rows
 
 
-def typed_table(spec: ResourceSpec, columns: list | None) -> pa.Table:  # type: ignore[type-arg]
+def typed_table(spec: ResourceSpec, columns: list[Any] | None) -> pa.Table:
     """A batch's cast columns as a table named by field (the published reader's layout)."""
+    import pyarrow as pa
+
     from opengov.sources.cast import arrow_type
 
     fields = spec.schema.get("fields", [])

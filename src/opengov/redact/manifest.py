@@ -6,12 +6,13 @@ The manifest holds counts, rule ids and legal bases; never a withheld value.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from opengov.package import Package
 from opengov.rules import Rules
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 @dataclass

@@ -20,14 +20,20 @@ from opengov import approvals, signing
 from opengov.errors import PublishError, ValidationFailed
 from opengov.load import Loaded
 from opengov.package import Package, sha256_file
-from opengov.redact import PseudonymKey, Redaction
+from opengov.redact.keys import PseudonymKey
+from opengov.redact.manifest import Redaction
 from opengov.release import pages, provenance
-from opengov.release.writers import MEDIA_TYPES
 from opengov.rules import Rules
 from opengov.validate import DEFAULT_SAMPLES, ValidationReport
 from opengov.validate.report import findings_text
 
 REPORT_FILES = ("validation.json", "validation.html", "redactions.json")
+MEDIA_TYPES = {
+    ".csv": "text/csv",
+    ".parquet": "application/vnd.apache.parquet",
+    ".json": "application/json",
+    ".html": "text/html",
+}
 __all__ = ["MEDIA_TYPES", "REPORT_FILES", "Release", "build", "check_report", "finish"]
 
 

@@ -14,13 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from opengov.release import provenance
-
-MEDIA_TYPES = {
-    ".csv": "text/csv",
-    ".parquet": "application/vnd.apache.parquet",
-    ".json": "application/json",
-    ".html": "text/html",
-}
+from opengov.release.build import MEDIA_TYPES
 
 
 class HashingFile:
