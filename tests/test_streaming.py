@@ -271,3 +271,30 @@ def test_verbose_publish_logs_each_stage_and_the_progress_line_covers_it(
         assert stage in text
     err = capsys.readouterr().err
     assert "400 rows" in err and "validating, redacting, writing" in err
+
+
+def test_a_resource_frictionless_validates_is_published_by_the_same_readers(
+    make_package: PackageFactory, tmp_path: Path, key: str
+) -> None:
+    """commentChar: only frictionless validates it; Python's csv reads it for publishing, and
+    the published report still leaves out the withheld row."""
+    rows = copy.deepcopy(STAFF_ROWS)
+    rows[3][4] = "inte-ett-datum"  # the protected person's row carries a waived error
+    rows.insert(2, ["# en kommentar"])
+    rules = copy.deepcopy(STAFF_RULES)
+    rules["resources"]["personal"]["waivers"] = [
+        {"type": "type-error", "field": "anstalld", "reason": "Känt fel i källsystemet"}
+    ]
+    root = make_package(rows=rows, rules=rules)
+    descriptor = json.loads((root / "datapackage.json").read_text(encoding="utf-8"))
+    descriptor["resources"][0]["dialect"]["commentChar"] = "#"
+    (root / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
+    publish_static(root, tmp_path / "portal")
+    folder = tmp_path / "portal" / "personal"
+    report = json.loads((folder / "validation.json").read_bytes())
+    task = report["tasks"][0]
+    assert task["engine"] == "frictionless" and "commentChar" in task["fallbackReason"]
+    assert not task["errors"] and report["stats"]["errors"] == 0
+    text = (folder / "data" / "personal.csv").read_text(encoding="utf-8")
+    assert "# en kommentar" not in text
+    assert len(text.strip().splitlines()) == 1 + 3  # header and the three unprotected rows

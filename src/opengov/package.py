@@ -115,6 +115,13 @@ class Package:
             out.append(item)
         return out
 
+    def hash_data(self, rel: str) -> None:
+        """Hash one data file now (before a reader other than ours reads it), so the read that
+        publishes it can tell if it changed in between."""
+        for item in self.listed_inputs:
+            if item.role == "data" and item.path == rel and rel not in self.data_hashes:
+                self._hash_data(item)
+
     def _hash_data(self, item: InputFile) -> InputFile:
         path = self.root / item.path
         hashed = InputFile("data", item.path, sha256_file(path), path.stat().st_size)

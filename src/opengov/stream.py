@@ -130,9 +130,13 @@ class Run:
 
         package = self.loaded.package
         specs = [r for r in package.resources if r.name in slow]
-        if self.engine != "frictionless":
-            for spec in specs:
+        for spec in specs:
+            if self.engine != "frictionless":
                 frictionless_engine.refuse_risky_patterns(spec)
+            # frictionless reads the file itself; publishing reads it again: the hash taken
+            # now must match the one taken while publishing, or the run stops.
+            if spec.relpath is not None:
+                package.hash_data(spec.relpath)
         for result in frictionless_engine.validate_resources(package, specs, samples=_ALL):
             self.fallback[result.name] = (result, slow.get(result.name))
 
