@@ -252,10 +252,6 @@ def _distinct(column: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, pa.Array] |
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     if len(array) < 64:
         return None
-    # A sample first: a column of ids (every value new) is not worth encoding.
-    sample = array.slice(0, 4096)
-    if len(pc.unique(sample)) > _DISTINCT_SHARE * len(sample):
-        return None
     encoded = pc.dictionary_encode(array)
     if len(encoded.dictionary) > _DISTINCT_SHARE * len(array):
         return None
