@@ -92,3 +92,16 @@ def test_the_report_says_where_python_checked_a_pattern(tmp_path: Path) -> None:
     ])  # fmt: skip
     ok = CliRunner().invoke(cli, ["validate", str(plain.write(tmp_path / "plain")), "--json"])
     assert "pythonChecks" not in json.loads(ok.output)["tasks"][0]
+
+
+def test_the_python_worker_answers_threads_one_at_a_time() -> None:
+    """Columns are checked on several threads; their Python checks must not cross."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = [(r"a(?=b)b", ["ab", "ac"] * (50 + i)) for i in range(8)]
+    jobs += [(r"x(?!y).", ["xz", "xy", "q"] * (30 + i)) for i in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda job: patterns.python_fails(job[0], job[1], "f"), jobs))
+    for (pattern, values), got in zip(jobs, answers, strict=True):
+        compiled = re.compile(f"^{pattern}$")
+        assert got == [compiled.match(v) is None for v in values]

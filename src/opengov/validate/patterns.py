@@ -25,6 +25,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -173,12 +174,19 @@ class _Worker:
 
 
 _worker: list[_Worker] = []
+# Columns are checked on several threads; the worker answers one request at a time.
+_worker_lock = threading.Lock()
 
 
 def python_fails(pattern: str, values: list[str], field_name: str) -> list[bool]:
     """Python's verdict (True: the value fails), within the budget or LimitExceeded."""
     if not values:
         return []
+    with _worker_lock:
+        return _python_fails(pattern, values, field_name)
+
+
+def _python_fails(pattern: str, values: list[str], field_name: str) -> list[bool]:
     if not _worker or _worker[0].proc.poll() is not None:
         _worker[:] = [_Worker()]
     budget = BUDGET_SECONDS + BUDGET_PER_VALUE * len(values)
