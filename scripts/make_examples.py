@@ -479,6 +479,7 @@ def make_leverantorsreskontra(rng: random.Random, planted: Planted) -> bytes:
                 planted.add(sup.ident, sup.person.kind, pkg, res, "leverantor_id", rownum)
             if sup is payee:
                 planted.add(sup.ident, "personnummer", pkg, res, "leverantor", rownum)
+                planted.add("Persson, Lars", "name", pkg, res, "leverantor", rownum)
             if PHONE_LEV in grund:
                 planted.add(PHONE_LEV, "phone", pkg, res, "grund", rownum)
     return write_csv(rows, "cp1252")
@@ -502,12 +503,23 @@ HR_HANDLAGGARE = "Annika Rask"  # HR specialist at Kommunledningsförvaltningen
 PRIVATE_FIRST = [
     "Anders", "Eva", "Mikael", "Maria", "Johan", "Karin", "Lars", "Sara", "Björn", "Åsa",
     "Göran", "Märta", "Örjan", "Ulla", "Stefan", "Lena", "Thomas", "Elin", "Patrik", "Malin",
+    # Names of immigrant origin, as common in Swedish registries as the rest.
+    "Ahmed", "Fatima", "Abdirahman", "Hodan", "Reza", "Shirin", "Mehmet", "Zeynep", "Tesfay",
+    "Semhar", "Emina", "Dragan", "Rojin", "Somchai", "Agnieszka", "Matti",
 ]  # fmt: skip
 PRIVATE_LAST = [
     "Andersson", "Johansson", "Karlsson", "Nilsson", "Eriksson", "Larsson", "Olsson",
     "Gustafsson", "Pettersson", "Jonsson", "Lindberg", "Lindström", "Holm", "Sjöberg",
     "Åberg", "Engström", "Hellström", "Fransson", "Mattsson", "Bergqvist",
+    "Yusuf", "Warsame", "Hosseini", "Yilmaz", "Gebremedhin", "Hadžić", "Barzani", "Saetang",
+    "Nowak", "Virtanen", "Al-Rashid", "Mohamud",
 ]  # fmt: skip
+# Home streets of private persons (fictional), for the addresses registrars type into subjects.
+HOME_STREETS = [
+    "Kvarnvägen", "Björkvägen", "Skolgatan", "Tallstigen", "Åsgränd", "Ringvägen",
+    "Lindallén", "Sjöstigen", "Granbacken", "Drottning Kristinas väg",
+]  # fmt: skip
+HOME_TOWN = "Exempelby"
 
 POLITICIANS = [
     "Anna-Karin Höglund (S)",
@@ -590,6 +602,8 @@ class Case:
     private_names: tuple[str, ...] = ()
     people: tuple[tuple[Person, str], ...] = ()  # (person, written form) in the intern text
     number: int = 0
+    # Private names and addresses the registrar wrote into the public subject: (value, kind).
+    public_people: tuple[tuple[str, str], ...] = ()
 
 
 def make_diarium(rng: random.Random, planted: Planted) -> bytes:
@@ -598,6 +612,16 @@ def make_diarium(rng: random.Random, planted: Planted) -> bytes:
 
     def private_name() -> str:
         return f"{rng.choice(PRIVATE_FIRST)} {rng.choice(PRIVATE_LAST)}"
+
+    def home_address() -> str:
+        """A fictional home address, written as registrars write them."""
+        street = f"{rng.choice(HOME_STREETS)} {rng.randint(1, 60)}"
+        form = rng.random()
+        if form < 0.2:
+            street += rng.choice(["A", " B", ", lgh 1102", ", 2 tr"])
+        if form > 0.7:
+            street += f", {rng.randint(100, 985)} {rng.randint(10, 99)} {HOME_TOWN}"
+        return street
 
     def company() -> str:
         return f"{rng.choice(PLACES)} {rng.choice(['Bygg', 'Konsult', 'Fastigheter', 'Åkeri', 'IT-tjänster', 'Livs'])} AB"  # noqa: E501
@@ -629,6 +653,11 @@ def make_diarium(rng: random.Random, planted: Planted) -> bytes:
     def case_medborgarforslag() -> Case:
         who = private_name()
         subject = f"Medborgarförslag om {rng.choice(MEDBORGARFORSLAG)}"
+        public_people: tuple[tuple[str, str], ...] = ()
+        if rng.random() < 0.3:
+            # The registrar named the proposer in the public subject.
+            subject = f"Medborgarförslag från {who} om {rng.choice(MEDBORGARFORSLAG)}"
+            public_people = ((who, "name"),)
         h, e = officer("KS")
         docs = [
             Doc(0, "inkommande", "Medborgarförslag", who),
@@ -637,7 +666,15 @@ def make_diarium(rng: random.Random, planted: Planted) -> bytes:
             Doc(rng.randint(121, 130), "utgående", "Beslut", who),
         ]
         return Case(
-            "KS", date.min, subject, f"{subject}, förslagsställare {who}", docs, h, e, (who,)
+            "KS",
+            date.min,
+            subject,
+            f"{subject}, förslagsställare {who}",
+            docs,
+            h,
+            e,
+            (who,),
+            public_people=public_people,
         )
 
     def case_motion() -> Case:
@@ -904,7 +941,22 @@ def make_diarium(rng: random.Random, planted: Planted) -> bytes:
             docs.append(Doc(rng.randint(26, 40), "inkommande", "Komplettering", who))
         docs.append(Doc(rng.randint(41, 70), "utgående", "Delegationsbeslut", who))
         intern = f"{subject}, sökande {who}"
-        return Case("SBN", date.min, subject, intern, docs, h, e, (who,) if private else ())
+        public_people: tuple[tuple[str, str], ...] = ()
+        if private and rng.random() < 0.25:
+            home = home_address()
+            subject = f"{subject}, sökande {who}, {home}"
+            public_people = ((who, "name"), (home, "address"))
+        return Case(
+            "SBN",
+            date.min,
+            subject,
+            intern,
+            docs,
+            h,
+            e,
+            (who,) if private else (),
+            public_people=public_people,
+        )
 
     def case_klagomal() -> Case:
         who = private_name()
@@ -914,7 +966,21 @@ def make_diarium(rng: random.Random, planted: Planted) -> bytes:
             Doc(0, "inkommande", "Klagomål", who),
             Doc(rng.randint(5, 20), "utgående", "Svar", who),
         ]
-        return Case("SBN", date.min, subject, f"{subject}, anmälare {who}", docs, h, e, (who,))
+        intern = f"{subject}, anmälare {who}"
+        public_people: tuple[tuple[str, str], ...] = ()
+        if rng.random() < 0.4:
+            # As registrars write them when in a hurry: complainant, address and neighbour.
+            home = home_address()
+            neighbour = private_name()
+            while neighbour == who:
+                neighbour = private_name()
+            what = subject.removeprefix("Klagomål på ")
+            subject = f"Klagomål från {who}, {home}, om grannen {neighbour}: {what}"
+            intern = subject
+            public_people = ((who, "name"), (home, "address"), (neighbour, "name"))
+        return Case(
+            "SBN", date.min, subject, intern, docs, h, e, (who,), public_people=public_people
+        )
 
     def case_detaljplan() -> Case:
         area = rng.choice(PLACES)
@@ -1072,6 +1138,9 @@ def make_diarium(rng: random.Random, planted: Planted) -> bytes:
             if token in public:
                 for fld in ("arende_mening", "arende_mening_intern"):
                     planted.add(token, kind, pkg, res, fld, rownum)
+        for value, kind in case.public_people:
+            if value in (doc.public_subject or public):
+                planted.add(value, kind, pkg, res, "arende_mening", rownum)
         for name in case.private_names:
             if doc.party == name:
                 private_names_seen.setdefault(name, []).append(rownum)

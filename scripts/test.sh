@@ -88,6 +88,25 @@ export PATH="$VENV/bin:$PATH"
 took "$t"
 
 # --------------------------------------------------------------------------------------
+section "axe-core (npm registry) for the accessibility tests"
+t=$SECONDS
+AXE="$ROOT/.cache/axe/node_modules/axe-core/axe.min.js"
+if [ -f "$AXE" ]; then
+    echo "present: $(head -c 40 "$AXE" | tr -d '/*!\n')"
+else
+    if ! command -v npm >/dev/null; then
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+    fi
+    if npm install --no-audit --no-fund --prefix "$ROOT/.cache/axe" axe-core@4 >/dev/null; then
+        echo "installed into .cache/axe: $(head -c 40 "$AXE" | tr -d '/*!\n')"
+    else
+        echo "npm install axe-core@4 failed: the browser tests will fail"
+        FAILED+=("axe-core")
+    fi
+fi
+took "$t"
+
+# --------------------------------------------------------------------------------------
 section "Lint: ruff"
 t=$SECONDS
 check "ruff check" ruff check src tests benchmarks scripts

@@ -68,7 +68,8 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
-TEST_KEY = "test-key-not-for-production-0123456789"
+# 256 random bits as hex, as `opengov key new` writes them (a weak key is refused when loaded).
+TEST_KEY = "4d459b5539fc67f5ff933064c6d5b5379d647c7d265d2f8f8bac6ba303be5d89"
 
 
 @pytest.fixture

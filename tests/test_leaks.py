@@ -14,6 +14,7 @@ import io
 import json
 import re
 import shutil
+import zipfile
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -32,6 +33,9 @@ SECRETS = {
     "samnr": "701063-2391",
     "email": "hemlig.person@example.com",
     "phone": "070-123 45 67",
+    # A private person's name and home address, in the form registrars write them.
+    "name": "Hodan Warsame",
+    "address": "Kvarnvägen 17 B, 123 45 Exempelby",
 }
 KIND = {
     "pnr": "personnummer",
@@ -39,6 +43,8 @@ KIND = {
     "samnr": "samordningsnummer",
     "email": "email",
     "phone": "phone",
+    "name": "name",
+    "address": "address",
 }
 DIGIT_FORMS = {"8112289874", "6408233234", "7010632391", "0701234567"}
 
@@ -67,9 +73,9 @@ def plant(package_dir: Path, *, only_scanned_kinds: bool = True) -> int:
             if f.get("type", "string") != "string" or constrained:
                 continue
             if not rule.public or (rule.scan and not only_scanned_kinds):
-                targets[name] = " ".join(SECRETS.values())
+                targets[name] = ", ".join(SECRETS.values())
             elif rule.scan:
-                targets[name] = " ".join(v for k, v in SECRETS.items() if KIND[k] in rule.scan)
+                targets[name] = ", ".join(v for k, v in SECRETS.items() if KIND[k] in rule.scan)
         # Row filters compare values of public fields; keep those untouched so rows survive.
         text = res.path.read_bytes().decode(res.encoding)
         delimiter = res.delimiter
@@ -90,6 +96,8 @@ def plant(package_dir: Path, *, only_scanned_kinds: bool = True) -> int:
 
 def leaks(text: str) -> list[str]:
     found = [v for v in SECRETS.values() if v in text]
+    # Parts of the address too: the street with its number, and the postcode with the town.
+    found += [part for part in ("Kvarnvägen 17", "123 45 Exempelby") if part in text]
     flat = re.sub(r"[\s\-+]", "", text)
     found += [d for d in DIGIT_FORMS if d in flat]
     return found
@@ -121,6 +129,10 @@ def test_planted_secrets_never_leave(example: Path, tmp_path: Path, key: str) ->
         if path.suffix == ".parquet":
             table = pq.read_table(path)
             text = "\n".join(str(v) for c in table.columns for v in c.to_pylist())
+        elif path.suffix == ".xlsx":
+            # A ZIP of XML: every part, unpacked (compressed bytes would hide a planted value).
+            with zipfile.ZipFile(path) as book:
+                text = "\n".join(book.read(n).decode("utf-8") for n in book.namelist())
         else:
             text = path.read_text(encoding="utf-8")
         assert leaks(text) == [], path.relative_to(portal)
@@ -176,4 +188,28 @@ def test_a_kind_the_rule_does_not_scan_for_blocks_the_publish(tmp_path: Path) ->
     assert result.exit_code == DisclosureBlocked.exit_code, result.output
     assert "fakturor.leverantor_id: email" in result.output
     assert leaks(result.output) == []
+    assert not portal.exists() or not [p for p in portal.rglob("*") if p.is_file()]
+
+
+def test_a_name_in_free_text_the_rule_does_not_decide_blocks_the_publish(tmp_path: Path) -> None:
+    """arende_mening scanned for identifiers only: a private name and address must stop it."""
+    example = EXAMPLES / "diarium-2024"
+    work = tmp_path / "datapackages" / example.name
+    shutil.copytree(example, work)
+    rules_path = work / "rules.yaml"
+    text = rules_path.read_text(encoding="utf-8")
+    decided = "scan: [personnummer, samordningsnummer, email, phone, name, address]"
+    assert decided in text
+    rules_path.write_text(
+        text.replace(decided, "scan: [personnummer, samordningsnummer, email, phone]"),
+        encoding="utf-8",
+    )
+    assert plant(work) > 0
+    portal = tmp_path / "portal"
+    result = CliRunner().invoke(cli, ["publish", str(work), "--to", str(portal)])
+    assert result.exit_code == DisclosureBlocked.exit_code, result.output
+    assert "handlingar.arende_mening: name in " in result.output
+    assert "handlingar.arende_mening: address in " in result.output
+    assert leaks(result.output) == []
+    assert "Kvarnvägen" not in result.output and "Warsame" not in result.output
     assert not portal.exists() or not [p for p in portal.rglob("*") if p.is_file()]

@@ -23,11 +23,14 @@ EXPECTED_FILES = {
     "datapackage.json",
     "data/personal.csv",
     "data/personal.parquet",
+    "data/personal.xlsx",
     "validation.json",
     "validation.html",
     "redactions.json",
     "provenance.json",
     "index.html",
+    "history.json",
+    "history.html",
 }
 
 

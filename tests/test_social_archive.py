@@ -6,10 +6,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from social_support import key_env  # noqa: F401  (a fixture)
 
 from opengov.errors import ImportFailed, InputError, UnsafeArchive
 from opengov.importers.social import ArchiveLimits, import_facebook
 from opengov.importers.social.archive import check_entry_name, open_export
+
+pytestmark = pytest.mark.usefixtures("key_env")
 
 POSTS = "posts/your_posts_1.json"
 ONE_POST = b'[{"timestamp": 1692547200, "data": [{"post": "Hej"}]}]'

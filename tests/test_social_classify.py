@@ -7,11 +7,16 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from social_support import key_env  # noqa: F401  (a fixture)
 
 from opengov.errors import InputError
 from opengov.importers.social import classify, import_facebook
+from opengov.redact.keys import load_key
 
 FIXTURES = Path(__file__).parent / "fixtures" / "social"
+pytestmark = pytest.mark.usefixtures("key_env")
 HEADER = "record_id,classification,classified_by,reason\n"
 NOON = datetime(2024, 11, 4, 12, 0, tzinfo=UTC)
 
@@ -31,7 +36,9 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 def package(tmp_path: Path) -> Path:
     out = tmp_path / "pkg"
     import_facebook(FIXTURES / "facebook-personal", account="Privat", out=out)
-    import_facebook(FIXTURES / "facebook-page", account="Sida", account_type="official", out=out)
+    import_facebook(
+        FIXTURES / "facebook-page-2025", account="Sida", account_type="official", out=out
+    )
     return out
 
 
@@ -68,7 +75,7 @@ def test_decisions_are_applied_with_the_clock(tmp_path: Path, package: Path) -> 
     untouched = [r for r in after.values() if r["account"] == "Privat"][2:]
     assert untouched and all(r["classification"] == "undecided" for r in untouched)
     assert all(r["classified_by"] == "opengov import (account type personal)" for r in untouched)
-    assert result.posts["official"] == 5  # the page's four and the decided one
+    assert result.posts["official"] == 6  # the page's five and the decided one
     d = result.to_dict()
     assert d["posts"]["by_classification"] == result.posts
     assert d["decisions"] == 3 and d["changed"] == 3
@@ -167,11 +174,84 @@ def test_bad_files(tmp_path: Path, package: Path, text: str, message: str) -> No
         classify(package, write(tmp_path, text))
 
 
-def test_not_utf8(tmp_path: Path, package: Path) -> None:
+def test_swedish_excel_csv_cp1252_semicolons(tmp_path: Path, package: Path) -> None:
+    """What Excel's "CSV (semikolonavgränsad)" saves on a Swedish Windows: cp1252, `;`, CRLF."""
+    posts, comments = ids(package)
+    text = "record_id;classification;classified_by;reason\r\n"
+    text += f"{posts[0]};private;Registrator, kommunledningsförvaltningen;Privat bild från sjön\r\n"
+    text += f"{comments[0]};official;Åsa Ödman;Gäller ärendet, inkommen\r\n"
+    path = tmp_path / "beslut.csv"
+    path.write_bytes(text.encode("cp1252"))
+    result = classify(package, path, clock=lambda: NOON)
+    assert result.decisions == 2
+    after = rows(package / "posts.csv")[posts[0]]
+    assert after["classified_by"] == "Registrator, kommunledningsförvaltningen"
+    assert after["reason"] == "Privat bild från sjön"
+    assert rows(package / "comments.csv")[comments[0]]["classified_by"] == "Åsa Ödman"
+
+
+_CELL = st.text(alphabet=st.sampled_from("abcåäöÅÄÖ éÉ-.:/()'"), min_size=1, max_size=30).filter(
+    lambda t: t.strip() and not t.strip().startswith("opengov import")
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    delimiter=st.sampled_from([",", ";", "\t", "|"]),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp1252"]),
+    newline=st.sampled_from(["\n", "\r\n"]),
+    who=_CELL,
+    why=_CELL,
+)
+def test_decisions_in_any_spreadsheet_dialect(
+    tmp_path_factory: pytest.TempPathFactory,
+    package: Path,
+    delimiter: str,
+    encoding: str,
+    newline: str,
+    who: str,
+    why: str,
+) -> None:
+    import io
+
+    posts, _ = ids(package)
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator=newline)
+    writer.writerow(["record_id", "classification", "classified_by", "reason"])
+    writer.writerow([posts[2], "private", who, why])
+    path = tmp_path_factory.mktemp("d") / "beslut.csv"
+    path.write_bytes(buffer.getvalue().encode(encoding))
+    classify(package, path, clock=lambda: NOON)
+    row = rows(package / "posts.csv")[posts[2]]
+    assert (row["classification"], row["classified_by"], row["reason"]) == (
+        "private",
+        who.strip(),
+        why.strip(),
+    )
+
+
+def test_decisions_as_xlsx(tmp_path: Path, package: Path) -> None:
+    import openpyxl
+
+    posts, _ = ids(package)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["record_id", "classification", "classified_by", "reason"])
+    sheet.append([posts[0], "official", "Registrator", "I tjänsten"])
+    book.save(tmp_path / "beslut.xlsx")
+    result = classify(package, tmp_path / "beslut.xlsx", clock=lambda: NOON)
+    assert result.changed == 1
+
+
+def test_a_file_that_is_no_table(tmp_path: Path, package: Path) -> None:
     path = tmp_path / "d.csv"
-    path.write_bytes(HEADER.encode() + "x,private,Håkan,Skäl\n".encode("cp1252"))
-    with pytest.raises(InputError, match="not UTF-8"):
+    path.write_bytes(HEADER.encode() + "x,private,Håkan,Skäl\n".encode("cp1252") + b"\x81\x00")
+    with pytest.raises(InputError) as caught:
         classify(package, path)
+    assert caught.value.exit_code == 6
 
 
 def test_missing_files(tmp_path: Path, package: Path) -> None:
@@ -194,7 +274,12 @@ def test_fixture_decisions_match_the_example_accounts(tmp_path: Path) -> None:
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     out = tmp_path / "pkg"
-    import_facebook(FIXTURES / "facebook-personal", account=script.PERSONAL_ACCOUNT, out=out)
+    import_facebook(
+        FIXTURES / "facebook-personal",
+        account=script.PERSONAL_ACCOUNT,
+        out=out,
+        key=load_key(script.KEY_FILE),
+    )
     result = classify(out, FIXTURES / "decisions.csv", clock=lambda: NOON)
     assert result.decisions == 5
     assert result.posts == {"official": 1, "private": 2, "undecided": 4}

@@ -10,14 +10,17 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner, Result
+from social_support import FB_PAGE, FB_PERSONAL, TEST_KEY, X_2024, key_env  # noqa: F401
 
 from opengov.cli import social as cli_social
 from opengov.errors import ImportFailed, InputError, OpengovError, UnsafeArchive
 from opengov.importers.social import import_twitter
 from opengov.importers.social.archive import FileRead
 from opengov.importers.social.package import ImportResult, ResourceCounts
+from opengov.importers.social.report import FileReport
 
 FIXTURES = Path(__file__).parent / "fixtures" / "social"
+pytestmark = pytest.mark.usefixtures("key_env")
 
 
 class Wrapped(click.Group):
@@ -31,7 +34,9 @@ class Wrapped(click.Group):
             ctx.exit(exc.exit_code)
 
 
-@click.group(cls=Wrapped)
+# The real CLI's settings: click caches a command's help option on first use, so a test group
+# without `-h` would change what later tests (the generated CLI reference) see.
+@click.group(cls=Wrapped, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     pass
 
@@ -46,7 +51,8 @@ def run(*args: str) -> Result:
 
 def test_commands_are_named_as_the_lead_registers_them() -> None:
     assert cli_social.import_group.name == "import"
-    assert set(cli_social.import_group.commands) == {"facebook", "twitter"}
+    # sql is added to the same group by cli/importers.py (opengov import sql).
+    assert set(cli_social.import_group.commands) == {"facebook", "sql", "twitter"}
     assert cli_social.classify_command.name == "classify"
 
 
@@ -59,8 +65,10 @@ def test_json_output_is_exactly_to_dict(monkeypatch: pytest.MonkeyPatch, tmp_pat
         export="e.zip",
         out=str(tmp_path),
         files_read=(FileRead("posts/your_posts_1.json", "ab" * 32, 10),),
+        files=(FileReport("posts/your_posts_1.json", "read", "posts", 2),),
         posts=counts,
         comments=counts,
+        own_accounts=("ExempelbyKommun",),
         author_action="drop",
         rules="written",
         outputs={"datapackage": "x"},
@@ -82,10 +90,14 @@ def test_json_output_is_exactly_to_dict(monkeypatch: pytest.MonkeyPatch, tmp_pat
         "official",
         "--out",
         tmp_path,
+        "--own-handle",
+        "ExempelbyKommun",
         "--json",
     )
     assert result.exit_code == 0, result.output
     assert result.output == json.dumps(fake.to_dict(), ensure_ascii=False, indent=2) + "\n"
+    assert seen["own_handles"] == ("ExempelbyKommun",)
+    assert seen["key"] is not None  # from the environment
     assert "Håkan" in result.output  # ensure_ascii=False
     assert seen["account"] == "Håkan" and seen["account_type"] == "official"
     assert seen["out"] == tmp_path and seen["export"] == Path("e.zip")
@@ -93,7 +105,7 @@ def test_json_output_is_exactly_to_dict(monkeypatch: pytest.MonkeyPatch, tmp_pat
 
 
 def test_real_twitter_import_json_matches_the_library(tmp_path: Path) -> None:
-    archive = FIXTURES / "twitter-official"
+    archive = X_2024
     result = run(
         "import",
         "twitter",
@@ -114,23 +126,45 @@ def test_real_twitter_import_json_matches_the_library(tmp_path: Path) -> None:
     for key in ("out", "outputs"):
         from_cli.pop(key), library.pop(key)
     assert from_cli == library
-    assert from_cli["posts"]["by_classification"] == {"official": 6, "private": 0, "undecided": 0}
+    assert from_cli["posts"]["by_classification"] == {"official": 15, "private": 0, "undecided": 0}
+    assert from_cli["files_by_status"] == {"read": 9, "known": 5, "not_understood": 0}
 
 
 def test_human_summary(tmp_path: Path) -> None:
     result = run(
         "import",
         "facebook",
-        FIXTURES / "facebook-page",
+        FB_PAGE,
         "--account",
         "Sida",
         "--out",
         tmp_path / "pkg",
     )
     assert result.exit_code == 0, result.output
-    assert "Imported 4 posts and 5 comments from facebook-page" in result.output
-    assert "posts: 0 official, 0 private, 4 undecided" in result.output
-    assert "commenters' names: drop" in result.output
+    assert "Imported 5 posts and 6 comments from facebook-page-2025" in result.output
+    assert "files in the export: 4 read, 3 known and not relevant, 0 not understood" in (
+        result.output
+    )
+    assert "read this_profile's_activity_across_facebook/posts/profile_posts_1.json" in (
+        result.output
+    )
+    assert "posts: 0 official, 0 private, 5 undecided" in result.output
+    assert "commenters' names: pseudonymize" in result.output
+
+
+def test_key_file_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from opengov.redact.keys import KEY_ENV
+
+    monkeypatch.delenv(KEY_ENV)
+    args = ["import", "facebook", FB_PAGE, "--account", "Sida", "--out"]
+    missing = run(*args, tmp_path / "a")
+    assert missing.exit_code == 10 and "--key-file" in missing.output
+    assert not (tmp_path / "a").exists()
+    key_file = tmp_path / "nyckel.txt"
+    key_file.write_text(TEST_KEY)
+    ok = run(*args, tmp_path / "b", "--key-file", key_file)
+    assert ok.exit_code == 0, ok.output
+    assert TEST_KEY not in ok.output
 
 
 def test_classify_command(tmp_path: Path) -> None:
@@ -139,7 +173,7 @@ def test_classify_command(tmp_path: Path) -> None:
         run(
             "import",
             "facebook",
-            FIXTURES / "facebook-personal",
+            FB_PERSONAL,
             "--account",
             "Privat",
             "--out",
@@ -164,8 +198,9 @@ def test_classify_command(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["import", "twitter", FIXTURES / "facebook-page", "--account", "X"], 15, "Facebook"),
-        (["import", "facebook", FIXTURES / "twitter-official", "--account", "X"], 15, "Twitter"),
+        (["import", "twitter", FB_PAGE, "--account", "X"], 15, "Facebook"),
+        (["import", "facebook", X_2024, "--account", "X"], 15, "Twitter"),
+        (["import", "facebook", FIXTURES / "facebook-html", "--account", "X"], 15, "JSON"),
         (["import", "facebook", "missing.zip", "--account", "X"], 6, "does not exist"),
     ],
 )
@@ -206,7 +241,7 @@ def test_size_limit_option(tmp_path: Path) -> None:
 
 def test_classify_error_exit_code(tmp_path: Path) -> None:
     out = tmp_path / "pkg"
-    run("import", "facebook", FIXTURES / "facebook-page", "--account", "S", "--out", out)
+    run("import", "facebook", FB_PAGE, "--account", "S", "--out", out)
     bad = tmp_path / "d.csv"
     bad.write_text("record_id,classification,classified_by,reason\nnope,x,R,S\n", "utf-8")
     result = run("classify", out, "--from", bad)
@@ -217,7 +252,7 @@ def test_classify_error_exit_code(tmp_path: Path) -> None:
 def test_library_errors_propagate_unwrapped(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         cli_social.import_group,
-        ["twitter", str(FIXTURES / "facebook-page"), "--account", "X", "--out", str(tmp_path)],
+        ["twitter", str(FB_PAGE), "--account", "X", "--out", str(tmp_path)],
     )
     assert isinstance(result.exception, ImportFailed)
 
@@ -247,7 +282,7 @@ def test_through_the_main_cli(tmp_path: Path) -> None:
         [
             "import",
             "twitter",
-            str(FIXTURES / "twitter-official"),
+            str(X_2024),
             "--account",
             "X",
             "--out",
@@ -261,7 +296,7 @@ def test_through_the_main_cli(tmp_path: Path) -> None:
         [
             "import",
             "twitter",
-            str(FIXTURES / "facebook-page"),
+            str(FB_PAGE),
             "--account",
             "X",
             "--out",

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import TEST_KEY
 from helpers import STAFF_ROWS, STAFF_RULES, STAFF_SCHEMA, write_csv
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -35,7 +36,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Trust, Pat
     """A signed two-release dataset, built once; each example works on a copy."""
     root = tmp_path_factory.mktemp("signed")
     mp = pytest.MonkeyPatch()
-    mp.setenv("OPENGOV_PSEUDONYM_KEY", "test-key-not-for-production-0123456789")
+    mp.setenv("OPENGOV_PSEUDONYM_KEY", TEST_KEY)  # a weak key is refused when loaded
     try:
         package = root / "personal"
         write_csv(package / "data" / "personal.csv", STAFF_ROWS)

@@ -161,13 +161,6 @@ class ConfigError(OpengovError):
     title = "configuration error"
 
 
-class LimitExceeded(OpengovError):
-    """An input is larger, deeper or more repetitive than opengov reads (docs/security.md)."""
-
-    exit_code = 19
-    title = "input exceeds a safety limit"
-
-
 # 40-49: authenticity (signed releases, trust, approvals). A block of its own, so that error
 # classes added elsewhere in the meantime cannot collide with these numbers.
 
@@ -237,6 +230,95 @@ class SigningKeyError(OpengovError):
     title = "signing key error"
 
 
+# 30-39: hostile input and weak secrets (docs/security.md). A block of its own, like 40-49.
+
+
+class LimitExceeded(OpengovError):
+    """An input is larger, deeper or more repetitive than opengov reads (docs/security.md)."""
+
+    exit_code = 30
+    title = "input exceeds a safety limit"
+
+
+class WeakKey(OpengovError):
+    """The pseudonym key is not random enough to keep pseudonyms and keyed digests secret."""
+
+    exit_code = 31
+    title = "pseudonym key too weak"
+
+
+# 50-59: importing exports (social media). A block of its own, as 40-49, so that error classes
+# added elsewhere in the meantime cannot collide with these numbers.
+
+
+class UnreadExportFiles(OpengovError):
+    """An export holds files that look like posts or comments and that opengov did not read."""
+
+    exit_code = 50
+    title = "export files not read"
+
+
+# 60-69: drafting packages and importing from databases (opengov init, opengov import sql). A
+# block of its own, like 40-49 and 50-59, so codes added elsewhere in the meantime cannot collide.
+
+
+class DatabaseUrlError(OpengovError):
+    """A database URL that opengov cannot use: unknown scheme, no database, unknown option."""
+
+    exit_code = 60
+    title = "bad database URL"
+
+
+class PasswordInUrl(OpengovError):
+    """A password given on the command line (in the URL); it belongs in the environment or the
+    driver's own files (PGPASSWORD, ~/.pgpass)."""
+
+    exit_code = 61
+    title = "password in the URL"
+
+
+class DatabaseUnreachable(OpengovError):
+    """The database server cannot be reached, or the database or file does not exist."""
+
+    exit_code = 62
+    title = "database unreachable"
+
+
+class DatabaseAuthFailed(OpengovError):
+    """The database server refused the credentials (wrong or missing password, unknown role)."""
+
+    exit_code = 63
+    title = "database refused the credentials"
+
+
+class TableNotFound(OpengovError):
+    """The table named with --table does not exist (or is not visible to the role)."""
+
+    exit_code = 64
+    title = "table not found"
+
+
+class QueryFailed(OpengovError):
+    """The database refused or could not finish the query (syntax, permission, data error)."""
+
+    exit_code = 65
+    title = "query failed"
+
+
+class UnsupportedColumnType(OpengovError):
+    """A column has a database type with no Table Schema equivalent."""
+
+    exit_code = 66
+    title = "column type not supported"
+
+
+class SheetChoiceNeeded(OpengovError):
+    """A workbook has several sheets (or not the one named) and none was chosen with --sheet."""
+
+    exit_code = 67
+    title = "choose a sheet"
+
+
 EXIT_CODES: dict[int, str] = {
     0: "ok",
     1: ValidationFailed.title,
@@ -257,7 +339,8 @@ EXIT_CODES: dict[int, str] = {
     16: UnsafeArchive.title,
     17: ReidentificationRisk.title,
     18: ConfigError.title,
-    19: LimitExceeded.title,
+    30: LimitExceeded.title,
+    31: WeakKey.title,
     40: ChainBroken.title,
     41: UnlistedFiles.title,
     42: DescriptorMismatch.title,
@@ -267,5 +350,14 @@ EXIT_CODES: dict[int, str] = {
     46: ReplayDetected.title,
     47: ApprovalsMissing.title,
     48: SigningKeyError.title,
+    50: UnreadExportFiles.title,
+    60: DatabaseUrlError.title,
+    61: PasswordInUrl.title,
+    62: DatabaseUnreachable.title,
+    63: DatabaseAuthFailed.title,
+    64: TableNotFound.title,
+    65: QueryFailed.title,
+    66: UnsupportedColumnType.title,
+    67: SheetChoiceNeeded.title,
     70: "internal error (a bug: run with --debug and report it)",
 }

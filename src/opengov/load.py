@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from opengov.errors import KeyMissing
+from opengov.errors import KeyMissing, RulesError
 from opengov.package import Package, load_package
+from opengov.paths import inside
 from opengov.redact.keys import KEY_ENV, PseudonymKey, load_key
 from opengov.release import provenance
 from opengov.rules import Rules, load_for_package
@@ -40,9 +41,7 @@ class Loaded:
     @functools.cached_property
     def fingerprint(self) -> str:
         """One hash of every input file and the key's fingerprint."""
-        return provenance.inputs_fingerprint(
-            self.package, self.key.fingerprint if self.key else None
-        )
+        return provenance.inputs_fingerprint(self.package, self.key)
 
 
 def load(package_path: Path | str, *, key_file: Path | str | None = None) -> Loaded:
@@ -50,8 +49,15 @@ def load(package_path: Path | str, *, key_file: Path | str | None = None) -> Loa
     rules = load_for_package(package, required=True)
     assert rules is not None
     if key_file is None and rules.pseudonym_key_file:
-        key_file = package.root / rules.pseudonym_key_file
-    key = load_key(key_file) if (key_file is not None or rules.needs_key()) else None
+        # Named by the package, so read from inside it, like its data (a --key-file is the
+        # user's own choice and may be anywhere).
+        key_file = inside(
+            package.root, rules.pseudonym_key_file, what="rules.yaml: pseudonym_key_file",
+            error=RulesError,
+        )  # fmt: skip
+    # Loaded whenever one is given, not only for pseudonyms: provenance keys its digests of
+    # unpublished inputs with it (docs/provenance.md).
+    key = load_key(key_file)
     if rules.needs_key() and key is None:
         raise KeyMissing(
             f"rules.yaml pseudonymises fields; set {KEY_ENV} or pass --key-file "

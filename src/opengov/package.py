@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from opengov import limits
 from opengov.errors import InputError, SchemaError
+from opengov.paths import check_name, inside, slug
 
 DESCRIPTOR = "datapackage.json"
 RULES = "rules.yaml"
@@ -49,9 +51,15 @@ class InputFile:
     path: str  # relative to the package folder (or the schema search root)
     sha256: str
     bytes: int
+    # Where it was read, for the keyless inputs fingerprint (release/provenance.py).
+    location: Path | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"role": self.role, "path": self.path, "sha256": self.sha256, "bytes": self.bytes}
+
+
+def _input_file(role: str, rel: str, path: Path) -> InputFile:
+    return InputFile(role, rel, sha256_file(path), path.stat().st_size, location=path.resolve())
 
 
 @dataclass
@@ -123,8 +131,10 @@ class Package:
                 self._hash_data(item)
 
     def _hash_data(self, item: InputFile) -> InputFile:
-        path = self.root / item.path
-        hashed = InputFile("data", item.path, sha256_file(path), path.stat().st_size)
+        path = item.location or self.root / item.path
+        hashed = InputFile(
+            "data", item.path, sha256_file(path), path.stat().st_size, location=item.location
+        )
         self.data_hashes[item.path] = hashed
         return hashed
 
@@ -137,7 +147,8 @@ class Package:
                 f"data file {rel!r} changed while it was being published; publish again once "
                 "it is complete"
             )
-        self.data_hashes[rel] = InputFile("data", rel, sha256, size)
+        location = next((i.location for i in self.listed_inputs if i.path == rel), None)
+        self.data_hashes[rel] = InputFile("data", rel, sha256, size, location=location)
 
     def resource(self, name: str) -> ResourceSpec:
         for res in self.resources:
@@ -152,13 +163,13 @@ class Package:
 
 def _read_json(path: Path, what: str) -> Any:
     try:
-        raw = path.read_bytes()
+        raw = limits.read_limited(path, limits.MAX_DESCRIPTOR_BYTES, f"{what} {path}")
     except FileNotFoundError:
         raise SchemaError(f"{what} not found: {path}") from None
     except OSError as exc:
         raise SchemaError(f"cannot read {what} {path}: {exc.strerror}") from None
     try:
-        return json.loads(raw.decode("utf-8-sig"))
+        return limits.load_json(raw.decode("utf-8-sig"), f"{what} {path}")
     except UnicodeDecodeError:
         raise SchemaError(f"{what} {path} is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
@@ -172,15 +183,7 @@ def _inside(root: Path, rel: str, what: str) -> Path:
     """Resolve `rel` under `root`, refusing absolute paths, URLs and escapes."""
     if not rel or not isinstance(rel, str):
         raise SchemaError(f"{what} has no path")
-    if "://" in rel:
-        raise InputError(f"{what} path {rel!r} is a URL; opengov reads local files only")
-    candidate = Path(rel)
-    if candidate.is_absolute() or rel.startswith(("/", "\\")) or (len(rel) > 1 and rel[1] == ":"):
-        raise InputError(f"{what} path {rel!r} is absolute; paths must be inside the package")
-    resolved = (root / candidate).resolve()
-    if not resolved.is_relative_to(root.resolve()):
-        raise InputError(f"{what} path {rel!r} points outside the package folder")
-    return resolved
+    return inside(root, rel, what=what)
 
 
 def _find_schema_file(root: Path, ref: str, what: str) -> tuple[Path, str]:
@@ -202,6 +205,15 @@ def _find_schema_file(root: Path, ref: str, what: str) -> tuple[Path, str]:
     raise SchemaError(f"{what}: schema file {ref!r} not found in the package or in schemas/")
 
 
+def detect_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) or Windows-1252 for a small file, decided on the whole file
+    (the importers' tables). Data files of a package go through `sources.encoding`, which
+    settles it from the head and checks the rest while streaming."""
+    from opengov.sources.encoding import detect_encoding as detect
+
+    return detect(path, f"file {path.name}")
+
+
 def normalise_encoding(name: str, what: str) -> str:
     try:
         return codecs.lookup(name).name
@@ -218,7 +230,7 @@ def _resolve_schema(
     if isinstance(schema, str):
         path, ref = _find_schema_file(root, schema, what)
         schema = _read_json(path, f"{what} schema")
-        inputs.append(InputFile("schema", ref, sha256_file(path), path.stat().st_size))
+        inputs.append(_input_file("schema", ref, path))
     if not isinstance(schema, dict) or not isinstance(schema.get("fields"), list):
         raise SchemaError(f"{what}: the Table Schema must be an object with a 'fields' list")
     _check_schema(schema, what)
@@ -332,6 +344,7 @@ def _resource_spec(
     name = desc.get("name")
     if not isinstance(name, str) or not name:
         raise SchemaError(f"resource {index} has no name")
+    check_name(name, f"resource {index}: the name")
     what = f"resource {name!r}"
     schema = _resolve_schema(root, desc, what, inputs)
     dialect = desc.get("dialect") or {}
@@ -371,7 +384,7 @@ def _resource_spec(
         else:
             encoding = detect_encoding(path, what)
     # Hashed by the read that parses it (see Package.inputs).
-    inputs.append(InputFile("data", rel, "", size))
+    inputs.append(InputFile("data", rel, "", size, location=path.resolve()))
     return ResourceSpec(
         name=name,
         format=fmt,
@@ -395,13 +408,20 @@ def load_package(path: Path | str) -> Package:
         raise InputError(f"{path} is not a package folder or datapackage.json")
     if not desc_path.is_file():
         raise SchemaError(f"no {DESCRIPTOR} in {root}")
+    # The descriptor itself is read from inside its folder: a link to a file elsewhere is not.
+    desc_path = inside(root, desc_path.name, what=DESCRIPTOR)
     descriptor = _read_json(desc_path, DESCRIPTOR)
     if not isinstance(descriptor, dict):
         raise SchemaError(f"{DESCRIPTOR} must be a JSON object")
-    name = descriptor.get("name") or root.resolve().name
-    if not isinstance(name, str):
-        raise SchemaError(f"{DESCRIPTOR}: 'name' must be a string")
-    inputs = [InputFile("descriptor", DESCRIPTOR, sha256_file(desc_path), desc_path.stat().st_size)]
+    if "name" in descriptor:
+        name = check_name(descriptor["name"], f"{DESCRIPTOR}: the package name", package=True)
+    else:
+        name = check_name(
+            root.resolve().name,
+            f"{DESCRIPTOR} has no 'name', and the folder name",
+            package=True,
+        )
+    inputs = [_input_file("descriptor", DESCRIPTOR, desc_path)]
     raw_resources = descriptor.get("resources")
     if not isinstance(raw_resources, list) or not raw_resources:
         raise SchemaError(f"{DESCRIPTOR} has no resources")
@@ -411,9 +431,20 @@ def load_package(path: Path | str) -> Package:
         if res.name in seen:
             raise SchemaError(f"{DESCRIPTOR} names resource {res.name!r} twice")
         seen.add(res.name)
+    for res in resources:
+        # The published descriptor lists each resource's Parquet copy as `<name>-parquet`.
+        if f"{res.name}-parquet" in seen:
+            raise SchemaError(
+                f"{DESCRIPTOR}: resource {res.name + '-parquet'!r} clashes with the Parquet copy "
+                f"of resource {res.name!r}; rename one of them"
+            )
     rules_path = root / RULES
-    if rules_path.is_file():
-        inputs.append(InputFile("rules", RULES, sha256_file(rules_path), rules_path.stat().st_size))
+    if rules_path.is_file() or rules_path.is_symlink():
+        # Read from inside the package, like data files: a link to a rules.yaml elsewhere is not.
+        rules_path = inside(root, RULES, what=RULES)
+        if not rules_path.is_file():
+            raise InputError(f"{RULES} in {root} is not a file")
+        inputs.append(_input_file("rules", RULES, rules_path))
     return Package(
         root=root,
         name=name,
@@ -448,7 +479,7 @@ def load_single_file(
     elif data.suffix.lower() in {".csv", ".txt"}:
         desc["dialect"] = {"delimiter": sniff_delimiter(data)}
     root = data.resolve().parent
-    inputs = [InputFile("schema", schema.name, sha256_file(schema), schema.stat().st_size)]
+    inputs = [_input_file("schema", schema.name, schema)]
     res = _resource_spec(root, desc, 1, inputs)
     return Package(
         root=root,
@@ -469,5 +500,4 @@ def sniff_delimiter(path: Path) -> str:
 
 
 def _safe_name(stem: str) -> str:
-    cleaned = "".join(c if c.isalnum() or c in "-_." else "-" for c in stem.lower())
-    return cleaned.strip("-") or "resource"
+    return slug(stem, default="resource")

@@ -132,8 +132,9 @@ def publish_resource(
 
     source, validator, publishable = open_resource(run, spec, pool)
     redactor = ResourceRedactor(spec, run.rules(spec), run.loaded.key, run.published,
-                                run.wanted.get(spec.name, set()))  # fmt: skip
-    writer = ResourceWriter(release.staging, spec.name) if publishable else None
+                                run.wanted.get(spec.name, set()),
+                                dataset=run.loaded.name)  # fmt: skip
+    writer = ResourceWriter(release, spec.name) if publishable else None
     run.progress.resource(spec.name, spec.path.stat().st_size if spec.path else 0,
                           "validating, redacting, writing")  # fmt: skip
     rows = 0

@@ -8,13 +8,17 @@ data is read for publishing. The format is documented in docs/rules.md.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from opengov import limits
 from opengov.approvals import ApprovalPolicy, parse_policy
 from opengov.errors import RulesError, UnclassifiedFields
 from opengov.package import Package
@@ -27,15 +31,24 @@ ON_DETECT = ("block", "quarantine")
 HARM_TESTS = ("straight", "qualified straight", "reversed", "absolute")
 DEFAULT_MASK = "[maskerad]"
 
+# How a pseudonymised value is read before it is keyed (redact/canonical.py).
+CANONICAL = ("auto", "personnummer", "exact")
+# Who can link pseudonyms: one dataset (default), or every dataset of the municipality.
+SCOPES = ("dataset", "municipality")
 _FIELD_KEYS = {
     "class", "action", "basis", "reason", "decided_by", "decided_at", "harm_test", "scan",
-    "with", "keep_last", "to", "width", "id", "identifier_column",
+    "with", "keep_last", "to", "width", "id", "identifier_column", "canonical", "scope",
+    "scope_reason", "names", "addresses",
 }  # fmt: skip
+# Keys declaring that a free-text field's names or addresses may be published, and the kind
+# of the last scan each one turns off (see `_public_text`).
+PUBLIC_TEXT_KEYS = {"names": "name", "addresses": "address"}
 # Detectors that read digit runs: an identifier column (platform ids, invoice numbers, URLs) can
 # trip them without holding personal data, so a declared identifier column skips them.
 DIGIT_KINDS = ("personnummer", "samordningsnummer", "organisationsnummer", "phone", "postcode")
 _ROW_KEYS = {"id", "drop_when", "basis", "reason", "decided_by", "decided_at", "harm_test"}
-_RESOURCE_KEYS = {"fields", "rows", "waivers", "on_detect", "quasi_identifiers"}
+_CONDITION_KEYS = {"field", "exact", *CONDITIONS}
+_RESOURCE_KEYS = {"fields", "rows", "waivers", "on_detect", "quasi_identifiers", "own_accounts"}
 _TOP_KEYS = {"version", "decided_by", "decided_at", "on_detect", "resources", "pseudonym_key_file"}
 _TOP_KEYS.add("approvals")  # four eyes: parsed by approvals.parse_policy
 
@@ -125,10 +138,19 @@ class FieldRule:
     generalize_to: str | None = None
     width: float | None = None
     identifier_column: IdentifierColumn | None = None
+    canonical: str = "auto"
+    scope: str = "dataset"
+    scope_reason: str | None = None
+    # Kinds ("name", "address") the steward declared publishable in this free-text field.
+    public_text: tuple[str, ...] = ()
 
     @property
     def public(self) -> bool:
         return self.cls == "public"
+
+    def pseudonym_scope(self, dataset: str) -> str:
+        """What goes into the HMAC beside the value: pseudonyms join only within it."""
+        return "municipality" if self.scope == "municipality" else f"dataset:{dataset}"
 
 
 @dataclass(frozen=True)
@@ -139,6 +161,9 @@ class RowRule:
     condition: str
     value: Any
     decision: Decision
+    # Text compares as written only when the rule asks; else case, surrounding space, Unicode
+    # compatibility forms and invisible format characters do not matter (redact/rows.py).
+    exact: bool = False
 
 
 @dataclass(frozen=True)
@@ -184,6 +209,8 @@ class ResourceRules:
     waivers: list[Waiver] = field(default_factory=list)
     on_detect: str = "block"
     quasi_identifiers: QuasiIdentifiers | None = None
+    # Handles of the authority's own accounts, which `scan: [handle]` keeps (without "@").
+    own_accounts: tuple[str, ...] = ()
 
     @property
     def public_fields(self) -> set[str]:
@@ -213,145 +240,333 @@ class Rules:
         )
 
 
-def _str_or_none(value: Any, where: str, key: str) -> str | None:
+class Problems:
+    """Every problem found in rules.yaml, so a steward fixes them all in one run."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, message: str) -> None:
+        self.items.append(message)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.casefold())
+
+
+def suggest(word: object, candidates: Iterable[str]) -> str:
+    """` (did you mean 'X'?)` for the closest candidate, or nothing.
+
+    Compared without case, spaces and punctuation, so `Belopp` finds `Belopp (kr)` and
+    `pseudonymise` finds `pseudonymize`.
+    """
+    if not isinstance(word, str) or not word:
+        return ""
+    options = {_norm(c): c for c in candidates}
+    key = _norm(word)
+    if not key:
+        return ""
+    hits = difflib.get_close_matches(key, list(options), n=1, cutoff=0.6)
+    if not hits:
+        prefixed = [n for n in options if n and (n.startswith(key) or key.startswith(n))]
+        hits = sorted(prefixed, key=len)[:1]
+    return f" (did you mean {options[hits[0]]!r}?)" if hits else ""
+
+
+_LOOKS_LIKE_DATA = re.compile(r"\d{6}|@|\d[\d\s-]{8,}\d")
+
+
+def shown(name: object, *, quote: bool = True) -> str:
+    """A name or token from rules.yaml as a message may show it.
+
+    Messages reach terminals and CI logs, so a name that looks like a value (a personnummer,
+    an e-mail address, a phone number pasted into the wrong place) is described, not shown.
+    """
+    text = str(name)
+    if _LOOKS_LIKE_DATA.search(text):
+        return f"<a name of {len(text)} characters that looks like a value, not shown>"
+    if not text.isprintable():
+        return ascii(text)
+    return repr(text) if quote else text
+
+
+def _str_or_none(value: Any, where: str, key: str, problems: Problems) -> str | None:
     if value is None:
         return None
     if isinstance(value, dt.date):
         return value.isoformat()
-    if not isinstance(value, (str, int, float)):
-        raise RulesError(f"{where}: '{key}' must be text")
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        problems.add(f"{where}: '{key}' must be text")
+        return None
     return str(value)
 
 
-def _decision(spec: dict[str, Any], where: str, top: Rules) -> Decision:
-    harm = _str_or_none(spec.get("harm_test"), where, "harm_test")
+def _decision(spec: dict[str, Any], where: str, top: Rules, problems: Problems) -> Decision:
+    harm = _str_or_none(spec.get("harm_test"), where, "harm_test", problems)
     if harm is not None and harm not in HARM_TESTS:
-        raise RulesError(f"{where}: harm_test {harm!r} is not one of {', '.join(HARM_TESTS)}")
+        problems.add(
+            f"{where}: harm_test {shown(harm)} is not one of {', '.join(HARM_TESTS)}"
+            + suggest(harm, HARM_TESTS)
+        )
+        harm = None
     return Decision(
-        basis=_str_or_none(spec.get("basis"), where, "basis"),
-        reason=_str_or_none(spec.get("reason"), where, "reason"),
-        decided_by=_str_or_none(spec.get("decided_by"), where, "decided_by") or top.decided_by,
-        decided_at=_str_or_none(spec.get("decided_at"), where, "decided_at") or top.decided_at,
+        basis=_str_or_none(spec.get("basis"), where, "basis", problems),
+        reason=_str_or_none(spec.get("reason"), where, "reason", problems),
+        decided_by=_str_or_none(spec.get("decided_by"), where, "decided_by", problems)
+        or top.decided_by,
+        decided_at=_str_or_none(spec.get("decided_at"), where, "decided_at", problems)
+        or top.decided_at,
         harm_test=harm,
     )
 
 
-def _unknown_keys(spec: dict[str, Any], allowed: set[str], where: str) -> None:
-    unknown = sorted(set(spec) - allowed)
-    if unknown:
-        raise RulesError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}")
+def _unknown_keys(spec: dict[Any, Any], allowed: set[str], where: str, problems: Problems) -> None:
+    for key in sorted(set(map(str, spec)) - allowed):
+        problems.add(f"{where}: unknown key {shown(key)}{suggest(key, allowed)}")
 
 
-def _field_rule(resource: str, name: str, spec: Any, top: Rules) -> FieldRule:
-    where = f"rules.yaml, resource {resource!r}, field {name!r}"
+def _detectors(kinds: Any, where: str, key: str, problems: Problems) -> tuple[str, ...] | None:
+    if not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds):
+        problems.add(f"{where}: '{key}' must be a list of detector names")
+        return None
+    from opengov.redact.detectors import TAGS, validate_kinds
+
+    unknown = validate_kinds(kinds)
+    for kind in unknown:
+        problems.add(f"{where}: unknown detector {shown(kind)}{suggest(kind, TAGS)}")
+    return None if unknown else tuple(kinds)
+
+
+def _field_rule(
+    resource: str, name: str, spec: Any, top: Rules, problems: Problems
+) -> FieldRule | None:
+    where = f"rules.yaml, resource {resource!r}, field {shown(name)}"
     if isinstance(spec, str):  # shorthand `field: public`
         spec = {"class": spec}
     if not isinstance(spec, dict):
-        raise RulesError(f"{where}: expected a mapping like {{class: public}}")
-    _unknown_keys(spec, _FIELD_KEYS, where)
+        problems.add(f"{where}: expected a mapping like {{class: public}}")
+        return None
+    found = len(problems)
+    _unknown_keys(spec, _FIELD_KEYS, where, problems)
     cls = spec.get("class")
-    if cls not in CLASSES:
-        raise RulesError(f"{where}: class must be one of {', '.join(CLASSES)} (got {cls!r})")
     action = spec.get("action", "keep" if cls == "public" else None)
-    if action is None:
-        raise RulesError(f"{where}: a {cls} field needs an action ({', '.join(ACTIONS[1:])})")
-    if action not in ACTIONS:
-        raise RulesError(f"{where}: unknown action {action!r} (known: {', '.join(ACTIONS)})")
-    if action == "keep" and cls != "public":
-        raise RulesError(f"{where}: only public fields may be kept; choose drop, mask, ...")
-    decision = _decision(spec, where, top)
-    if action != "keep" and not decision.basis:
-        raise RulesError(f"{where}: action {action!r} needs a legal basis ('basis')")
-    scan = spec.get("scan") or []
-    if not isinstance(scan, list) or not all(isinstance(k, str) for k in scan):
-        raise RulesError(f"{where}: 'scan' must be a list of detector names")
-    if scan:
-        from opengov.redact.detectors import validate_kinds
-
-        unknown = validate_kinds(scan)
-        if unknown:
-            raise RulesError(f"{where}: unknown detector(s) {', '.join(map(repr, unknown))}")
-        if action not in ("keep",):
-            raise RulesError(f"{where}: 'scan' applies to kept (public) free-text fields")
+    if cls not in CLASSES:
+        problems.add(
+            f"{where}: class must be one of {', '.join(CLASSES)} "
+            f"(got {shown(cls) if cls is not None else 'none'}){suggest(cls, CLASSES)}"
+        )
+    elif action is None:
+        problems.add(f"{where}: a {cls} field needs an action ({', '.join(ACTIONS[1:])})")
+    elif action not in ACTIONS:
+        problems.add(
+            f"{where}: unknown action {shown(action)} (known: {', '.join(ACTIONS)})"
+            + suggest(action, ACTIONS)
+        )
+    elif action == "keep" and cls != "public":
+        problems.add(f"{where}: only public fields may be kept; choose drop, mask, ...")
+    decision = _decision(spec, where, top, problems)
+    if action in ACTIONS and action != "keep" and not decision.basis:
+        problems.add(f"{where}: action {action!r} needs a legal basis ('basis')")
+    scan: tuple[str, ...] = ()
+    if spec.get("scan"):
+        scan = _detectors(spec["scan"], where, "scan", problems) or ()
+        if action != "keep":
+            problems.add(f"{where}: 'scan' applies to kept (public) free-text fields")
     keep_last = spec.get("keep_last", 0)
-    if not isinstance(keep_last, int) or keep_last < 0:
-        raise RulesError(f"{where}: keep_last must be a whole number >= 0")
-    to = spec.get("to")
-    width = spec.get("width")
+    if isinstance(keep_last, bool) or not isinstance(keep_last, int) or keep_last < 0:
+        problems.add(f"{where}: keep_last must be a whole number >= 0")
+        keep_last = 0
+    to, width = spec.get("to"), spec.get("width")
     if action == "generalize":
         if to not in GENERALIZE_TO:
-            raise RulesError(f"{where}: generalize needs 'to' in {', '.join(GENERALIZE_TO)}")
+            problems.add(
+                f"{where}: generalize needs 'to' in {', '.join(GENERALIZE_TO)}"
+                + suggest(to, GENERALIZE_TO)
+            )
         if to == "band" and (not isinstance(width, (int, float)) or width <= 0):
-            raise RulesError(f"{where}: generalize to band needs a positive 'width'")
+            problems.add(f"{where}: generalize to band needs a positive 'width'")
     elif to is not None or width is not None:
-        raise RulesError(f"{where}: 'to'/'width' only go with action generalize")
+        problems.add(f"{where}: 'to'/'width' only go with action generalize")
     mask_with = spec.get("with", DEFAULT_MASK)
     if not isinstance(mask_with, str):
-        raise RulesError(f"{where}: 'with' must be text")
-    identifier = _identifier_column(spec.get("identifier_column"), where, cls, action)
+        problems.add(f"{where}: 'with' must be text")
+    identifier = _identifier_column(spec.get("identifier_column"), where, cls, action, problems)
+    canonical, scope, scope_reason = _pseudonym_options(spec, where, action, decision, problems)
+    public_text = _public_text(spec, where, cls, action, decision, scan, problems)
+    if len(problems) > found:
+        return None
     return FieldRule(
         id=str(spec.get("id") or f"{resource}.{name}"),
         resource=resource,
         field=name,
-        cls=cls,
-        action=action,
+        cls=str(cls),
+        action=str(action),
         decision=decision,
-        scan=tuple(scan),
-        mask_with=mask_with,
+        scan=scan,
+        mask_with=str(mask_with),
         keep_last=keep_last,
         generalize_to=to,
         width=float(width) if width is not None else None,
         identifier_column=identifier,
+        canonical=canonical,
+        scope=scope,
+        scope_reason=scope_reason,
+        public_text=public_text,
     )
 
 
-def _identifier_column(spec: Any, where: str, cls: str, action: str) -> IdentifierColumn | None:
+def _public_text(
+    spec: dict[str, Any],
+    where: str,
+    cls: Any,
+    action: Any,
+    decision: Decision,
+    scan: tuple[str, ...],
+    problems: Problems,
+) -> tuple[str, ...]:
+    """`names: public` / `addresses: public`: the last scan lets these kinds through."""
+    kinds: list[str] = []
+    for key, kind in PUBLIC_TEXT_KEYS.items():
+        if key not in spec:
+            continue
+        if spec[key] != "public":
+            problems.add(f"{where}: '{key}' takes only 'public' (to replace them: scan)")
+            continue
+        if cls != "public" or action != "keep":
+            problems.add(f"{where}: '{key}: public' goes only on a public field that is kept")
+        if kind in scan:
+            problems.add(f"{where}: '{key}: public' and 'scan: [{kind}]' contradict each other")
+        if not decision.basis or not decision.reason:
+            problems.add(
+                f"{where}: '{key}: public' needs a legal basis ('basis') and a 'reason', "
+                "e.g. officials' names in office"
+            )
+        kinds.append(kind)
+    return tuple(kinds)
+
+
+def _pseudonym_options(
+    spec: dict[str, Any], where: str, action: Any, decision: Decision, problems: Problems
+) -> tuple[str, str, str | None]:
+    canonical = spec.get("canonical", "auto")
+    scope = spec.get("scope", "dataset")
+    given = [k for k in ("canonical", "scope", "scope_reason") if k in spec]
+    if given and action != "pseudonymize":
+        problems.add(f"{where}: {', '.join(given)} only go with action pseudonymize")
+    if canonical not in CANONICAL:
+        problems.add(
+            f"{where}: canonical must be one of {', '.join(CANONICAL)}"
+            + suggest(canonical, CANONICAL)
+        )
+        canonical = "auto"
+    if scope not in SCOPES:
+        problems.add(f"{where}: scope must be one of {', '.join(SCOPES)}" + suggest(scope, SCOPES))
+        scope = "dataset"
+    reason = _str_or_none(spec.get("scope_reason"), where, "scope_reason", problems)
+    if scope == "municipality":
+        # Linking people across datasets is a decision of its own, published with its reason.
+        reason = reason or decision.reason
+        if not reason or not reason.strip():
+            problems.add(
+                f"{where}: scope municipality lets anyone join this field's pseudonyms across "
+                "datasets; say why that is the point ('scope_reason')"
+            )
+    elif "scope_reason" in spec:
+        problems.add(f"{where}: 'scope_reason' goes with scope: municipality")
+    return str(canonical), str(scope), reason.strip() if reason else None
+
+
+def _identifier_column(
+    spec: Any, where: str, cls: Any, action: Any, problems: Problems
+) -> IdentifierColumn | None:
     if spec is None:
         return None
     where = f"{where}, identifier_column"
     if not isinstance(spec, dict):
-        raise RulesError(f"{where}: expected a mapping with 'reason' (and optionally 'skip')")
-    _unknown_keys(spec, {"reason", "skip"}, where)
+        problems.add(f"{where}: expected a mapping with 'reason' (and optionally 'skip')")
+        return None
+    found = len(problems)
+    _unknown_keys(spec, {"reason", "skip"}, where, problems)
     if cls != "public" or action != "keep":
-        raise RulesError(f"{where}: only a public field that is kept can be an identifier column")
+        problems.add(f"{where}: only a public field that is kept can be an identifier column")
     reason = spec.get("reason")
     if not isinstance(reason, str) or not reason.strip():
-        raise RulesError(f"{where}: say why the column holds no personal data ('reason')")
+        problems.add(f"{where}: say why the column holds no personal data ('reason')")
     skip = spec.get("skip", list(DIGIT_KINDS))
-    if not isinstance(skip, list) or not skip or not all(isinstance(k, str) for k in skip):
-        raise RulesError(f"{where}: 'skip' must be a non-empty list of detector names")
-    from opengov.redact.detectors import validate_kinds
+    if isinstance(skip, list) and not skip:
+        problems.add(f"{where}: 'skip' must be a non-empty list of detector names")
+    kinds = _detectors(skip, where, "skip", problems)
+    text_kinds = [k for k in kinds or () if k in PUBLIC_TEXT_KEYS.values()]
+    if text_kinds:
+        problems.add(
+            f"{where}: {', '.join(text_kinds)} cannot be skipped here; declare "
+            "'names: public' or 'addresses: public' with a basis and reason"
+        )
+    if len(problems) > found or kinds is None or not isinstance(reason, str):
+        return None
+    return IdentifierColumn(skip=kinds, reason=reason.strip())
 
-    unknown = validate_kinds(skip)
-    if unknown:
-        raise RulesError(f"{where}: unknown detector(s) {', '.join(map(repr, unknown))}")
-    return IdentifierColumn(skip=tuple(skip), reason=reason.strip())
+
+def _own_accounts(spec: Any, where: str) -> tuple[str, ...]:
+    if spec is None:
+        return ()
+    from opengov.redact.detectors.handles import normalise_own
+
+    if not isinstance(spec, list):
+        raise RulesError(
+            f"{where}: 'own_accounts' must be a list of handles like [ExempelbyKommun]"
+        )
+    try:
+        return normalise_own(spec)
+    except ValueError:
+        raise RulesError(
+            f"{where}: 'own_accounts' takes account handles (letters, digits, _ and ., "
+            "at most 50, with or without @)"
+        ) from None
 
 
-def _row_rule(resource: str, index: int, spec: Any, top: Rules) -> RowRule:
+def _row_rule(
+    resource: str, index: int, spec: Any, top: Rules, problems: Problems
+) -> RowRule | None:
     where = f"rules.yaml, resource {resource!r}, rows[{index}]"
     if not isinstance(spec, dict):
-        raise RulesError(f"{where}: expected a mapping with drop_when and basis")
-    _unknown_keys(spec, _ROW_KEYS, where)
+        problems.add(f"{where}: expected a mapping with drop_when and basis")
+        return None
+    found = len(problems)
+    _unknown_keys(spec, _ROW_KEYS, where, problems)
+    decision = _decision(spec, where, top, problems)
+    if not decision.basis:
+        problems.add(f"{where}: a row rule needs a legal basis ('basis')")
     cond = spec.get("drop_when")
     if not isinstance(cond, dict) or not isinstance(cond.get("field"), str):
-        raise RulesError(f"{where}: drop_when needs a 'field' and one condition")
-    ops = [k for k in cond if k != "field"]
-    if len(ops) != 1 or ops[0] not in CONDITIONS:
-        raise RulesError(
-            f"{where}: drop_when takes exactly one of {', '.join(CONDITIONS)} (got {ops})"
+        problems.add(f"{where}: drop_when needs a 'field' and one condition")
+        return None
+    for key in sorted(set(map(str, cond)) - _CONDITION_KEYS):
+        problems.add(
+            f"{where}: drop_when has unknown condition {shown(key)}" + suggest(key, _CONDITION_KEYS)
         )
+    ops = [k for k in cond if k in CONDITIONS]
+    if len(ops) != 1:
+        problems.add(
+            f"{where}: drop_when takes exactly one of {', '.join(CONDITIONS)} (got {len(ops)})"
+        )
+        return None
     op = ops[0]
     value = cond[op]
     if op in ("in", "not_in") and not isinstance(value, list):
-        raise RulesError(f"{where}: {op!r} takes a list of values")
+        problems.add(f"{where}: {op!r} takes a list of values")
     if op == "is_null" and not isinstance(value, bool):
-        raise RulesError(f"{where}: 'is_null' takes true or false")
+        problems.add(f"{where}: 'is_null' takes true or false")
     if op == "not_in_published" and (not isinstance(value, str) or value.count(".") != 1):
-        raise RulesError(f"{where}: 'not_in_published' takes '<resource>.<field>'")
-    decision = _decision(spec, where, top)
-    if not decision.basis:
-        raise RulesError(f"{where}: a row rule needs a legal basis ('basis')")
+        problems.add(f"{where}: 'not_in_published' takes '<resource>.<field>'")
+    exact = cond.get("exact", False)
+    if not isinstance(exact, bool):
+        problems.add(f"{where}: 'exact' takes true or false")
+    if len(problems) > found:
+        return None
     return RowRule(
         id=str(spec.get("id") or f"{resource}.rows[{index}]"),
         resource=resource,
@@ -359,140 +574,227 @@ def _row_rule(resource: str, index: int, spec: Any, top: Rules) -> RowRule:
         condition=op,
         value=value,
         decision=decision,
+        exact=bool(exact),
     )
 
 
-def _waiver(resource: str, index: int, spec: Any) -> Waiver:
+def _waiver(resource: str, index: int, spec: Any, problems: Problems) -> Waiver | None:
     where = f"rules.yaml, resource {resource!r}, waivers[{index}]"
     if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
-        raise RulesError(f"{where}: a waiver needs 'type' (a frictionless error type)")
+        problems.add(f"{where}: a waiver needs 'type' (a frictionless error type)")
+        return None
+    found = len(problems)
     if not spec.get("reason"):
-        raise RulesError(f"{where}: a waiver needs a 'reason'")
-    _unknown_keys(spec, {"field", "type", "reason", "expires"}, where)
-    expires = spec.get("expires")
-    if isinstance(expires, str):
-        try:
-            expires = dt.date.fromisoformat(expires)
-        except ValueError:
-            raise RulesError(f"{where}: 'expires' must be a date YYYY-MM-DD") from None
-    if expires is not None and not isinstance(expires, dt.date):
-        raise RulesError(f"{where}: 'expires' must be a date YYYY-MM-DD")
+        problems.add(f"{where}: a waiver needs a 'reason'")
+    _unknown_keys(spec, {"field", "type", "reason", "expires"}, where, problems)
+    raw = spec.get("expires")
+    expires: dt.date | None = None
+    try:
+        expires = dt.date.fromisoformat(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        raw = False
+    if raw is not None and not isinstance(expires, dt.date):
+        problems.add(f"{where}: 'expires' must be a date YYYY-MM-DD")
+    if len(problems) > found:
+        return None
     return Waiver(resource, spec.get("field"), spec["type"], str(spec["reason"]), expires)
 
 
-def parse_rules(data: Any, *, source: str = "rules.yaml", sha256: str | None = None) -> Rules:
+def _as_list(value: Any, where: str, key: str, problems: Problems) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        problems.add(f"{where}: '{key}' must be a list")
+        return []
+    return value
+
+
+def _resource_rules(
+    rname: str, rspec: Any, top: Rules, on_detect: str, source: str, problems: Problems
+) -> ResourceRules | None:
+    where = f"{source}, resource {rname!r}"
+    if not isinstance(rspec, dict):
+        problems.add(f"{where}: expected a mapping with 'fields'")
+        return None
+    _unknown_keys(rspec, _RESOURCE_KEYS, where, problems)
+    res = ResourceRules(name=rname, on_detect=str(rspec.get("on_detect", on_detect)))
+    if res.on_detect not in ON_DETECT:
+        problems.add(f"{where}: on_detect must be one of {', '.join(ON_DETECT)}")
+    fields = rspec.get("fields") or {}
+    if not isinstance(fields, dict):
+        problems.add(f"{where}: 'fields' must map field names to rules")
+        fields = {}
+    for fname, fspec in fields.items():
+        rule = _field_rule(rname, str(fname), fspec, top, problems)
+        if rule is not None:
+            res.fields[str(fname)] = rule
+    for i, row in enumerate(_as_list(rspec.get("rows"), where, "rows", problems)):
+        row_rule = _row_rule(rname, i, row, top, problems)
+        if row_rule is not None:
+            res.rows.append(row_rule)
+    for i, waiver in enumerate(_as_list(rspec.get("waivers"), where, "waivers", problems)):
+        parsed = _waiver(rname, i, waiver, problems)
+        if parsed is not None:
+            res.waivers.append(parsed)
+    qi = rspec.get("quasi_identifiers")
+    if qi is not None:
+        if (
+            not isinstance(qi, dict)
+            or not isinstance(qi.get("fields"), list)
+            or not qi["fields"]
+            or isinstance(qi.get("k"), bool)
+            or not isinstance(qi.get("k"), int)
+            or qi["k"] < 2
+        ):
+            problems.add(f"{where}: quasi_identifiers needs 'fields' (a list) and k >= 2")
+        else:
+            unknown_qi = sorted(set(qi) - {"fields", "k", "person"})
+            person = qi.get("person")
+            if unknown_qi:
+                problems.add(f"{where}, quasi_identifiers: unknown key(s) {unknown_qi}")
+            elif person is not None and not isinstance(person, str):
+                problems.add(f"{where}: quasi_identifiers 'person' names one field")
+            else:
+                res.quasi_identifiers = QuasiIdentifiers(
+                    tuple(map(str, qi["fields"])), qi["k"], person
+                )
+    try:
+        res.own_accounts = _own_accounts(rspec.get("own_accounts"), where)
+    except RulesError as exc:
+        problems.add(exc.message)
+    return res
+
+
+def collect_rules(
+    data: Any, *, source: str = "rules.yaml", sha256: str | None = None
+) -> tuple[Rules, list[str]]:
+    """The rules that parse, and every problem found: callers add the package's and raise once."""
+    problems = Problems()
+    top = Rules(version=1, decided_by=None, decided_at=None, resources={}, sha256=sha256,
+                source=source)  # fmt: skip
     if not isinstance(data, dict):
-        raise RulesError(f"{source}: expected a mapping at the top")
-    _unknown_keys(data, _TOP_KEYS, source)
+        problems.add(f"{source}: expected a mapping at the top")
+        return top, problems.items
+    _unknown_keys(data, _TOP_KEYS, source, problems)
     if data.get("version") != 1:
-        raise RulesError(f"{source}: 'version: 1' is required (got {data.get('version')!r})")
+        version = data.get("version")
+        shown_version = shown(version) if isinstance(version, (int, str)) else "none"
+        problems.add(f"{source}: 'version: 1' is required (got {shown_version})")
     on_detect = data.get("on_detect", "block")
     if on_detect not in ON_DETECT:
-        raise RulesError(f"{source}: on_detect must be one of {', '.join(ON_DETECT)}")
-    top = Rules(
-        version=1,
-        decided_by=_str_or_none(data.get("decided_by"), source, "decided_by"),
-        decided_at=_str_or_none(data.get("decided_at"), source, "decided_at"),
-        resources={},
-        sha256=sha256,
-        source=source,
-        pseudonym_key_file=_str_or_none(data.get("pseudonym_key_file"), source, "key file"),
-        approvals=parse_policy(data.get("approvals"), source),
+        problems.add(f"{source}: on_detect must be one of {', '.join(ON_DETECT)}")
+        on_detect = "block"
+    top.decided_by = _str_or_none(data.get("decided_by"), source, "decided_by", problems)
+    top.decided_at = _str_or_none(data.get("decided_at"), source, "decided_at", problems)
+    try:
+        top.approvals = parse_policy(data.get("approvals"), source)
+    except RulesError as exc:
+        problems.items.extend([exc.message, *exc.details])
+    top.pseudonym_key_file = _str_or_none(
+        data.get("pseudonym_key_file"), source, "pseudonym_key_file", problems
     )
     resources = data.get("resources")
     if not isinstance(resources, dict) or not resources:
-        raise RulesError(f"{source}: 'resources' must map resource names to their rules")
+        problems.add(f"{source}: 'resources' must map resource names to their rules")
+        return top, problems.items
     for rname, rspec in resources.items():
-        where = f"{source}, resource {rname!r}"
-        if not isinstance(rspec, dict):
-            raise RulesError(f"{where}: expected a mapping with 'fields'")
-        _unknown_keys(rspec, _RESOURCE_KEYS, where)
-        res = ResourceRules(name=str(rname), on_detect=str(rspec.get("on_detect", on_detect)))
-        if res.on_detect not in ON_DETECT:
-            raise RulesError(f"{where}: on_detect must be one of {', '.join(ON_DETECT)}")
-        fields = rspec.get("fields") or {}
-        if not isinstance(fields, dict):
-            raise RulesError(f"{where}: 'fields' must map field names to rules")
-        for fname, fspec in fields.items():
-            res.fields[str(fname)] = _field_rule(str(rname), str(fname), fspec, top)
-        for i, row in enumerate(rspec.get("rows") or []):
-            res.rows.append(_row_rule(str(rname), i, row, top))
-        for i, waiver in enumerate(rspec.get("waivers") or []):
-            res.waivers.append(_waiver(str(rname), i, waiver))
-        qi = rspec.get("quasi_identifiers")
-        if qi is not None:
-            if (
-                not isinstance(qi, dict)
-                or not isinstance(qi.get("fields"), list)
-                or not qi["fields"]
-                or not isinstance(qi.get("k"), int)
-                or qi["k"] < 2
-            ):
-                raise RulesError(f"{where}: quasi_identifiers needs 'fields' (a list) and k >= 2")
-            _unknown_keys(qi, {"fields", "k", "person"}, f"{where}, quasi_identifiers")
-            person = qi.get("person")
-            if person is not None and not isinstance(person, str):
-                raise RulesError(f"{where}: quasi_identifiers 'person' names one field")
-            res.quasi_identifiers = QuasiIdentifiers(tuple(map(str, qi["fields"])), qi["k"], person)
-        top.resources[res.name] = res
-    return top
+        res = _resource_rules(str(rname), rspec, top, str(on_detect), source, problems)
+        if res is not None:
+            top.resources[res.name] = res
+    return top, problems.items
 
 
-def load_rules(path: Path) -> Rules:
+def _raise_problems(problems: list[str], source: str) -> None:
+    if problems:
+        raise RulesError(
+            f"{source} has {len(problems)} problem(s); nothing is published until all are fixed",
+            details=problems,
+        )
+
+
+def parse_rules(data: Any, *, source: str = "rules.yaml", sha256: str | None = None) -> Rules:
+    rules, problems = collect_rules(data, source=source, sha256=sha256)
+    _raise_problems(problems, source)
+    return rules
+
+
+def _read_rules(path: Path) -> tuple[Any, str, list[str]]:
+    """The parsed YAML, the file's sha256 and its duplicate-key problems."""
     from opengov.package import sha256_bytes
 
     try:
-        raw = path.read_bytes()
+        raw = limits.read_limited(path, limits.MAX_RULES_BYTES, path.name)
     except OSError as exc:
         raise RulesError(f"cannot read {path}: {exc.strerror}") from None
     try:
-        data = yaml.safe_load(raw.decode("utf-8-sig"))
+        document = limits.load_yaml(raw.decode("utf-8-sig"), path.name)
     except UnicodeDecodeError:
         raise RulesError(f"{path.name} is not UTF-8 text") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         raise RulesError(f"{path.name} is not valid YAML{where}") from None
-    return parse_rules(data, source=path.name, sha256=sha256_bytes(raw))
+    duplicates = [
+        f"{path.name}, line {line}: {shown(key)} is given twice in the same mapping; YAML "
+        "would silently keep only the last one"
+        for key, line in document.duplicate_keys
+    ]
+    return document.data, sha256_bytes(raw), duplicates
 
 
-def check_against_package(rules: Rules, package: Package, *, require_all: bool = True) -> None:
-    """Fail closed: every field classified, every rule names something that exists.
+def load_rules(path: Path) -> Rules:
+    data, sha256, problems = _read_rules(path)
+    rules, more = collect_rules(data, source=path.name, sha256=sha256)
+    _raise_problems(problems + more, path.name)
+    return rules
 
-    `require_all=False` (for `validate`) accepts unclassified fields: they count as non-public
-    in the report, and publishing still refuses them.
-    """
+
+def _unknown_field(resource: str, names: list[str], fname: str, what: str) -> str:
+    return (
+        f"{what} names field {resource}.{shown(fname, quote=False)}, which does not exist"
+        + suggest(fname, names)
+    )
+
+
+def package_problems(rules: Rules, package: Package) -> list[str]:
+    """Every rule that names a resource or field the package does not have, with a suggestion."""
     problems: list[str] = []
     resource_fields = {r.name: r.field_names for r in package.resources}
     for rname, res in rules.resources.items():
         if rname not in resource_fields:
-            problems.append(f"rules name resource {rname!r}, which the package does not have")
+            problems.append(
+                f"rules name resource {shown(rname)}, which the package does not have"
+                + suggest(rname, resource_fields)
+            )
             continue
-        names = set(resource_fields[rname])
+        names = resource_fields[rname]
+        unknown = functools.partial(_unknown_field, rname, names)
         for fname in res.fields:
             if fname not in names:
-                problems.append(f"rules name field {rname}.{fname}, which does not exist")
+                problems.append(unknown(fname, "rules"))
         for row in res.rows:
             if row.field not in names:
-                problems.append(f"row rule {row.id} names field {rname}.{row.field}, unknown")
+                problems.append(unknown(row.field, f"row rule {row.id}"))
             if row.condition == "not_in_published":
                 other, ofield = str(row.value).split(".")
                 if other not in resource_fields or ofield not in resource_fields[other]:
-                    problems.append(f"row rule {row.id} refers to {row.value}, which is unknown")
+                    problems.append(
+                        f"row rule {row.id} refers to {shown(row.value)}, which is unknown"
+                    )
         for w in res.waivers:
             if w.field is not None and w.field not in names:
-                problems.append(f"a waiver names field {rname}.{w.field}, which does not exist")
+                problems.append(unknown(str(w.field), "a waiver"))
         if res.quasi_identifiers:
             for q in res.quasi_identifiers.fields:
                 if q not in names:
-                    problems.append(f"quasi_identifiers name field {rname}.{q}, unknown")
+                    problems.append(unknown(q, "quasi_identifiers"))
             person = res.quasi_identifiers.person
             if person is not None and person not in names:
-                problems.append(f"quasi_identifiers name person field {rname}.{person}, unknown")
-    if problems:
-        raise RulesError("rules.yaml does not match the package", details=problems)
-    if not require_all:
-        return
+                problems.append(unknown(person, "quasi_identifiers person"))
+    return problems
+
+
+def _unclassified(rules: Rules, package: Package) -> None:
     unclassified = [
         f"{r.name}.{f}"
         for r in package.resources
@@ -507,8 +809,24 @@ def check_against_package(rules: Rules, package: Package, *, require_all: bool =
         )
 
 
+def check_against_package(rules: Rules, package: Package, *, require_all: bool = True) -> None:
+    """Fail closed: every field classified, every rule names something that exists.
+
+    `require_all=False` (for `validate`) accepts unclassified fields: they count as non-public
+    in the report, and publishing still refuses them.
+    """
+    problems = package_problems(rules, package)
+    if problems:
+        raise RulesError("rules.yaml does not match the package", details=problems)
+    if require_all:
+        _unclassified(rules, package)
+
+
 def load_for_package(package: Package, *, required: bool) -> Rules | None:
-    """The package's rules, checked against it; `required` for redact and publish."""
+    """The package's rules, checked against it; `required` for redact and publish.
+
+    Every problem of the file and of its fit to the package is reported in one RulesError.
+    """
     if package.rules_path is None:
         if required:
             raise UnclassifiedFields(
@@ -517,6 +835,11 @@ def load_for_package(package: Package, *, required: bool) -> Rules | None:
                 details=[f"{r.name}.{f}" for r in package.resources for f in r.field_names],
             )
         return None
-    rules = load_rules(package.rules_path)
-    check_against_package(rules, package, require_all=required)
+    path = package.rules_path
+    data, sha256, problems = _read_rules(path)
+    rules, more = collect_rules(data, source=path.name, sha256=sha256)
+    problems += more + package_problems(rules, package)
+    _raise_problems(problems, path.name)
+    if required:
+        _unclassified(rules, package)
     return rules

@@ -29,12 +29,17 @@ from opengov.targets.plan import PublishResult
 def redact(package: Path, out: Path, key_file: Path | None, as_json: bool) -> None:
     """Redact a package by its rules.yaml into --out for review; nothing is published."""
     from opengov.load import load
+    from opengov.paths import inside
     from opengov.release.build import build
 
+    absolute = Path(os.path.abspath(out))
+    # The folder itself, never what a link there points to: renaming onto it replaces it.
+    out = inside(absolute.parent, absolute.name, what="--out", within=str(absolute.parent),
+                 follow_links=False)  # fmt: skip
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise InputError(f"{out} exists and is not empty; choose a new folder")
     loaded = load(package, key_file=key_file)
-    parent = out.resolve().parent
+    parent = out.parent
     parent.mkdir(parents=True, exist_ok=True)
     release = build(loaded, staging_parent=parent, progress=progress_wanted())
     try:
@@ -172,12 +177,12 @@ def _print_publish(result: PublishResult) -> None:
     help="Public URL of the portal (or OPENGOV_PORTAL_URL): also writes dcat.rdf (DCAT-AP-SE).",
 )
 def catalog(portal: Path, base_url: str | None) -> None:
-    """Rebuild a portal folder's catalogue: index.html, catalog.json and, with a base URL,
-    dcat.rdf for dataportal.se to harvest."""
+    """Rebuild a portal folder's catalogue: index.html, catalog.json and, when the portal's
+    URL is known (portal.json or --base-url, recorded the first time), dcat.rdf for
+    dataportal.se to harvest."""
     from opengov.release.catalogue import write_catalogue
 
     if not portal.is_dir():
         raise InputError(f"{portal} is not a portal folder")
-    write_catalogue(portal, base_url=base_url)
-    written = ["index.html", "catalog.json"] + (["dcat.rdf"] if base_url else [])
+    written = write_catalogue(portal, base_url=base_url)
     click.echo(f"catalogue written in {portal}: {', '.join(written)}")

@@ -23,6 +23,8 @@ from opengov.importers.social import (
 from opengov.importers.social import import_twitter as _import_twitter
 from opengov.importers.social.archive import MB
 from opengov.importers.social.records import AccountType
+from opengov.importers.social.report import counts_by_status
+from opengov.redact.keys import load_key
 
 _ACCOUNT_TYPE = click.Choice(["official", "personal"])
 
@@ -42,9 +44,21 @@ def _summary(result: ImportResult) -> str:
     def counts(name: str, by: dict[str, int]) -> str:
         return f"{name}: " + ", ".join(f"{n} {cls}" for cls, n in by.items())
 
+    status = counts_by_status(result.files)
     lines = [
         f"Imported {result.posts.read} posts and {result.comments.read} comments from "
-        f"{Path(result.export).name} ({len(result.files_read)} files read) into {result.out}",
+        f"{Path(result.export).name} into {result.out}",
+        f"  files in the export: {status['read']} read, {status['known']} known and not "
+        f"relevant, {status['not_understood']} not understood",
+    ]
+    for report in result.files:
+        if report.status == "known":
+            continue
+        records = "" if report.records is None else f": {report.records}"
+        note = f" ({report.note})" if report.note else ""
+        label = "read" if report.status == "read" else "NOT UNDERSTOOD"
+        lines.append(f"    {label} {report.path} — {report.what}{records}{note}")
+    lines += [
         f"  new: {result.posts.added} posts, {result.comments.added} comments; "
         f"updated: {result.posts.updated} posts, {result.comments.updated} comments",
         "  package " + counts("posts", result.posts.by_classification),
@@ -75,6 +89,13 @@ def _import_options(func: Any) -> Any:
             help="Data package folder to create or update.",
         ),
         click.option(
+            "--own-handle",
+            "own_handles",
+            multiple=True,
+            help="Handle of one of the authority's own accounts (repeatable); the rules keep "
+            "these in published text and replace every other @handle.",
+        ),
+        click.option(
             "--max-unpacked-mb",
             type=click.IntRange(min=1),
             default=500,
@@ -90,14 +111,27 @@ def _import_options(func: Any) -> Any:
 
 @click.group("import")
 def import_group() -> None:
-    """Import a social-media export as a data package of public-record candidates."""
+    """Import a social-media export or a database table (sql) as a data package."""
 
 
 @import_group.command("facebook")
 @click.argument("export", type=click.Path(path_type=Path))
 @_import_options
+@click.option(
+    "--key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Pseudonym key file (else OPENGOV_PSEUDONYM_KEY): Facebook record ids are keyed "
+    "digests made with it.",
+)
 def facebook_command(
-    export: Path, account: str, account_type: str, out: Path, max_unpacked_mb: int, as_json: bool
+    export: Path,
+    account: str,
+    account_type: str,
+    out: Path,
+    own_handles: tuple[str, ...],
+    max_unpacked_mb: int,
+    as_json: bool,
+    key_file: Path | None,
 ) -> None:
     """Import a Facebook "Download your information" export (JSON; ZIP or folder)."""
     result = import_facebook(
@@ -106,6 +140,8 @@ def facebook_command(
         account_type=cast(AccountType, account_type),
         out=out,
         limits=ArchiveLimits(max_unpacked_bytes=max_unpacked_mb * MB),
+        key=load_key(key_file),
+        own_handles=own_handles,
     )
     _print(result, as_json)
 
@@ -114,15 +150,22 @@ def facebook_command(
 @click.argument("archive", type=click.Path(path_type=Path))
 @_import_options
 def twitter_command(
-    archive: Path, account: str, account_type: str, out: Path, max_unpacked_mb: int, as_json: bool
+    archive: Path,
+    account: str,
+    account_type: str,
+    out: Path,
+    own_handles: tuple[str, ...],
+    max_unpacked_mb: int,
+    as_json: bool,
 ) -> None:
-    """Import an X/Twitter archive (ZIP or folder)."""
+    """Import an X/Twitter archive (ZIP or folder; current or pre-2019 archives)."""
     result = _import_twitter(
         archive,
         account=account,
         account_type=cast(AccountType, account_type),
         out=out,
         limits=ArchiveLimits(max_unpacked_bytes=max_unpacked_mb * MB),
+        own_handles=own_handles,
     )
     _print(result, as_json)
 
@@ -134,7 +177,8 @@ def twitter_command(
     "decisions",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="CSV with record_id,classification,classified_by,reason.",
+    help="CSV (any delimiter, UTF-8 or Windows-1252) or XLSX with record_id, classification, "
+    "classified_by, reason.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def classify_command(package_dir: Path, decisions: Path, as_json: bool) -> None:

@@ -37,9 +37,26 @@ from opengov.cli.app import cli, dump, progress_wanted
     type=click.Path(path_type=Path),
     help="Pseudonym key (else OPENGOV_PSEUDONYM_KEY): masked values get a keyed fingerprint.",
 )
+@click.option(
+    "--sheet", help="Sheet of an .xlsx file validated without --schema (schema inferred)."
+)
+@click.option(
+    "--show-values",
+    is_flag=True,
+    help="While drafting: show the failing cells' values on this terminal (every field). "
+    "Files written with --html/--report stay masked unless --show-values-in-report.",
+)
+@click.option(
+    "--show-values-in-report",
+    is_flag=True,
+    help="Also put the values in the files --html/--report write (never publish those).",
+)
 def validate(
     target: Path,
     schema: Path | None,
+    sheet: str | None,
+    show_values: bool,
+    show_values_in_report: bool,
     as_json: bool,
     html_out: Path | None,
     json_out: Path | None,
@@ -47,10 +64,13 @@ def validate(
     samples: int,
     key_file: Path | None,
 ) -> None:
-    """Validate a data package (folder or datapackage.json) or one file with --schema.
+    """Validate a data package (folder or datapackage.json), or one data file.
 
-    Exit 0 when the data passes (every error waived), 1 when it does not. Cell values are shown
-    only for fields rules.yaml classifies as public.
+    A file is checked against --schema, or without one against the schema `opengov init`
+    would draft for it. Exit 0 when the data passes (every error waived), 1 when it does not.
+    Cell values are shown only for fields rules.yaml classifies as public, unless
+    --show-values (this terminal only). Type errors come with a hint from the cells' shape
+    (decimalChar/groupChar, a date format), never their values.
     """
     from opengov.redact import load_key
     from opengov.release import pages
@@ -63,17 +83,20 @@ def validate(
         samples=samples,
         progress=progress_wanted(),
         key=load_key(key_file),
+        sheet=sheet,
     )
     data = report.to_dict()
+    shown = report.to_dict(show_values=True) if show_values else data
+    written = report.to_dict(show_values=True) if show_values_in_report else data
     if json_out:
-        json_out.write_text(dump(data) + "\n", encoding="utf-8")
+        json_out.write_text(dump(written) + "\n", encoding="utf-8")
     if html_out:
         title = Path(target).stem if schema else Path(target).name
-        html_out.write_text(pages.validation_page(data, title), encoding="utf-8")
+        html_out.write_text(pages.validation_page(written, title), encoding="utf-8")
     if as_json:
-        click.echo(dump(data))
+        click.echo(dump(shown))
     else:
-        from opengov.validate.report import findings_text
+        from opengov.validate.report import findings_text, values_text
 
         verdict = "passed" if report.passed else "FAILED"
         click.echo(
@@ -83,5 +106,11 @@ def validate(
         )
         for line in findings_text(report):
             click.echo(line)
+        for result in report.results:
+            for warning in result.warnings:
+                click.echo(f"note: {warning}")
+        if show_values:
+            for line in values_text(shown):
+                click.echo(line)
     if not report.passed:
         sys.exit(1)

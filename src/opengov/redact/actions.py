@@ -30,12 +30,30 @@ def mask_column(column: pa.ChunkedArray, rule: FieldRule) -> pa.ChunkedArray:
     return pc.if_else(short, fixed, joined)
 
 
-def pseudonymize(column: pa.ChunkedArray, key: PseudonymKey) -> pa.ChunkedArray:
+def pseudonymize(
+    column: pa.ChunkedArray, key: PseudonymKey, rule: FieldRule, dataset: str
+) -> pa.ChunkedArray:
+    """Keyed pseudonyms of the rule's canonical form, scoped to the dataset unless widened."""
     text = as_text(column).combine_chunks()
     encoded = pc.dictionary_encode(text)
     dictionary = encoded.dictionary.to_pylist()
-    mapped = pa.array([key.pseudonym(v) for v in dictionary], pa.string())
-    return pa.chunked_array([pc.take(mapped, encoded.indices)])
+    scope = rule.pseudonym_scope(dataset)
+    mapped: list[str | None] = []
+    unread = 0
+    for value in dictionary:
+        try:
+            mapped.append(key.pseudonym(value, scope=scope, canonical=rule.canonical))
+        except ValueError:
+            mapped.append(None)
+            unread += 1
+    if unread:
+        # Counted, never shown: the values are what the rule withholds.
+        raise RulesError(
+            f"rules.yaml, {rule.resource}.{rule.field}: canonical: personnummer, but {unread} "
+            "different value(s) do not read as a personnummer or samordningsnummer; correct "
+            "them, or use canonical: auto"
+        )
+    return pa.chunked_array([pc.take(pa.array(mapped, pa.string()), encoded.indices)])
 
 
 def generalize(column: pa.ChunkedArray, rule: FieldRule, where: str) -> pa.ChunkedArray:

@@ -118,6 +118,7 @@ class ResourceRedactor:
     key: PseudonymKey | None
     published: PublishedValues
     wanted_values: set[str] = field(default_factory=set)
+    dataset: str = ""  # the package's name: pseudonyms are scoped to it unless a rule widens
     source_rows: int = 0
     rows_published: int = 0
     formulas: Counter[str] = field(default_factory=Counter)
@@ -196,7 +197,7 @@ class ResourceRedactor:
         elif rule.action == "pseudonymize":
             if self.key is None:
                 raise KeyMissing(f"{where}: pseudonymize needs a key ({KEY_ENV})")
-            column = pseudonymize(column, self.key)
+            column = pseudonymize(column, self.key, rule, self.dataset)
         elif rule.action == "generalize":
             column = generalize(column, rule, where)
         entry = self.entries[name]
@@ -212,21 +213,31 @@ class ResourceRedactor:
         rule = self.rules.fields[name]
         if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
             raise RulesError(f"rules.yaml, {self.spec.name}.{name}: 'scan' needs a string field")
-        extra = self.last_scan.kinds(name, rule.scan)
-        scanned = scan_replace(column, [*rule.scan, *extra])
-        own = {k: v for k, v in scanned.matches.items() if k in rule.scan}
-        self.detail.setdefault(name, Counter()).update(own)
-        counts = self.scanned.setdefault(name, [0, 0])
-        counts[0] += sum(own.values())
-        counts[1] += sum(v for k, v in scanned.cells.items() if k in rule.scan)
+        from opengov.redact import detectors as detect
+        from opengov.redact.detectors import handles
+
+        kinds = [k for k in rule.scan if k not in detect.CONTEXT_KINDS]
+        extra = self.last_scan.kinds(name, column, kinds)
+        scanned = scan_replace(column, [*kinds, *extra])
+        own = {k: v for k, v in scanned.matches.items() if k in kinds}
+        own_cells = {k: v for k, v in scanned.cells.items() if k in kinds}
         found = [k for k in extra if scanned.cells.get(k)]
+        cleaned = [*kinds, *extra]
+        out: pa.ChunkedArray = scanned.array
         if found:
             # Kinds the rule does not remove were found: the last scan blocks the publish or
             # quarantines those rows, so it looks again at the original cells for which ones.
-            out_column: pa.ChunkedArray = scan_replace(column, list(rule.scan)).array
-            return out_column, [k for k in [*rule.scan, *extra] if k not in found]
-        out: pa.ChunkedArray = scanned.array
-        return out, [*rule.scan, *extra]
+            out = scan_replace(column, kinds).array
+            cleaned = [k for k in cleaned if k not in found]
+        if handles.KIND in rule.scan:
+            replaced = handles.scan_replace(out, self.rules.own_accounts)
+            out = replaced.array
+            own[handles.KIND], own_cells[handles.KIND] = replaced.matches, replaced.cells
+        self.detail.setdefault(name, Counter()).update(own)
+        counts = self.scanned.setdefault(name, [0, 0])
+        counts[0] += sum(own.values())
+        counts[1] += sum(own_cells.values())
+        return out, cleaned
 
     def finish(self) -> tuple[list[ManifestEntry], RedactedResource]:
         """The manifest entries and the published resource's summary; the gates that need the
@@ -318,7 +329,12 @@ def redact(
         if only is not None and spec.name not in only and not _needed_by(spec.name, rules, only):
             continue
         redactor = ResourceRedactor(
-            spec, rules.resources[spec.name], key, published, wanted.get(spec.name, set())
+            spec,
+            rules.resources[spec.name],
+            key,
+            published,
+            wanted.get(spec.name, set()),
+            dataset=package.name,
         )
         batch = redactor.feed(read_table(spec))
         resource_entries, resource = redactor.finish()

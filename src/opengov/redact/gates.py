@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from opengov.errors import DisclosureBlocked, ReidentificationRisk, RulesError
+from opengov.redact.free_text import last_scan_kinds
 from opengov.rules import QuasiIdentifiers, ResourceRules
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -65,13 +66,14 @@ class LastScan:
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     quarantined: int = 0
 
-    def kinds(self, name: str, cleaned: Sequence[str]) -> list[str]:
-        from opengov.redact import detectors as detect
-
-        rule = self.rules.fields.get(name)
-        declared = rule.identifier_column if rule else None
-        skip = set(declared.skip) if declared else set()
-        return [k for k in detect.DEFAULT_LAST_SCAN if k not in skip and k not in cleaned]
+    def kinds(
+        self, name: str, column: pa.Array | pa.ChunkedArray, cleaned: Sequence[str]
+    ) -> list[str]:
+        """What to look for in this column (`free_text.last_scan_kinds`: the identifier kinds
+        less a declared identifier column's, names and addresses in free text), less what the
+        field's own scan already removed."""
+        kinds = last_scan_kinds(column, self.rules.fields.get(name))
+        return [k for k in kinds if k not in cleaned]
 
     def feed(
         self, table: pa.Table, cleaned: dict[str, Sequence[str]]
@@ -84,7 +86,7 @@ class LastScan:
         for name, column in zip(table.column_names, table.columns, strict=True):
             if pa.types.is_boolean(column.type):
                 continue  # true/false: no identifier fits
-            kinds = self.kinds(name, cleaned.get(name, ()))
+            kinds = self.kinds(name, column, cleaned.get(name, ()))
             if not kinds:
                 continue
             found = find_cells(scan_text(column), kinds)
@@ -121,7 +123,8 @@ class LastScan:
         if self.blocked:
             raise DisclosureBlocked(
                 "the last scan found personal data in published columns; classify the field, "
-                "add 'scan' to its rule, or set on_detect: quarantine",
+                "add 'scan' to its rule, or set on_detect: quarantine (names and addresses in "
+                "free text: 'scan: [name, address]', or 'names: public' with a basis and reason)",
                 details=[
                     f"{self.resource}.{name}: {kind} in {count} cell(s)"
                     for (name, kind), count in self.counts.items()

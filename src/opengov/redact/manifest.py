@@ -91,5 +91,29 @@ class Redaction:
                 for name, rule in res.fields.items()
                 if rule.identifier_column is not None
             ],
+            # How pseudonyms were made: who can link them (scope) and why, if widened.
+            "pseudonym_scopes": [
+                {
+                    "resource": res.name,
+                    "field": name,
+                    "scope": rule.scope,
+                    "canonical": rule.canonical,
+                    "reason": rule.scope_reason,
+                }
+                for res in self.rules.resources.values()
+                for name, rule in res.fields.items()
+                if rule.action == "pseudonymize"
+            ],
+            "public_text": [
+                {
+                    "resource": res.name,
+                    "field": name,
+                    "kinds": list(rule.public_text),
+                    **rule.decision.to_dict(),
+                }
+                for res in self.rules.resources.values()
+                for name, rule in res.fields.items()
+                if rule.public_text
+            ],
             "last_scan": self.last_scan,
         }

@@ -1,4 +1,11 @@
-"""Row rules (`drop_when`): which rows a rule withholds, compared as the field reads."""
+"""Row rules (`drop_when`): which rows a rule withholds, compared as the field reads.
+
+Text compares as a steward means it, not byte for byte: `equals: skyddad` matches `Skyddad`,
+`SKYDDAD`, ` skyddad `, a fullwidth `ｓｋｙｄｄａｄ` and `skyd\u00addad` (a soft hyphen), because a
+row the rule was written for must not be published for how it happens to be typed. Both sides
+go through `normalise_text` (NFKC, no format characters, one space for any run of white space,
+trimmed, lower case) unless the rule says `exact: true`.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +24,27 @@ if TYPE_CHECKING:
 _DEFAULT_TRUE = ("true", "True", "TRUE", "1")
 
 _DEFAULT_FALSE = ("false", "False", "FALSE", "0")
+
+
+# Format characters (soft hyphen, zero-width space and joiners, bidi marks, BOM): invisible.
+_FORMAT = r"\p{Cf}"
+# Any run of white space, including no-break and narrow no-break spaces, line separators.
+_SPACE = r"[\s\x0b\x85\p{Z}]+"
+
+
+def normalise_text(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """The comparison form of text: the same function for cells and rule values."""
+    out = pc.utf8_normalize(values, form="NFKC")
+    out = pc.replace_substring_regex(out, pattern=_FORMAT, replacement="")
+    out = pc.replace_substring_regex(out, pattern=_SPACE, replacement=" ")
+    out = pc.utf8_trim_whitespace(out)
+    out = pc.utf8_lower(out)
+    # Lower-casing can leave a sequence that NFKC writes otherwise (rare, but then it matters).
+    return pc.utf8_normalize(out, form="NFKC")
+
+
+def _normalise_one(text: str) -> str:
+    return str(normalise_text(pa.array([text], pa.string()))[0].as_py())
 
 
 def _canonical(value: Any) -> str:
@@ -46,15 +74,29 @@ def as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.cast(column, pa.string())
 
 
-def _rule_value(value: Any, column: pa.ChunkedArray, field: dict[str, Any]) -> Any:
-    """Read a rules.yaml value the way the field reads its cells (`ja` on a ja/nej boolean)."""
-    if pa.types.is_boolean(column.type) and not isinstance(value, bool):
-        text = str(value)
-        if text in field.get("trueValues", _DEFAULT_TRUE):
-            return True
-        if text in field.get("falseValues", _DEFAULT_FALSE):
-            return False
-    return value
+def _rule_value(value: Any, column: pa.ChunkedArray, field: dict[str, Any], rule: RowRule) -> Any:
+    """Read a rules.yaml value the way the field reads its cells (`ja` on a ja/nej boolean).
+
+    A value that reads as neither true nor false on a boolean field would match no row: the
+    rule would withhold nothing without a word, so it is an error.
+    """
+    if not pa.types.is_boolean(column.type) or isinstance(value, bool):
+        return value
+    trues = [str(v) for v in field.get("trueValues", _DEFAULT_TRUE)] + ["true"]
+    falses = [str(v) for v in field.get("falseValues", _DEFAULT_FALSE)] + ["false"]
+    text = str(value)
+    if not rule.exact:
+        text = _normalise_one(text)
+        trues, falses = [_normalise_one(t) for t in trues], [_normalise_one(f) for f in falses]
+    if text in trues:
+        return True
+    if text in falses:
+        return False
+    raise RulesError(
+        f"row rule {rule.id}: a value of its condition reads as neither true nor false for the "
+        f"boolean field {rule.field!r} (true: {', '.join(trues)}; false: {', '.join(falses)}), "
+        "so the rule would withhold no row"
+    )
 
 
 def _temporal(column: pa.ChunkedArray, values: list[Any]) -> pa.Array | None:
@@ -110,7 +152,7 @@ def row_mask(
             raise RulesError(f"row rule {rule.id}: {value} is not a published field")
         allowed = published.values(other, ofield)
         return pc.invert(pc.fill_null(pc.is_in(as_text(column), value_set=allowed), False))
-    values = [_rule_value(v, column, field) for v in (value if op != "equals" else [value])]
+    values = [_rule_value(v, column, field, rule) for v in (value if op != "equals" else [value])]
     moments = _temporal(column, values)
     if moments is not None:
         hit = pc.fill_null(pc.is_in(column, value_set=moments), False)
@@ -120,7 +162,10 @@ def row_mask(
         hit = pc.fill_null(pc.is_in(pc.cast(column, pa.float64()), value_set=candidates), False)
     else:
         texts = pa.array([_canonical(v) for v in values], pa.string())
-        hit = pc.fill_null(pc.is_in(as_text(column), value_set=texts), False)
+        cells = as_text(column)
+        if not rule.exact:
+            texts, cells = normalise_text(texts), normalise_text(cells)
+        hit = pc.fill_null(pc.is_in(cells, value_set=texts), False)
     if op in ("in", "equals"):
         return hit
     # not_in: a missing value is not in the list, so the row is dropped (fail closed).

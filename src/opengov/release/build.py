@@ -1,8 +1,6 @@
-"""A release: every published file of a package in a staging folder, and what targets need.
+"""Build a release: validate, redact, and write every published file into a staging folder.
 
-The spine (`opengov.pipeline`) streams each resource through validation, redaction and the
-writers (`writers.py`) into the staging folder; `write_metadata` then writes the descriptor and
-the reports, and `finish` (called by a target) the dataset page and provenance. Building never
+Targets (static folder, CKAN) take a built `Release` and decide what to change. Building never
 touches a target, so `--plan` and a failed build leave the portal exactly as it was.
 """
 
@@ -20,20 +18,24 @@ from opengov import approvals, signing
 from opengov.errors import PublishError, ValidationFailed
 from opengov.load import Loaded
 from opengov.package import Package, sha256_file
+from opengov.paths import inside
 from opengov.redact.keys import PseudonymKey
 from opengov.redact.manifest import Redaction
-from opengov.release import pages, provenance
+from opengov.release import pages, profile, provenance, xlsx
 from opengov.rules import Rules
 from opengov.validate import DEFAULT_SAMPLES, ValidationReport
 from opengov.validate.report import findings_text
 
-REPORT_FILES = ("validation.json", "validation.html", "redactions.json")
 MEDIA_TYPES = {
     ".csv": "text/csv",
     ".parquet": "application/vnd.apache.parquet",
     ".json": "application/json",
     ".html": "text/html",
+    ".xlsx": xlsx.MEDIA_TYPE,
 }
+# The published CSV, as written by pyarrow: what datapackage.json and the page say about it.
+CSV_DIALECT = {"delimiter": ",", "quoteChar": '"', "doubleQuote": True, "header": True}
+REPORT_FILES = ("validation.json", "validation.html", "redactions.json")
 __all__ = ["MEDIA_TYPES", "REPORT_FILES", "Release", "build", "check_report", "finish"]
 
 
@@ -53,9 +55,24 @@ class Release:
     resource_files: dict[str, dict[str, str]] = field(default_factory=dict)
     # Signs provenance.json in finish(); None publishes unsigned (verify then fails closed).
     signer: signing.Signer | None = None
+    # For the dataset page, per resource: what each column holds and the first rows.
+    profiles: dict[str, profile.ResourceProfile] = field(default_factory=dict)
+    previews: dict[str, profile.Preview] = field(default_factory=dict)
+    xlsx: dict[str, xlsx.XlsxResult] = field(default_factory=dict)
+
+    def path(self, rel: str) -> Path:
+        """Where `rel` goes in the staging folder; never outside it, never through a link."""
+        return inside(
+            self.staging,
+            rel,
+            what="release file",
+            within="the release folder",
+            error=PublishError,
+            follow_links=False,
+        )
 
     def add(self, rel: str) -> provenance.OutputFile:
-        path = self.staging / rel
+        path = self.path(rel)
         out = provenance.OutputFile(
             rel, sha256_file(path), path.stat().st_size, MEDIA_TYPES.get(path.suffix, "")
         )
@@ -63,13 +80,22 @@ class Release:
         return out
 
     def write_bytes(self, rel: str, data: bytes) -> provenance.OutputFile:
-        path = self.staging / rel
+        path = self.path(rel)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         return self.add(rel)
 
     def cleanup(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def check_report(report: ValidationReport) -> None:
+    if not report.passed:
+        raise ValidationFailed(
+            f"validation found {report.unwaived_count} error(s) not covered by a waiver; "
+            "nothing was published (see `opengov validate` for the report)",
+            details=list(findings_text(report))[:50],
+        )
 
 
 def new_release(loaded: Loaded, staging_parent: Path | None) -> Release:
@@ -90,20 +116,6 @@ def new_release(loaded: Loaded, staging_parent: Path | None) -> Release:
         staging=staging,
         started=provenance.now_utc(),
     )
-
-
-def check_report(report: ValidationReport) -> None:
-    if not report.passed:
-        raise ValidationFailed(
-            f"validation found {report.unwaived_count} error(s) not covered by a waiver; "
-            "nothing was published (see `opengov validate` for the report)",
-            details=list(findings_text(report))[:50],
-        )
-
-
-def _license(descriptor: dict[str, Any]) -> dict[str, Any]:
-    licenses = descriptor.get("licenses") or []
-    return dict(licenses[0]) if licenses else {"name": "unknown", "title": "Licens saknas"}
 
 
 def build(
@@ -138,7 +150,8 @@ def add_resource(
     csv_out: provenance.OutputFile,
     parquet_out: provenance.OutputFile,
 ) -> None:
-    """Record a resource's written files (from the streaming writers)."""
+    """Record a resource's written files (from the streaming writers), and derive from its
+    Parquet file what the dataset page shows (column profiles, a preview) and the XLSX."""
     release.files[csv_out.path] = csv_out
     release.files[parquet_out.path] = parquet_out
     release.resource_files[name] = {"csv": csv_out.path, "parquet": parquet_out.path}
@@ -146,8 +159,15 @@ def add_resource(
     common: dict[str, Any] = {
         k: copy.deepcopy(source[k]) for k in ("title", "description") if k in source
     }
-    resources = release.descriptor.setdefault("resources", [])
-    resources.append(
+    fields = schema.get("fields", [])
+    parquet_path = release.path(parquet_out.path)
+    release.profiles[name] = profile.profile_parquet(parquet_path, fields)
+    release.previews[name] = profile.preview_parquet(parquet_path)
+    xlsx_rel = f"data/{name}.xlsx"
+    title = pages.text(source.get("title")) or name
+    made = xlsx.write_parquet(parquet_path, release.path(xlsx_rel), fields, title)
+    release.xlsx[name] = made
+    described = [
         {
             "name": name,
             **common,
@@ -155,12 +175,11 @@ def add_resource(
             "format": "csv",
             "mediatype": "text/csv",
             "encoding": "utf-8",
+            "dialect": dict(CSV_DIALECT),
             "bytes": csv_out.bytes,
             "hash": f"sha256:{csv_out.sha256}",
             "schema": schema,
-        }
-    )
-    resources.append(
+        },
         {
             "name": f"{name}-parquet",
             **common,
@@ -170,8 +189,24 @@ def add_resource(
             "bytes": parquet_out.bytes,
             "hash": f"sha256:{parquet_out.sha256}",
             "schema": schema,
-        }
-    )
+        },
+    ]
+    if made.written:
+        xlsx_out = release.add(xlsx_rel)
+        release.resource_files[name]["xlsx"] = xlsx_rel
+        described.append(
+            {
+                "name": f"{name}-xlsx",
+                **common,
+                "path": xlsx_rel,
+                "format": "xlsx",
+                "mediatype": xlsx.MEDIA_TYPE,
+                "bytes": xlsx_out.bytes,
+                "hash": f"sha256:{xlsx_out.sha256}",
+                "schema": schema,
+            }
+        )
+    release.descriptor.setdefault("resources_by_name", {})[name] = described
 
 
 def write_metadata(
@@ -182,11 +217,8 @@ def write_metadata(
     release.fingerprint = loaded.fingerprint
     release.report = published_report(report)
     release.manifest = redaction.manifest()
-    order = [r.name for r in package.resources]
-    written = release.descriptor.get("resources", [])
-    written.sort(
-        key=lambda r: (order.index(str(r["name"]).removesuffix("-parquet")), r["format"] != "csv")
-    )
+    by_name = release.descriptor.get("resources_by_name", {})
+    written = [entry for r in package.resources for entry in by_name.get(r.name, [])]
     keep = ("name", "title", "description", "licenses", "keywords", "homepage", "version",
             "contributors", "sources", "opengov", "id", "created")  # fmt: skip
     descriptor = {k: copy.deepcopy(v) for k, v in package.descriptor.items() if k in keep}
@@ -199,6 +231,11 @@ def write_metadata(
         "validation.html", pages.validation_page(release.report, package.title).encode("utf-8")
     )
     release.write_bytes("redactions.json", provenance.canonical_json(release.manifest))
+
+
+def _license(descriptor: dict[str, Any]) -> dict[str, Any]:
+    licenses = descriptor.get("licenses") or []
+    return dict(licenses[0]) if licenses else {"name": "unknown", "title": "Licens saknas"}
 
 
 def finish(
@@ -219,42 +256,8 @@ def finish(
     approved = approvals.required_approvals(
         package.root, release.rules.approvals, dataset=package.name, fingerprint=release.fingerprint
     )
-    _check_continues(release.signer, previous)
-    license_ = _license(package.descriptor)
-    outputs = sorted(release.files.values(), key=lambda o: o.path)
-    resources = []
-    for res in release.descriptor["resources"]:
-        if res["format"] != "csv":
-            continue
-        files = release.resource_files[res["name"]]
-        manifest_res = next(r for r in release.manifest["resources"] if r["name"] == res["name"])
-        resources.append(
-            {
-                "name": res["name"],
-                "title": res.get("title") or res["name"],
-                "rows": manifest_res["rows_published"],
-                "fields": res["schema"]["fields"],
-                "csv": files["csv"],
-                "parquet": files["parquet"],
-                "csv_size": pages.human_size(release.files[files["csv"]].bytes),
-                "parquet_size": pages.human_size(release.files[files["parquet"]].bytes),
-            }
-        )
-    page = pages.render(
-        "dataset.html",
-        title=package.title,
-        description=package.descriptor.get("description", ""),
-        release=release_number,
-        published=release.started,
-        license_title=license_.get("title") or license_.get("name"),
-        license_path=license_.get("path", ""),
-        publisher=(package.descriptor.get("opengov") or {}).get("publisher"),
-        validation=provenance.validation_summary(release.report),
-        resources=resources,
-        redactions=release.manifest["rules"],
-        outputs=outputs,
-        approvals=[a.to_dict() for a in approved],
-    )
+    check_continues(release.signer, previous)
+    page = pages.dataset_page(release, release_number, approvals=[a.to_dict() for a in approved])
     release.write_bytes("index.html", page.encode("utf-8"))
     doc = provenance.build(
         package=package,
@@ -275,6 +278,7 @@ def finish(
             else None
         ),
         approvals=approvals.provenance_block(release.rules.approvals, approved),
+        key=release.key,
     )
     data = provenance.canonical_json(doc)
     (release.staging / "provenance.json").write_bytes(data)
@@ -288,7 +292,7 @@ def finish(
     return doc
 
 
-def _check_continues(signer: signing.Signer | None, previous: dict[str, Any] | None) -> None:
+def check_continues(signer: signing.Signer | None, previous: dict[str, Any] | None) -> None:
     """A signed chain stays signed, and a new key only takes over from the one before it."""
     envelope = (previous or {}).get("signature")
     if not isinstance(envelope, dict):

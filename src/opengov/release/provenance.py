@@ -1,9 +1,15 @@
 """provenance.json: what was used, what was made, by whom, when; a hash chain across releases.
 
 JSON-LD with W3C PROV terms (docs/provenance.md). Everything an auditor needs to check the
-portal's bytes against the release: sha256 and size of every input and output file, the hashes
-of datapackage.json and rules.yaml as used, validation and redaction summaries, versions, the
-agent, and the sha256 of the previous release's provenance.
+portal's bytes against the release: sha256 and size of every output file, a keyed digest of
+every input, validation and redaction summaries, versions, the agent, and the sha256 of the
+previous release's provenance.
+
+Inputs are not published, and a plain hash of one is not safe to publish: with a one-row source
+file, its sha256 and size were enough to recover the withheld personnummer by trying every
+candidate. So an input's digest is an HMAC under the pseudonym key (the municipality and its
+auditors, who hold the key, can check it; nobody else can test a guess), its size is left out,
+and without a key no digest of an input is published at all.
 """
 
 from __future__ import annotations
@@ -11,16 +17,19 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import hashlib
+import hmac
 import json
 import os
 import platform
 import socket
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 from opengov import __version__
-from opengov.package import InputFile, Package
+from opengov.package import InputFile, Package, load_package
+from opengov.redact.keys import PseudonymKey
 
 FORMAT = 1
 CONTEXT = {
@@ -80,17 +89,49 @@ class OutputFile:
     media_type: str
 
 
+INPUT_DOMAIN = "provenance input"
+FINGERPRINT_DOMAIN = "inputs fingerprint"
+
+
 def inputs_fingerprint(
-    package: Package, key_fingerprint: str | None, extra: dict[str, Any] | None = None
+    package: Package, key: PseudonymKey | None, extra: dict[str, Any] | None = None
 ) -> str:
-    """One hash over everything that decides the output: if it is unchanged, so is the release."""
+    """One digest of everything that decides the output: if it is unchanged, so is the release.
+
+    It is published (provenance, CKAN extras), so it must not let anyone test a guess at an
+    input. With a key it is an HMAC over the inputs' hashes. Without one there is no secret to
+    key it with, so it covers each input's identity on disk (size and modification time, to
+    the nanosecond) instead of its content: stable while the files are untouched, and no use
+    for guessing what they hold. A fresh checkout then counts as a change (docs/provenance.md).
+    """
+    if key is not None:
+        inputs: list[Any] = sorted((i.role, i.path, i.sha256) for i in package.inputs)
+    else:
+        inputs = sorted((i.role, i.path, *_on_disk(package, i)) for i in package.inputs)
     payload = {
-        "inputs": sorted((i.role, i.path, i.sha256) for i in package.inputs),
+        "inputs": inputs,
         "tool": __version__,
-        "key": key_fingerprint,
+        "key": key.fingerprint if key else None,
         **(extra or {}),
     }
+    if key is not None:
+        return key.mac(FINGERPRINT_DOMAIN, canonical_json(payload).decode("utf-8"))
     return hashlib.sha256(canonical_json(payload)).hexdigest()
+
+
+def _on_disk(package: Package, item: InputFile) -> tuple[int, int]:
+    path = item.location or package.root / item.path
+    try:
+        stat = path.stat()
+    except OSError:
+        return (-1, -1)
+    return (stat.st_size, stat.st_mtime_ns)
+
+
+def input_digest(key: PseudonymKey, dataset: str, item: InputFile) -> str:
+    """The published stand-in for an input's sha256: HMAC under the pseudonym key, bound to the
+    dataset, the input's role and path, so equal files in two datasets are not linkable."""
+    return key.mac(INPUT_DOMAIN, dataset, item.role, item.path, item.sha256)
 
 
 def build(
@@ -109,14 +150,20 @@ def build(
     key_fingerprint: str | None,
     signing: dict[str, Any] | None = None,
     approvals: dict[str, Any] | None = None,
+    key: PseudonymKey | None = None,
 ) -> dict[str, Any]:
     """The provenance document. `signing` names the key that signs the release (its key
     statement, so verify can follow rotations through the chain); `approvals` is the block
     approvals.provenance_block makes."""
     activity_id = f"urn:opengov:{package.name}:release:{release}"
     agent_id = "urn:opengov:agent:" + hashlib.sha256(agent.encode()).hexdigest()[:16]
-    inputs = [_input_entity(i) for i in package.inputs]
-    by_role = {i.role: i.sha256 for i in package.inputs}
+    published = {o.sha256 for o in outputs}
+    inputs = [
+        _input_entity(i, n, package.name, key, published)
+        for n, i in enumerate(package.inputs, start=1)
+    ]
+    # Plain hashes only of inputs whose exact bytes are published anyway (none, today).
+    by_role = {i.role: i.sha256 for i in package.inputs if i.sha256 in published}
     doc: dict[str, Any] = {
         "@context": CONTEXT,
         "@id": f"{activity_id}:provenance",
@@ -177,15 +224,62 @@ def signing_block(key_id: str, statement: dict[str, Any]) -> dict[str, Any]:
     return {"key_id": key_id, "key": statement}
 
 
-def _input_entity(i: InputFile) -> dict[str, Any]:
-    return {
-        "@id": f"urn:sha256:{i.sha256}",
-        "@type": "prov:Entity",
-        "og:role": i.role,
-        "og:path": i.path,
-        "og:sha256": i.sha256,
-        "og:bytes": i.bytes,
-    }
+def _input_entity(
+    i: InputFile, number: int, dataset: str, key: PseudonymKey | None, published: set[str]
+) -> dict[str, Any]:
+    entity: dict[str, Any] = {"@type": "prov:Entity", "og:role": i.role, "og:path": i.path}
+    if i.sha256 in published:
+        # The same bytes are a published file: their hash tells nobody anything new.
+        return {"@id": f"urn:sha256:{i.sha256}", **entity, "og:sha256": i.sha256,
+                "og:bytes": i.bytes}  # fmt: skip
+    if key is not None:
+        digest = input_digest(key, dataset, i)
+        # No size: it narrows a guess (the length of a withheld value) and the key holder,
+        # who can check the digest, needs none.
+        return {"@id": f"urn:opengov:input:hmac-sha256:{digest}", **entity,
+                "og:hmacSha256": digest, "og:digest": "hmac-sha256"}  # fmt: skip
+    return {"@id": f"urn:opengov:{dataset}:input:{number}", **entity, "og:digest": "withheld"}
+
+
+@dataclass(frozen=True)
+class InputCheck:
+    role: str
+    path: str
+    ok: bool
+    problem: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"role": self.role, "path": self.path, "ok": self.ok, "problem": self.problem}
+
+
+def check_inputs(
+    doc: dict[str, Any], package_path: Path | str, key: PseudonymKey
+) -> list[InputCheck]:
+    """For the key holder: do the package's files match the inputs a release says it used?
+
+    Each `used` entity is matched by role and path against the package as it is now; its keyed
+    digest (or plain hash, for an input that is also a published file) is recomputed.
+    """
+    package = load_package(package_path)
+    dataset = str(doc.get("dataset"))
+    local = {(i.role, i.path): i for i in package.inputs}
+    checks = []
+    for entity in doc.get("used") or []:
+        if not isinstance(entity, dict):
+            continue
+        role, path = str(entity.get("og:role")), str(entity.get("og:path"))
+        item = local.get((role, path))
+        if item is None:
+            checks.append(InputCheck(role, path, False, "not in the package"))
+        elif "og:hmacSha256" in entity:
+            ok = hmac.compare_digest(str(entity["og:hmacSha256"]), input_digest(key, dataset, item))
+            checks.append(InputCheck(role, path, ok, None if ok else "differs (or another key)"))
+        elif "og:sha256" in entity:
+            ok = entity["og:sha256"] == item.sha256
+            checks.append(InputCheck(role, path, ok, None if ok else "differs"))
+        else:
+            checks.append(InputCheck(role, path, False, "published without a digest (no key)"))
+    return checks
 
 
 def validation_summary(report: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from opengov.release import provenance
-from opengov.release.build import MEDIA_TYPES
+from opengov.release.build import MEDIA_TYPES, Release
 
 
 class HashingFile:
@@ -78,11 +78,12 @@ class ResourceWriter:
     columns' types; later batches are cast to them (a datetime column that turns out to carry
     offsets after naive values keeps the first batch's type, its values in UTC)."""
 
-    def __init__(self, staging: Path, name: str) -> None:
+    def __init__(self, release: Release, name: str) -> None:
         self.csv_rel, self.parquet_rel = f"data/{name}.csv", f"data/{name}.parquet"
-        (staging / "data").mkdir(parents=True, exist_ok=True)
-        self.csv_file = HashingFile(staging / self.csv_rel)
-        self.parquet_file = HashingFile(staging / self.parquet_rel)
+        csv_path, parquet_path = release.path(self.csv_rel), release.path(self.parquet_rel)
+        csv_path.parent.mkdir(parents=True, exist_ok=True)
+        self.csv_file = HashingFile(csv_path)
+        self.parquet_file = HashingFile(parquet_path)
         self._csv: Any = None
         self._parquet: Any = None
         self._queue: queue.Queue[tuple[pa.Table, pa.Table] | None] = queue.Queue(maxsize=2)

@@ -1,7 +1,7 @@
 """How much the table readers read: the limits that keep a hostile file from costing unbounded
 memory or time (docs/limits.md, "Reading data files").
 
-Each limit ends the read with `LimitExceeded` (exit 19) naming the limit and the file, never
+Each limit ends the read with `LimitExceeded` (exit 30) naming the limit and the file, never
 the content.
 """
 

@@ -10,6 +10,7 @@ extra cells are dropped.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -19,7 +20,7 @@ from opengov.errors import InputError
 from opengov.package import ResourceSpec
 from opengov.sources.cast import CastResult, arrow_type, cell_text
 from opengov.sources.csv import CsvBatch, RaggedRow, iter_csv_batches
-from opengov.sources.dialect import CsvDialect, csv_dialect, csv_labels
+from opengov.sources.dialect import CsvDialect, csv_dialect, csv_labels, header_lines
 from opengov.sources.header import Header, schema_missing_values
 from opengov.sources.parquet import without_nanoseconds
 from opengov.sources.typed import TypedBatch, TypedSource, concat_typed, open_typed
@@ -34,11 +35,14 @@ __all__ = [
     "check_labels",
     "csv_dialect",
     "csv_labels",
+    "header_lines",
     "iter_csv_batches",
     "open_for_publishing",
+    "python_csv_rows",
     "read_typed",
     "schema_missing_values",
     "without_nanoseconds",
+    "xlsx_rows",
 ]
 
 
@@ -126,3 +130,39 @@ def read_typed(resource: ResourceSpec) -> pa.Table:
         [pa.field(str(f["name"]), a.type) for f, a in zip(fields, arrays, strict=True)]
     )
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+# --- whole-table helpers for small files (the social-media classifier reads its decision table) --
+
+
+@dataclass
+class WholeRows:
+    """Labels and every content row of a small table, as frictionless receives them."""
+
+    labels: list[str]
+    rows: list[tuple[int, list[Any]]]
+
+
+def xlsx_rows(resource: ResourceSpec) -> WholeRows:
+    from opengov.sources.xlsx import xlsx_rows as stream
+
+    native = stream(resource)
+    return WholeRows(native.labels, [row for batch in native.batches for row in batch])
+
+
+def python_csv_rows(resource: ResourceSpec, dialect: CsvDialect) -> WholeRows:
+    """The whole CSV through Python's csv module (records bounded by the record limit)."""
+    from opengov.sources.csv import python_records
+    from opengov.sources.dialect import _comment_ok, join_labels
+
+    records = list(python_records(resource, dialect))
+    labels = join_labels(records, dialect)
+    first = dialect.first_content_row
+    rows = [
+        (n, cells)
+        for n, cells in records
+        if n >= first
+        and _comment_ok(dialect, n, cells)
+        and not (dialect.skip_blank_rows and all(c == "" for c in cells))
+    ]
+    return WholeRows(labels, rows)

@@ -14,22 +14,29 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from opengov.errors import PublishError, VerifyFailed
+from opengov.errors import InputError, PublishError, VerifyFailed
 from opengov.load import Loaded
-from opengov.release import provenance
+from opengov.paths import inside
+from opengov.release import history, pages, provenance
+from opengov.release import portal as portal_settings
 from opengov.release.build import Release, finish
-from opengov.release.catalogue import write_catalogue
+from opengov.release.catalogue import WITHDRAWAL, render_catalogue, write_catalogue
 from opengov.release.signing_keys import write_keys
 from opengov.signing import SIGNATURE
-from opengov.targets.base import Status
+from opengov.targets.base import Status, WithdrawResult, checked_reason
 from opengov.targets.plan import PlanItem, PublishResult, diff
 from opengov.trust import Trust
+
+if TYPE_CHECKING:
+    from opengov.signing import Signer
 from opengov.verify import HISTORY, PROVENANCE, VerifyResult, parse_provenance, verify_folder
 
 log = logging.getLogger("opengov.static")
@@ -57,6 +64,18 @@ class StaticTarget:
     def verify(self, dataset: str, trust: Trust | None = None) -> VerifyResult:
         return verify_folder(self.portal / dataset, trust)
 
+    def withdraw(
+        self,
+        dataset: str,
+        *,
+        reason: str,
+        agent: str | None = None,
+        signing_key: Path | str | None = None,
+    ) -> WithdrawResult:
+        return withdraw_static(
+            self.portal, dataset, reason=reason, agent=agent, signing_key=signing_key
+        )
+
 
 @dataclass
 class _Placement:
@@ -66,7 +85,11 @@ class _Placement:
     agent: str | None
 
     def __post_init__(self) -> None:
-        self.folder = self.target.portal / self.loaded.name
+        self.folder = _in_portal(self.target.portal, self.loaded.name)
+        # The portal's settings (portal.json); a --base-url that contradicts them stops here.
+        self.settings = portal_settings.for_publish(
+            self.target.portal, self.target.base_url, write=False
+        )
         self.previous = _previous(self.folder)
         if self.previous is None and self.folder.exists():
             if not self.folder.is_dir() or any(self.folder.iterdir()):
@@ -93,8 +116,8 @@ class _Placement:
         # Consistency is what decides here; whether the auditor trusts the key is theirs.
         if not verify_folder(self.folder, Trust(allow_unsigned=True)).ok:
             return None  # same inputs, damaged folder: publish again to repair it
-        if self.target.base_url and not self.plan_only:
-            write_catalogue(self.target.portal, base_url=self.target.base_url)
+        if not self.plan_only:
+            _write_catalogue(self.target.portal, self.settings)
         return self._result(Status.UNCHANGED, int(previous.get("release", 0)), [])
 
     def apply(self, release: Release, *, plan_only: bool) -> PublishResult:
@@ -102,12 +125,16 @@ class _Placement:
         old = {e["og:path"]: e["og:sha256"] for e in (previous or {}).get("generated", [])}
         number = int((previous or {}).get("release", 0)) + 1
         if plan_only:
-            # The page and provenance are regenerated on every release; list them as such.
-            had_page = old.pop("index.html", None) is not None
+            # The pages and provenance are regenerated on every release; list them as such.
             items = diff(old, {p: o.sha256 for p, o in release.files.items()})
-            items += [PlanItem("index.html", "changed" if had_page else "added")]
+            for page in REGENERATED:
+                had = old.pop(page, None) is not None
+                items = [i for i in items if i.path != page]
+                items.append(PlanItem(page, "changed" if had else "added"))
             items.append(PlanItem(PROVENANCE, "changed" if previous else "added"))
             return self._result(Status.PLANNED, number, items)
+        # What changed since the previous release, from the published files (history.html).
+        history.record_release(release, self.folder, number, previous)
         finish(
             release,
             release_number=number,
@@ -116,11 +143,13 @@ class _Placement:
         )
         items = diff(old, {p: o.sha256 for p, o in release.files.items()})
         items.append(PlanItem(PROVENANCE, "changed" if previous else "added"))
-        _carry_history(self.folder, release)
-        _swap(self.folder, release, self.target.portal)
+        _carry_history(self.folder, release.staging)
+        # The catalogue must render with the new release before anything is swapped in.
+        _check_catalogue(self.target.portal, self.settings, {self.loaded.name: release.staging})
+        _swap(self.folder, release.staging, self.target.portal)
         if release.signer is not None:
             write_keys(self.target.portal, release.signer.info)
-        write_catalogue(self.target.portal, base_url=self.target.base_url)
+        _write_catalogue(self.target.portal, self.settings)
         return self._result(Status.PUBLISHED, number, items)
 
 
@@ -143,23 +172,56 @@ def _previous(target: Path) -> dict[str, Any] | None:
         ) from None
 
 
+def _in_portal(portal: Path, *parts: str, what: str = "dataset folder") -> Path:
+    return inside(
+        portal,
+        *parts,
+        what=what,
+        within="the portal folder",
+        error=PublishError,
+        follow_links=False,
+    )
+
+
 @contextlib.contextmanager
 def _lock(portal: Path, name: str) -> Iterator[None]:
-    """One publish of a dataset at a time; a second one fails fast instead of racing."""
-    locks = portal / STAGING
-    locks.mkdir(parents=True, exist_ok=True)
-    with (locks / f"{name}.lock").open("w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise PublishError(f"another publish of {name!r} to {portal} is running") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            (locks / f"{name}.lock").unlink(missing_ok=True)
-            with contextlib.suppress(OSError):
-                locks.rmdir()  # only when empty: another dataset may be publishing
+    """One publish of a dataset at a time; a second one fails fast instead of racing.
+
+    The staging folder goes when the last publish using it ends, whatever ended it; what a
+    killed publish of this dataset left there is removed once its lock is held again.
+    """
+    locks = _in_portal(portal, STAGING, f"{name}.lock", what="staging folder").parent
+    try:
+        locks.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PublishError(f"cannot create {locks}: {exc.strerror}") from None
+    try:
+        with (locks / f"{name}.lock").open("w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise PublishError(f"another publish of {name!r} to {portal} is running") from None
+            try:
+                _remove_leftovers(locks, name)
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+                (locks / f"{name}.lock").unlink(missing_ok=True)
+    finally:
+        with contextlib.suppress(OSError):
+            locks.rmdir()  # only when empty: another dataset may be publishing
+
+
+def _remove_leftovers(locks: Path, name: str) -> None:
+    """Staging folders of this dataset that a killed publish left (`.<name>.<8 random>[.old]`).
+
+    Only this dataset's: its lock is held, so none of them belongs to a running publish. The
+    random part of `tempfile.mkdtemp` has no `.`, so `a` never matches `a.b`'s folders.
+    """
+    pattern = re.compile(rf"\.{re.escape(name)}\.[a-z0-9_]{{8}}(\.old)?")
+    for item in locks.iterdir():
+        if pattern.fullmatch(item.name) and item.is_dir() and not item.is_symlink():
+            shutil.rmtree(item, ignore_errors=True)
 
 
 def _history_link(target: Path) -> dict[str, Any]:
@@ -199,29 +261,29 @@ def _chain_files(target: Path) -> list[str]:
     return paths
 
 
-def _carry_history(target: Path, release: Release) -> None:
+def _carry_history(target: Path, staging: Path) -> None:
     """Earlier provenance documents travel with the dataset so the chain can be checked;
     only those the chain names (a file planted in history/ is not carried on)."""
     if not target.is_dir():
         return
-    history = release.staging / HISTORY
-    history.mkdir(exist_ok=True)
+    history_dir = staging / HISTORY
+    history_dir.mkdir(exist_ok=True)
     if (target / PROVENANCE).is_file():
         for path in _chain_files(target):
-            shutil.copy2(target / path, release.staging / path)
+            shutil.copy2(target / path, staging / path)
     prov = target / PROVENANCE
     if prov.is_file():
         link = _history_link(target)
-        shutil.copy2(prov, release.staging / link["path"])
+        shutil.copy2(prov, staging / link["path"])
 
 
-def _swap(target: Path, release: Release, portal: Path) -> None:
+def _swap(target: Path, staging: Path, portal: Path) -> None:
     portal.mkdir(parents=True, exist_ok=True)
-    aside = release.staging.with_name(release.staging.name + ".old")
+    aside = staging.with_name(staging.name + ".old")
     try:
         if target.exists():
             os.rename(target, aside)
-        os.rename(release.staging, target)
+        os.rename(staging, target)
     except OSError as exc:
         if aside.exists() and not target.exists():
             os.rename(aside, target)  # put the old release back
@@ -229,6 +291,156 @@ def _swap(target: Path, release: Release, portal: Path) -> None:
             f"could not move the new release into {target}: {exc.strerror}"
         ) from None
     shutil.rmtree(aside, ignore_errors=True)
+
+
+# ------------------------------------------------------------------------------ catalogue
+
+REGENERATED = ("index.html", history.HISTORY_PAGE, history.HISTORY_JSON)
+
+
+def _check_catalogue(
+    portal: Path, settings: portal_settings.PortalSettings, overrides: dict[str, Path]
+) -> None:
+    """Render the catalogue as it will be with the new folder; a failure stops the publish
+    while the portal is untouched (nothing swapped in, nothing written)."""
+    try:
+        render_catalogue(portal, settings, overrides)
+    except (ValueError, TypeError, KeyError, AttributeError, UnicodeError) as exc:
+        names = ", ".join(sorted(overrides))
+        raise PublishError(
+            f"the portal catalogue could not be written with {names} "
+            f"({type(exc).__name__}); nothing was changed in {portal}"
+        ) from None
+
+
+def _write_catalogue(portal: Path, settings: portal_settings.PortalSettings) -> None:
+    """The catalogue, and portal.json when this publish recorded the portal's URL."""
+    if portal_settings.load(portal) != settings:
+        portal_settings.save(portal, settings)
+    write_catalogue(portal, settings)
+
+
+# ------------------------------------------------------------------------------ withdraw
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+def withdraw_static(
+    portal: Path | str,
+    dataset: str,
+    *,
+    reason: str,
+    agent: str | None = None,
+    signing_key: Path | str | None = None,
+) -> WithdrawResult:
+    """Take a dataset off the portal: its files are replaced by a notice, the catalogue and
+    dcat.rdf leave it out, and a new release in its provenance chain records why and when.
+
+    A signed chain stays signed: the withdrawal is signed with `signing_key` (refused without
+    one, as a publish is). Publishing the package again later continues the chain.
+    """
+    from opengov.signing import signer_for_publish
+
+    portal = Path(portal)
+    signer = signer_for_publish(signing_key) if signing_key is not None else None
+    if ".." in dataset or not _NAME.match(dataset):
+        raise InputError(f"{dataset!r} is not a dataset name (lower-case letters, digits, . _ -)")
+    reason = checked_reason(reason)
+    folder = _in_portal(portal, dataset)
+    settings = portal_settings.load(portal)
+    with _lock(portal, dataset):
+        previous = _previous(folder)
+        if previous is None:
+            raise InputError(f"{dataset!r} is not published in {portal}")
+        number = int(previous.get("release", 0))
+        if previous.get(WITHDRAWAL):
+            earlier = previous[WITHDRAWAL].get("reason") if isinstance(
+                previous[WITHDRAWAL], dict) else None  # fmt: skip
+            return WithdrawResult(dataset, str(folder), "unchanged", number, str(earlier or ""))
+        number += 1
+        parent = portal / STAGING
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{dataset}.", dir=parent))
+        staging.chmod(0o755)
+        try:
+            _build_withdrawal(
+                folder, staging, previous, number=number, reason=reason,
+                agent=agent or provenance.default_agent(), signer=signer,
+            )  # fmt: skip
+            _check_catalogue(portal, settings, {dataset: staging})
+            _swap(folder, staging, portal)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        if signer is not None:
+            write_keys(portal, signer.info)
+        write_catalogue(portal, settings)
+    return WithdrawResult(dataset, str(folder), "withdrawn", number, reason)
+
+
+def _build_withdrawal(
+    folder: Path,
+    staging: Path,
+    previous: dict[str, Any],
+    *,
+    number: int,
+    reason: str,
+    agent: str,
+    signer: Signer | None,
+) -> None:
+    from opengov import signing
+    from opengov.package import sha256_file
+    from opengov.release.build import MEDIA_TYPES, check_continues
+
+    link = _history_link(folder)  # with the previous release's signature, if it has one
+    check_continues(signer, link)
+    now = provenance.now_utc()
+    descriptor = _published_descriptor(folder)
+    title = pages.text(descriptor.get("title")).strip() or folder.name
+    record = history.ReleaseRecord(number, now, kind="withdrawal", reason=reason)
+    # The data package stays described, with no resources: nothing of it is published now.
+    descriptor = {k: v for k, v in descriptor.items() if k != "resources"}
+    descriptor.update(name=folder.name, resources=[])
+    files = {
+        "index.html": pages.render("withdrawn.html", title=title, when=now, reason=reason).encode(
+            "utf-8"
+        ),
+        "datapackage.json": provenance.canonical_json(descriptor),
+        **history.history_files(folder, previous, record, title=title),
+    }
+    outputs = []
+    for name, data in sorted(files.items()):
+        (staging / name).write_bytes(data)
+        path = staging / name
+        outputs.append(
+            provenance.OutputFile(
+                name, sha256_file(path), path.stat().st_size, MEDIA_TYPES.get(path.suffix, "")
+            )
+        )
+    _carry_history(folder, staging)
+    doc = history.withdrawal_provenance(
+        dataset=folder.name, release=number, previous=link, outputs=outputs, reason=reason,
+        agent=agent, when=now,
+    )  # fmt: skip
+    if signer is not None:
+        doc["signing"] = provenance.signing_block(signer.key_id, signer.info.envelope)
+    data = provenance.canonical_json(doc)
+    (staging / PROVENANCE).write_bytes(data)
+    if signer is not None:
+        # As a publish does: the signature covers provenance's bytes and is not listed in it.
+        envelope = signing.sign_release(
+            signer, data, dataset=folder.name, release=number, signed_at=signing.now_utc()
+        )
+        (staging / signing.SIGNATURE).write_bytes(signing.canonical(envelope))
+
+
+def _published_descriptor(folder: Path) -> dict[str, Any]:
+    import json
+
+    try:
+        descriptor = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    return descriptor if isinstance(descriptor, dict) else {}
 
 
 def publish_static(
@@ -258,4 +470,4 @@ def publish_static(
     )
 
 
-__all__ = ["STAGING", "StaticTarget", "publish_static", "write_catalogue"]
+__all__ = ["STAGING", "StaticTarget", "publish_static", "withdraw_static", "write_catalogue"]

@@ -63,14 +63,51 @@ def validate(
     samples: int = DEFAULT_SAMPLES,
     progress: bool = False,
     key: PseudonymKey | None = None,
+    sheet: str | None = None,
 ) -> ValidationReport:
     """Validate a package (with its rules.yaml, if any) or a single file against a schema.
 
     Without rules every field counts as non-public, so the report shows no cell value. With a
-    pseudonym `key`, masked values carry a keyed fingerprint an auditor can follow.
+    pseudonym `key`, masked values carry a keyed fingerprint an auditor can follow. A data file
+    without a schema is validated against the schema `opengov init` would draft for it (as
+    frictionless infers one): what can still fail is the file's structure (cells missing or
+    extra, blank or repeated labels).
     """
+    target = Path(target)
+    if schema is None and target.is_file() and not target.name.endswith(".json"):
+        return _validate_inferred(target, engine, samples, progress, key, sheet)
     package = load_target(target, schema)
     rules = None if package.single_file else load_for_package(package, required=False)
     return validate_package(
         package, rules, engine=engine, samples=samples, progress=progress, key=key
     )
+
+
+INFERRED_WARNING = (
+    "no schema given: validated against one inferred from the file (types from a sample, "
+    "checked against every row); to keep it and classify the fields: opengov init FILE --out DIR"
+)
+
+
+def _validate_inferred(
+    target: Path,
+    engine: str,
+    samples: int,
+    progress: bool,
+    key: PseudonymKey | None,
+    sheet: str | None,
+) -> ValidationReport:
+    import tempfile
+
+    from opengov.draft.init import init_package
+
+    with tempfile.TemporaryDirectory(prefix="opengov-validate-") as tmp:
+        drafted = init_package(target, out=Path(tmp) / "package", sheet=sheet)
+        package = load_package(Path(drafted.out))
+        report = validate_package(
+            package, None, engine=engine, samples=samples, progress=progress, key=key
+        )
+    for result in report.results:
+        result.place = target.name
+        result.warnings.append(INFERRED_WARNING)
+    return report

@@ -26,6 +26,10 @@ MASKING_POLICY = (
     "Cell values are shown only for fields classified public and only when no detector finds "
     "personal data in them; other values are replaced by [dold]. Whole rows are never included."
 )
+VALUES_SHOWN = (
+    "VALUES SHOWN: this report was written with --show-values and holds cell values of every "
+    "field; keep it to yourself, never publish it."
+)
 # Notes of these types can quote data values (foreign keys list the missing values).
 _VALUE_NOTES = {"foreign-key", "primary-key", "row-constraint"}
 
@@ -143,9 +147,11 @@ def error_dict(
     waived: bool,
     key: PseudonymKey | None = None,
     label_visible: bool = True,
+    hint: str | None = None,
+    reveal: bool = False,
 ) -> dict[str, Any]:
     title, description, tags = _describe(finding.type)
-    visible = _show_value(finding.cell, public)
+    visible = reveal or _show_value(finding.cell, public)
     cell: str = (
         finding.cell if (visible and finding.cell is not None) else masked(finding.cell, key)
     )
@@ -153,14 +159,19 @@ def error_dict(
     if label is not None and not label_visible:
         label = masked(label, key)
     note = finding.note
-    if finding.type in _VALUE_NOTES and not (public and _show_value(note, True)):
+    if finding.type in _VALUE_NOTES and not reveal and not (public and _show_value(note, True)):
         note = _masked_note(finding.type)
-    elif finding.type == "constraint-error" and not (public and _show_value(note, True)):
+    elif (
+        finding.type == "constraint-error"
+        and not reveal
+        and not (public and _show_value(note, True))
+    ):
         # The note quotes the constraint (an enum of client names, a pattern): masked as the
         # field's values are.
         name = note.split('"')[1] if note.count('"') >= 2 else "constraint"
         note = f'constraint "{name}" is {MASK}'
-
+    if hint:
+        note = f"{note}; {hint}" if note else hint
     out: dict[str, Any] = {
         "type": finding.type,
         "title": title,
@@ -212,6 +223,25 @@ class ValidationReport:
     key: PseudonymKey | None = None
     field_names: dict[str, list[str]] = field(default_factory=dict)
 
+    def hints(self) -> dict[tuple[str, str | None, str], str]:
+        """Per (resource, field, type): a hint from the shape of the sampled cells (hints.py),
+        fixed text that quotes no cell."""
+        from opengov.validate.hints import type_hint
+
+        cells: dict[tuple[str, str | None, str], list[str | None]] = {}
+        notes: dict[tuple[str, str | None, str], str] = {}
+        for r in self.results:
+            for f in r.samples:
+                if f.type == "type-error":
+                    cells.setdefault((r.name, f.field_name, f.type), []).append(f.cell)
+                    notes.setdefault((r.name, f.field_name, f.type), f.note)
+        out = {}
+        for k, values in cells.items():
+            hint = type_hint(notes[k], values)
+            if hint:
+                out[k] = hint
+        return out
+
     def _labels(self, r: ResourceResult) -> list[str]:
         names = self.field_names.get(r.name, [])
         public = self.public_fields.get(r.name, set())
@@ -254,6 +284,7 @@ class ValidationReport:
 
     def summary(self) -> list[dict[str, Any]]:
         rows = []
+        hints = self.hints()
         for r in self.results:
             for (fname, type_), count in sorted(r.totals.items(), key=lambda kv: _key(kv[0])):
                 use = self._waiver_for(r.name, fname, type_)
@@ -266,13 +297,22 @@ class ValidationReport:
                         "count": count,
                         "waived": use is not None,
                         "waiverReason": use.waiver.reason if use else None,
+                        **(
+                            {"hint": hints[(r.name, fname, type_)]}
+                            if (r.name, fname, type_) in hints
+                            else {}
+                        ),
                     }
                 )
         return rows
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, show_values: bool = False) -> dict[str, Any]:
+        """The JSON report. `show_values` puts every sampled cell in it as it is: for the
+        steward's own terminal while drafting (`validate --show-values`), never for a report
+        that is published or written to a file unless asked for explicitly."""
         for reset in self.waivers:
             reset.matched = 0
+        hints = self.hints()
         tasks = []
         for r in self.results:
             public = self.public_fields.get(r.name, set())
@@ -286,8 +326,11 @@ class ValidationReport:
                         public=f.field_name in public,
                         waived=waived,
                         key=self.key,
-                        label_visible=f.label is None
+                        label_visible=show_values
+                        or f.label is None
                         or show_label(f.label, f.field_name, public, names),
+                        hint=hints.get((r.name, f.field_name, f.type)),
+                        reveal=show_values,
                     )
                 )
             for (fname, type_), count in r.totals.items():
@@ -340,7 +383,7 @@ class ValidationReport:
                 "unwaivedErrors": self.unwaived_count,
                 "waivedErrors": self.error_count - self.unwaived_count,
                 "samplesPerGroup": self.samples_per_group,
-                "masking": MASKING_POLICY,
+                "masking": VALUES_SHOWN if show_values else MASKING_POLICY,
                 "waivers": [u.to_dict() for u in self.waivers],
             },
         }
@@ -376,3 +419,18 @@ def findings_text(report: ValidationReport) -> Iterable[str]:
         where = f"{row['resource']}.{row['fieldName']}" if row["fieldName"] else row["resource"]
         waived = f"  (waived: {row['waiverReason']})" if row["waived"] else ""
         yield f"{row['count']:>8}  {row['type']:<18} {where}{waived}"
+        if row.get("hint"):
+            yield f"{'':>8}  hint: {row['hint']}"
+
+
+def values_text(data: dict[str, Any]) -> Iterable[str]:
+    """Lines for `validate --show-values`: the sampled failing cells with their values, for the
+    steward's own terminal while drafting (the caller passes a report made with show_values)."""
+    yield "values (--show-values: this terminal only; do not paste them where others read):"
+    for task in data.get("tasks", []):
+        for error in task.get("errors", []):
+            where = f"row {error.get('rowNumber', '?')}"
+            if error.get("fieldName"):
+                where += f", {task['name']}.{error['fieldName']}"
+            cell = error.get("cell")
+            yield f"  {where}: {error['type']}" + (f": {cell!r}" if cell is not None else "")

@@ -9,7 +9,6 @@ repeats what a record already says keeps its earlier time, so re-running is a no
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -139,18 +138,17 @@ def _differs(row: Row, decision: Decision) -> bool:
 
 
 def read_decisions(path: Path, known: set[str]) -> list[Decision]:
-    """Every decision of the file, or `InputError` listing each bad line (no values quoted)."""
-    text = _read_text(path)
-    first_line = text.split("\n", 1)[0]
-    # Swedish spreadsheet programs save CSV with semicolons.
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = [cell.strip() for cell in next(reader)]
-        _check_header(path, header)
-        decisions, problems = _check_lines(reader, header, known)
-    except csv.Error:
-        raise InputError(f"{path.name}: line {reader.line_num} is not valid CSV") from None
+    """Every decision of the file, or `InputError` listing each bad line (no values quoted).
+
+    The file is read as tables are (`opengov.package.detect_encoding`, then the CSV dialect
+    frictionless would sniff, `opengov.sources.readers.csv_dialect`), so what a Swedish
+    spreadsheet saves (Windows-1252, `;`, perhaps a byte-order mark) reads as it does anywhere
+    else in opengov; an `.xlsx` works too.
+    """
+    header, rows = _table_rows(path)
+    header = [cell.strip() for cell in header]
+    _check_header(path, header)
+    decisions, problems = _check_lines(rows, header, known)
     if problems:
         shown = problems[:_MAX_DETAILS]
         if len(problems) > _MAX_DETAILS:
@@ -164,17 +162,58 @@ def read_decisions(path: Path, known: set[str]) -> list[Decision]:
     return decisions
 
 
-def _read_text(path: Path) -> str:
+def _table_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Header and numbered rows of the decisions file, through the project's table readers.
+
+    The delimiter is sniffed as for any table; where the sniffer gives up (a spreadsheet's
+    trailing blank lines can make it) and the header comes out as one cell, the file is read
+    again with each usual delimiter declared, and the one that yields the four columns wins.
+    """
     if not path.is_file():
         raise InputError(f"decisions file {path.name} does not exist")
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path.name} is not UTF-8 (byte offset {exc.start})") from None
-    if not text.strip():
+    if not path.read_bytes().strip():
         raise InputError(f"{path.name} is empty")
-    return text
+    header, rows = _read_table(path, None)
+    if set(COLUMNS) <= {h.strip() for h in header} or path.suffix.lower() == ".xlsx":
+        return header, rows
+    for delimiter in (";", "\t", "|", ","):
+        if len(header) == 1 and delimiter in header[0]:
+            retry = _read_table(path, delimiter)
+            if set(COLUMNS) <= {h.strip() for h in retry[0]}:
+                return retry
+    return header, rows
+
+
+def _read_table(path: Path, delimiter: str | None) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    from opengov.package import ResourceSpec, detect_encoding
+    from opengov.sources.readers import csv_dialect, python_csv_rows, xlsx_rows
+
+    fmt = "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
+    # The header is line 1: said, so the header sniffing does not guess otherwise.
+    dialect: dict[str, Any] = {"header": True}
+    if delimiter is not None:
+        dialect["delimiter"] = delimiter
+    resource = ResourceSpec(
+        name="decisions",
+        format=fmt,
+        schema={"fields": [{"name": c, "type": "string"} for c in COLUMNS]},
+        descriptor={"name": "decisions", "path": path.name},
+        path=path,
+        relpath=path.name,
+        encoding=detect_encoding(path) if fmt == "csv" else None,
+        dialect=dialect,
+    )
+    try:
+        if fmt == "xlsx":
+            native = xlsx_rows(resource)
+        else:
+            native = python_csv_rows(resource, csv_dialect(resource))
+    except InputError as exc:
+        raise InputError(f"{path.name} is not a readable table: {exc.message}") from None
+    except (UnicodeDecodeError, csv.Error, ValueError):
+        raise InputError(f"{path.name} is not a readable CSV or XLSX table") from None
+    rows = [(number, ["" if c is None else str(c) for c in cells]) for number, cells in native.rows]
+    return [str(label) for label in native.labels], rows
 
 
 def _check_header(path: Path, header: list[str]) -> None:
@@ -190,13 +229,12 @@ def _check_header(path: Path, header: list[str]) -> None:
 
 
 def _check_lines(
-    reader: Any, header: list[str], known: set[str]
+    rows: list[tuple[int, list[str]]], header: list[str], known: set[str]
 ) -> tuple[list[Decision], list[str]]:
     decisions: list[Decision] = []
     problems: list[str] = []
     seen: dict[str, int] = {}
-    for cells in reader:
-        line = int(reader.line_num)
+    for line, cells in rows:
         if not any(cell.strip() for cell in cells):
             continue
         if len(cells) != len(header):

@@ -11,6 +11,7 @@ from typing import Any
 from opengov.errors import ImportFailed
 from opengov.importers.social.archive import Export, FileRead
 from opengov.importers.social.records import Comment, Platform, Post
+from opengov.importers.social.report import FileReport
 
 _HASHTAG = re.compile(r"(?<![\w&])#(\w+)")
 _URL = re.compile(r"https?://[^\s<>\"']+")
@@ -25,11 +26,13 @@ _MEDIA_TYPES = {
 }  # fmt: skip
 
 TWITTER_MARKERS = re.compile(
-    r"(?:^|/)(?:tweets?|tweets-part\d+|deleted-tweets|manifest|account)\.js$"
+    r"(?:^|/)(?:tweets?(?:-part\d+)?|deleted-tweets?|manifest|account)\.js$"
+    r"|(?:^|/)data/js/tweets/\d{4}_\d{2}\.js$|(?:^|/)tweets\.csv$"
 )
 FACEBOOK_MARKERS = re.compile(
-    r"(?:^|/)(?:your_posts[^/]*\.json|comments\.json|your_facebook_activity/|"
-    r"comments_and_reactions/|profile_information/)"
+    r"(?:^|/)(?:your_posts[^/]*\.json|profile_posts[^/]*\.json|comments\.json"
+    r"|your_facebook_activity/|your_activity_across_facebook/"
+    r"|this_profile's_activity_across_facebook/|comments_and_reactions/|profile_information/)"
 )
 
 
@@ -41,6 +44,9 @@ class Parsed:
     posts: list[Post] = field(default_factory=list)
     comments: list[Comment] = field(default_factory=list)
     files: list[FileRead] = field(default_factory=list)
+    reports: list[FileReport] = field(default_factory=list)
+    # Handles of the exported account itself, from the export (X: account.js, user details).
+    own_handles: tuple[str, ...] = ()
 
 
 def load_json_text(export: Export, name: str) -> str:

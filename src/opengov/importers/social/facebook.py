@@ -1,31 +1,35 @@
 """Facebook "Download your information" (JSON) to post and comment records.
 
-What the export holds and what this module assumes (docs/social-media.md says more):
+Which file holds what, in each layout since 2018, is in `facebook_layout`; this module reads
+them. What it assumes (docs/social-media.md says more):
 
-- Posts are in every `your_posts*_<n>.json` (old `posts/your_posts_1.json`, new
-  `your_facebook_activity/posts/your_posts__check_ins__photos_and_videos_1.json`).
-- `comments.json` (`comments_and_reactions/` or `comments/`, key `comments_v2` or `comments`)
-  holds comments the account itself wrote, anywhere. They carry no reference to a post, so
-  they are `own_comment` with no `post_record_id` (and the publish rules drop them).
-- Comments others wrote on the account's posts are not in the standard export. When a page
-  export carries them, they come as a `comments` list inside the post entry, each shaped like a
-  `comments.json` comment; those are linked to their post. A nested comment whose author also
-  wrote comments in `comments.json` is the account's own reply, otherwise it was received.
+- A posts file is a list of posts, or an object holding one (`{"status_updates": [...]}` in
+  2018, `{"group_posts_v2": [...]}` for posts in groups). A post is `{"timestamp", "data":
+  [{"post"}, {"update_timestamp"}], "attachments", "title"}`; any part but the timestamp may be
+  missing, and a post may have nothing but its `title` line.
+- `comments.json` (key `comments`, `comments_v2` or `group_comments_v2`) holds comments the
+  account wrote, anywhere; they name no post, so they get no `post_record_id`.
+- Comments others wrote reach the export on photos and videos: every item of `album/<n>.json`,
+  `your_videos.json` and `your_uncategorized_photos.json` may carry a `comments` list. They are
+  linked to the post whose attachment is the same media file. A commenter who also wrote
+  comments in `comments.json` is the account itself (`own_comment`).
+- Posts others wrote on the timeline (`other_people's_posts_to_your_timeline.json`, until 2020)
+  become comments with direction `received_post`; their title line, which names the writer, is
+  not kept.
 - Facebook writes UTF-8 bytes as Latin-1 code points (mojibake); every string, keys included,
   is repaired by an exact round trip before anything else looks at it.
-- There is no post id and no audience: ids are derived from the content, and audience comes
-  from classification only.
+- There are no ids: records get keyed ids (`ids.py`), so the pseudonym key is needed.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from opengov.errors import ImportFailed
+from opengov.importers.social import facebook_layout as layout
 from opengov.importers.social.archive import ArchiveLimits, Export, open_export
 from opengov.importers.social.common import (
     TWITTER_MARKERS,
@@ -39,6 +43,7 @@ from opengov.importers.social.common import (
     urls_in,
     wrong_platform,
 )
+from opengov.importers.social.ids import keyed_id, require_key
 from opengov.importers.social.package import ImportResult, PackageInfo, check_account, write_import
 from opengov.importers.social.records import (
     AccountType,
@@ -48,12 +53,16 @@ from opengov.importers.social.records import (
     Post,
     default_classification,
     epoch_to_iso,
-    short_hash,
 )
+from opengov.importers.social.report import FileReport, check_nothing_left_unread
+from opengov.limits import load_json
+from opengov.redact.keys import PseudonymKey, load_key
 
-_POST_FILE = re.compile(r"(?:^|/)your_posts[^/]*_(\d+)\.json$")
-_COMMENT_FILE = re.compile(r"(?:^|/)comments(?:_and_reactions)?/comments\.json$")
-_COMMENT_KEYS = ("comments_v2", "comments")
+# Keys under which an export wraps its list of records, by kind of file.
+_POST_KEYS = ("status_updates", "group_posts_v2", "archived_stories_v2", "posts_v2", "posts")
+_COMMENT_KEYS = ("comments_v2", "comments", "group_comments_v2")
+_VISITOR_KEYS = ("wall_posts_sent_to_you", "activity_log_data")
+_MEDIA_KEYS = ("photos", "videos_v2", "other_photos_v2", "photos_v2")
 
 
 def repair_mojibake(value: str) -> str:
@@ -82,12 +91,13 @@ def repair(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class _Source:
-    """Where records come from and whose they are."""
+    """Where records come from, whose they are, and the key their ids are made with."""
 
     account: str
     account_type: AccountType
     file: str
     sha256: str
+    key: PseudonymKey
 
 
 @dataclass(frozen=True)
@@ -107,108 +117,241 @@ def import_facebook(
     limits: ArchiveLimits | None = None,
     pseudonymize_authors: bool | None = None,
     info: PackageInfo | None = None,
+    key: PseudonymKey | None = None,
+    own_handles: tuple[str, ...] = (),
 ) -> ImportResult:
     """Import a Facebook export (ZIP or folder) into the data package at `out`.
 
     The whole export is read and checked before anything is written; on any error `out` is
-    left as it was. `pseudonymize_authors` (default: whether OPENGOV_PSEUDONYM_KEY is set)
-    chooses the rule for commenters' names: pseudonymize, or drop.
+    left as it was. `key` (default: OPENGOV_PSEUDONYM_KEY) makes the record ids; without one
+    the import stops with `KeyMissing`. `pseudonymize_authors` (default: whether a key is at
+    hand) chooses the rule for commenters' names: pseudonymize, or drop.
     """
     account = check_account(account, account_type)
+    key = require_key(key or load_key(), "Facebook")
     export = Path(export)
     with open_export(export, limits) as opened:
-        parsed = parse_facebook(opened, account=account, account_type=account_type)
+        parsed = parse_facebook(opened, account=account, account_type=account_type, key=key)
     return write_import(
         parsed,
         export=export,
         account=account,
         account_type=account_type,
         out=Path(out),
-        pseudonymize_authors=pseudonymize_authors,
+        pseudonymize_authors=True if pseudonymize_authors is None else pseudonymize_authors,
         info=info,
+        own_handles=own_handles,
     )
 
 
-def parse_facebook(export: Export, *, account: str, account_type: AccountType) -> Parsed:
+def parse_facebook(
+    export: Export, *, account: str, account_type: AccountType, key: PseudonymKey
+) -> Parsed:
     names = export.names()
-    numbered = [(m, n) for n in names if (m := _POST_FILE.search(n))]
-    post_files = [n for m, n in sorted(numbered, key=lambda mn: (int(mn[0].group(1)), mn[1]))]
-    comment_files = [n for n in names if _COMMENT_FILE.search(n)]
-    if not post_files and not comment_files:
+    roles = {name: layout.role(name) for name in names}
+    by_role: dict[str, list[str]] = {}
+    for name in names:
+        by_role.setdefault(roles[name], []).append(name)
+    readable = ("posts", "visitor_posts", "comments", "media_comments")
+    if not any(by_role.get(r) for r in ("posts", "visitor_posts", "comments")):
         wrong_platform(export, "a Facebook export", TWITTER_MARKERS, "an X/Twitter archive")
+        if layout.is_html_export(names):
+            raise ImportFailed(
+                f"{export.label} is Facebook's HTML export, which opengov cannot read: request "
+                "the download again in Facebook (Download your information) choosing the "
+                "format JSON"
+            )
         raise ImportFailed(
-            f"{export.label}: no Facebook posts or comments found "
-            "(expected your_posts*_<n>.json or comments.json)"
+            f"{export.label}: no Facebook posts or comments found (expected your_posts*.json, "
+            "profile_posts_<n>.json or comments.json, in any layout since 2018)"
         )
-    own: list[tuple[_RawComment, _Source]] = []
-    for name in comment_files:
-        own.extend(_read_comment_file(export, name, account, account_type))
-    own_authors = {raw.author for raw, _ in own if raw.author}
-    posts: list[Post] = []
-    comments: list[Comment] = []
-    for name in post_files:
-        file_posts, file_comments = _read_post_file(
-            export, name, account, account_type, own_authors
-        )
-        posts.extend(file_posts)
-        comments.extend(file_comments)
-    # Own comments last: a nested copy of the same comment (linked to its post) wins the merge.
-    comments.extend(_comment(raw, src, None, "own_comment") for raw, src in own)
+    reader = _Reader(export, account, account_type, key)
+    reports: dict[str, FileReport] = {}
+    for name in _in_order(by_role.get("comments", [])):
+        reports[name] = reader.own_comment_file(name)
+    for name in _in_order(by_role.get("posts", [])):
+        reports[name] = reader.post_file(name)
+    for name in _in_order(by_role.get("visitor_posts", [])):
+        reports[name] = reader.visitor_post_file(name)
+    for name in _in_order(by_role.get("media_comments", [])):
+        reports[name] = reader.media_file(name)
+    for name in names:
+        if roles[name] not in readable:
+            reports[name] = _other_file(export, name, roles[name])
+    files = [reports[name] for name in names]
+    check_nothing_left_unread(export.label, files)
+    posts, comments = reader.records()
     if not posts and not comments:
         raise ImportFailed(f"{export.label}: the export holds no posts and no comments")
-    files = sorted(export.files_read.values(), key=lambda f: f.path)
-    return Parsed("facebook", _dedupe_posts(posts), _merge_comments(comments), files)
+    read = sorted(export.files_read.values(), key=lambda f: f.path)
+    read = [f for f in read if reports[f.path].status == "read"]
+    return Parsed("facebook", posts, comments, read, files)
 
 
-def _load(export: Export, name: str) -> Any:
-    text = load_json_text(export, name)
+def _in_order(names: list[str]) -> list[str]:
+    return sorted(names, key=lambda n: (n.rsplit("/", 1)[0], layout.part_number(n), n))
+
+
+def _other_file(export: Export, name: str, role: layout.Role) -> FileReport:
+    if role == "media":
+        return FileReport(name, "known", "media or other file (not decompressed)")
+    if role == "html":
+        return FileReport(name, "known", "HTML page (the JSON files hold the same)")
+    if role == "known":
+        return FileReport(name, "known", "not relevant (no posts or comments of the account)")
+    # An unknown JSON file: read it to tell whether it holds posts or comments.
     try:
-        return repair(json.loads(text))
-    except json.JSONDecodeError as exc:
-        raise json_error(export, name, exc) from None
+        value = repair(json.loads(load_json_text(export, name)))
+    except (ImportFailed, json.JSONDecodeError, RecursionError):
+        return FileReport(name, "not_understood", "unreadable JSON file", None, None,
+                          layout.name_looks_like_records(name))  # fmt: skip
+    if not layout.has_entries(value):
+        return FileReport(name, "known", "empty data file", 0)
+    if layout.looks_like_records(value):
+        shaped = "holds entries shaped like posts or comments"
+        return FileReport(name, "not_understood", "unknown JSON file", None, shaped, True)
+    looks = layout.name_looks_like_records(name)
+    named = "its name says posts or comments" if looks else None
+    return FileReport(name, "not_understood", "unknown JSON file", None, named, looks)
 
 
-def _source(export: Export, name: str, account: str, account_type: AccountType) -> _Source:
-    return _Source(account, account_type, name, export.files_read[name].sha256)
+class _Reader:
+    """Reads the files of one export into records, keeping what links them."""
+
+    def __init__(
+        self, export: Export, account: str, account_type: AccountType, key: PseudonymKey
+    ) -> None:
+        self.export = export
+        self.account = account
+        self.account_type = account_type
+        self.key = key
+        self.posts: list[Post] = []
+        self.nested: list[Comment] = []  # comments that know their post: they win the merge
+        self.loose: list[Comment] = []
+        self.own_authors: set[str] = set()
+        self.post_by_media: dict[str, str] = {}
+        self.media_items: list[tuple[dict[str, Any], _Source, str]] = []
+
+    def _source(self, name: str) -> _Source:
+        sha = self.export.files_read[name].sha256
+        return _Source(self.account, self.account_type, name, sha, self.key)
+
+    def _load(self, name: str) -> Any:
+        text = load_json_text(self.export, name)
+        try:
+            return repair(load_json(text, f"{self.export.label}: {name}"))
+        except json.JSONDecodeError as exc:
+            raise json_error(self.export, name, exc) from None
+        except RecursionError:
+            raise ImportFailed(
+                f"{self.export.label}: {name} nests too deeply to be a Facebook export file"
+            ) from None
+
+    def own_comment_file(self, name: str) -> FileReport:
+        data = self._load(name)
+        entries = _records_list(data, _COMMENT_KEYS, f"{self.export.label}: {name}", "comments")
+        src = self._source(name)
+        for position, entry in enumerate(entries, start=1):
+            raw = _raw_comment(entry, f"{self.export.label}: {name}, comment {position}")
+            if raw.author:
+                self.own_authors.add(raw.author)
+            self.loose.append(_comment(raw, src, None, "own_comment"))
+        return FileReport(name, "read", "comments written by the account", len(entries))
+
+    def post_file(self, name: str) -> FileReport:
+        data = self._load(name)
+        where = f"{self.export.label}: {name}"
+        entries = _records_list(data, _POST_KEYS, where, "posts")
+        src = self._source(name)
+        nested = title_only = 0
+        for position, entry in enumerate(entries, start=1):
+            post_where = f"{where}, post {position}"
+            post = _post(entry, src, post_where)
+            self.posts.append(post)
+            title_only += not post.text and post.title is not None
+            for attachment in post.attachments:
+                if attachment.get("kind") == "media" and "uri" in attachment:
+                    self.post_by_media.setdefault(attachment["uri"], post.record_id)
+            # Comments inside a post entry are not in any layout seen so far; should one carry
+            # them, they are read rather than lost.
+            for c_pos, item in enumerate(_list(entry.get("comments"), post_where), start=1):
+                raw = _raw_comment(item, f"{post_where}, comment {c_pos}")
+                self.nested.append(_comment(raw, src, post.record_id, self._direction(raw)))
+                nested += 1
+        notes = []
+        if title_only:
+            notes.append(f"{title_only} without text, with an activity line")
+        if nested:
+            notes.append(f"{nested} comments inside posts")
+        return FileReport(name, "read", "posts", len(entries), "; ".join(notes) or None)
+
+    def visitor_post_file(self, name: str) -> FileReport:
+        data = self._load(name)
+        where = f"{self.export.label}: {name}"
+        entries = _records_list(data, _VISITOR_KEYS, where, "posts")
+        src = self._source(name)
+        for position, entry in enumerate(entries, start=1):
+            entry = _object(entry, f"{where}, post {position}")
+            created = epoch_to_iso(entry.get("timestamp"), f"{where}, post {position}")
+            text = "\n".join(_post_texts(entry, f"{where}, post {position}")) or None
+            attachments = _attachments(entry.get("attachments"), where)
+            raw = _RawComment(created, None, text, attachments)
+            self.loose.append(_comment(raw, src, None, "received_post"))
+        return FileReport(name, "read", "posts others wrote on the timeline", len(entries))
+
+    def media_file(self, name: str) -> FileReport:
+        data = self._load(name)
+        where = f"{self.export.label}: {name}"
+        if isinstance(data, list):
+            items = data
+        elif isinstance(data, dict):
+            key = next((k for k in _MEDIA_KEYS if isinstance(data.get(k), list)), None)
+            items = data[key] if key else []
+            # Comments on a whole album.
+            if isinstance(data.get("comments"), list):
+                items = [*items, {"comments": data["comments"]}]
+        else:
+            raise ImportFailed(f"{where} is neither a list nor an object of photos or videos")
+        src = self._source(name)
+        count = 0
+        for position, item in enumerate(items, start=1):
+            item = _object(item, f"{where}, item {position}")
+            comments = _list(item.get("comments"), f"{where}, item {position}")
+            count += len(comments)
+            self.media_items.append((item, src, f"{where}, item {position}"))
+        what = "photos or videos (read for the comments on them)"
+        return FileReport(name, "read", what, count, f"{len(items)} items")
+
+    def _direction(self, raw: _RawComment) -> Direction:
+        return "own_comment" if raw.author in self.own_authors else "received_comment"
+
+    def records(self) -> tuple[list[Post], list[Comment]]:
+        # Media comments last: only now are all posts (and their media) and own authors known.
+        for item, src, where in self.media_items:
+            uri = text_or_none(item.get("uri"))
+            post_id = self.post_by_media.get(uri) if uri else None
+            for c_pos, entry in enumerate(_list(item.get("comments"), where), start=1):
+                raw = _raw_comment(entry, f"{where}, comment {c_pos}")
+                self.nested.append(_comment(raw, src, post_id, self._direction(raw)))
+        posts = _dedupe_posts(self.posts)
+        return posts, _merge_comments([*self.nested, *self.loose])
 
 
-def _read_post_file(
-    export: Export, name: str, account: str, account_type: AccountType, own_authors: set[str]
-) -> tuple[list[Post], list[Comment]]:
-    data = _load(export, name)
-    if not isinstance(data, list):
-        raise ImportFailed(f"{export.label}: {name} is not a list of posts")
-    src = _source(export, name, account, account_type)
-    posts: list[Post] = []
-    comments: list[Comment] = []
-    for position, entry in enumerate(data, start=1):
-        where = f"{export.label}: {name}, post {position}"
-        post = _post(entry, src, where)
-        posts.append(post)
-        for c_pos, item in enumerate(_list(entry.get("comments"), where), start=1):
-            raw = _raw_comment(item, f"{where}, comment {c_pos}")
-            direction: Direction = (
-                "own_comment" if raw.author in own_authors else "received_comment"
-            )
-            comments.append(_comment(raw, src, post.record_id, direction))
-    return posts, comments
-
-
-def _read_comment_file(
-    export: Export, name: str, account: str, account_type: AccountType
-) -> list[tuple[_RawComment, _Source]]:
-    data = _load(export, name)
-    if isinstance(data, dict):
-        key = next((k for k in _COMMENT_KEYS if k in data), None)
+def _records_list(data: Any, keys: tuple[str, ...], where: str, what: str) -> list[Any]:
+    """The list of records in a file: the file itself, or under one of the wrapping keys."""
+    for _ in range(2):  # {"wall_posts_sent_to_you": {"activity_log_data": [...]}} nests twice
+        if isinstance(data, list):
+            return data
+        if not isinstance(data, dict):
+            break
+        key = next((k for k in keys if k in data), None)
         if key is None:
-            raise ImportFailed(f"{export.label}: {name} has neither comments_v2 nor comments")
+            lists = [k for k, v in data.items() if isinstance(v, list)]
+            if len(lists) != 1:
+                break
+            key = lists[0]
         data = data[key]
-    entries = _list(data, f"{export.label}: {name}")
-    src = _source(export, name, account, account_type)
-    return [
-        (_raw_comment(entry, f"{export.label}: {name}, comment {position}"), src)
-        for position, entry in enumerate(entries, start=1)
-    ]
+    raise ImportFailed(f"{where} is not a list of {what} (nor an object holding one)")
 
 
 def _list(value: Any, where: str) -> list[Any]:
@@ -225,24 +368,28 @@ def _object(value: Any, where: str) -> dict[str, Any]:
     return value
 
 
+def _post_texts(entry: dict[str, Any], where: str) -> list[str]:
+    return [
+        item["post"]
+        for item in _list(entry.get("data"), where)
+        if isinstance(item, dict) and isinstance(item.get("post"), str) and item["post"]
+    ]
+
+
 def _post(entry: Any, src: _Source, where: str) -> Post:
     entry = _object(entry, where)
     created = epoch_to_iso(entry.get("timestamp"), where)
-    texts: list[str] = []
     updated: str | None = None
     for item in _list(entry.get("data"), where):
-        if not isinstance(item, dict):
-            continue
-        if isinstance(item.get("post"), str) and item["post"]:
-            texts.append(item["post"])
-        if "update_timestamp" in item:
+        if isinstance(item, dict) and "update_timestamp" in item:
             updated = epoch_to_iso(item["update_timestamp"], where)
-    text = "\n".join(texts) or None
+    text = "\n".join(_post_texts(entry, where)) or None
+    title = text_or_none(entry.get("title"))
     attachments = _attachments(entry.get("attachments"), where)
     links = [a["url"] for a in attachments if "url" in a]
     cls = default_classification(src.account_type, "own_post", created)
     return Post(
-        record_id="fb-" + short_hash("facebook", src.account, created, text or ""),
+        record_id="fb-" + keyed_id(src.key, "post", src.account, created, text or ""),
         platform="facebook",
         platform_post_id=None,
         account=src.account,
@@ -255,7 +402,10 @@ def _post(entry: Any, src: _Source, where: str) -> Post:
         created_at=created,
         updated_at=updated,
         text=text,
+        title=title,
         in_reply_to=None,
+        in_reply_to_account=None,
+        in_reply_to_external=None,
         author=src.account,
         is_retweet=False,
         attachments=attachments,
@@ -293,8 +443,8 @@ def _comment(
     raw: _RawComment, src: _Source, post_record_id: str | None, direction: Direction
 ) -> Comment:
     cls = default_classification(src.account_type, direction, raw.created_at)
-    key = short_hash(
-        "facebook", "comment", src.account, raw.created_at, raw.author or "", raw.text or ""
+    key = keyed_id(
+        src.key, "comment", src.account, raw.created_at, raw.author or "", raw.text or ""
     )
     return Comment(
         record_id="fbc-" + key,
@@ -376,8 +526,8 @@ def _same_content(a: Post, b: Post) -> bool:
 
 
 def _merge_comments(comments: list[Comment]) -> list[Comment]:
-    """The comment id hashes time, author and text, so one id is one comment: keep the copy
-    that knows its post (nested comments come before comments.json's)."""
+    """The comment id digests time, author and text, so one id is one comment: keep the copy
+    that knows its post (nested and media comments come before comments.json's)."""
     kept: dict[str, Comment] = {}
     for comment in comments:
         if comment.record_id not in kept:

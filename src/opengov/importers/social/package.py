@@ -41,12 +41,17 @@ from opengov.importers.social.records import (
     sort_rows,
     write_csv,
 )
+from opengov.importers.social.report import FileReport, counts_by_status
+from opengov.importers.social.rules_yaml import render_rules
+from opengov.paths import inside
 
 DESCRIPTOR = "datapackage.json"
 POSTS_CSV = "posts.csv"
 COMMENTS_CSV = "comments.csv"
 RULES = "rules.yaml"
 KEY_ENV = "OPENGOV_PSEUDONYM_KEY"
+# Package-level key listing the handles of the authority's own accounts (rules keep them).
+OWN_ACCOUNTS = "own_accounts"
 CLASSIFICATION_KEYS = ("classification", "classified_by", "classified_at", "reason")
 
 CC0 = {
@@ -105,8 +110,10 @@ class ImportResult:
     export: str
     out: str
     files_read: tuple[FileRead, ...]
+    files: tuple[FileReport, ...]  # every file of the export: read, known, not understood
     posts: ResourceCounts
     comments: ResourceCounts
+    own_accounts: tuple[str, ...]  # handles the rules keep (the authority's own accounts)
     author_action: str | None  # drop | pseudonymize; None when rules.yaml was kept
     rules: str  # "written" or "kept" (an edited rules.yaml is never overwritten)
     outputs: dict[str, str]
@@ -119,8 +126,11 @@ class ImportResult:
             "export": self.export,
             "out": self.out,
             "files_read": [f.to_dict() for f in self.files_read],
+            "files": [f.to_dict() for f in self.files],
+            "files_by_status": counts_by_status(self.files),
             "posts": self.posts.to_dict(),
             "comments": self.comments.to_dict(),
+            "own_accounts": list(self.own_accounts),
             "author_action": self.author_action,
             "rules": self.rules,
             "outputs": dict(self.outputs),
@@ -286,9 +296,12 @@ def build_descriptor(
     sources: list[dict[str, Any]],
     posts_csv: bytes,
     comments_csv: bytes,
+    own_accounts: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Our keys set, the user's other keys (keywords, contributors, ...) kept."""
     base = dict(existing or {})
+    if own_accounts:
+        base[OWN_ACCOUNTS] = list(own_accounts)
     base["name"] = info.name or base.get("name") or package_name(out)
     base["title"] = info.title or base.get("title") or DEFAULT_TITLE
     base["description"] = info.description or base.get("description") or DEFAULT_DESCRIPTION
@@ -335,11 +348,14 @@ def package_files(
     sources: list[dict[str, Any]],
     posts: Sequence[Row],
     comments: Sequence[Row],
+    own_accounts: Sequence[str] = (),
 ) -> dict[str, bytes]:
     """Every file of the package but rules.yaml, as bytes."""
     posts_csv = write_csv(posts, field_names(POST_FIELDS))
     comments_csv = write_csv(comments, field_names(COMMENT_FIELDS))
-    descriptor = build_descriptor(descriptor_base, info, out, sources, posts_csv, comments_csv)
+    descriptor = build_descriptor(
+        descriptor_base, info, out, sources, posts_csv, comments_csv, own_accounts
+    )
     return {
         DESCRIPTOR: json_bytes(descriptor),
         POSTS_CSV: posts_csv,
@@ -363,7 +379,7 @@ def replace_files(out: Path, files: Mapping[str, bytes]) -> None:
         if out.exists():
             shutil.copytree(out, staging, symlinks=True, dirs_exist_ok=True)
         for rel, data in files.items():
-            target = staging / rel
+            target = inside(staging, rel, what=rel, within=str(out), follow_links=False)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         if out.exists():
@@ -378,114 +394,25 @@ def replace_files(out: Path, files: Mapping[str, bytes]) -> None:
         raise
 
 
-# --- rules.yaml --------------------------------------------------------------------------
-
-SCAN_KINDS = ("personnummer", "samordningsnummer", "email", "phone")
-_TEXT_FIELDS = {"text", "reason"}
-_RULES_HEADER = """\
-# rules.yaml skapad av `opengov import` (sociala medier). Säker att publicera som den är:
-# bara poster klassificerade som official publiceras, kommentarer bara om deras inlägg
-# publiceras, kommentatorers namn aldrig i klartext, och fritext skannas efter personnummer,
-# samordningsnummer, e-post och telefonnummer. En ändrad fil skrivs inte över vid nästa import.
-"""
-
-
-def rules_data(pseudonymize: bool) -> dict[str, Any]:
-    """The generated rules as data (the test compares this with the parsed YAML)."""
-    author: dict[str, Any] = {
-        "class": "personal",
-        "action": "pseudonymize" if pseudonymize else "drop",
-        "basis": "21 kap. 7 § OSL",
-        "harm_test": "straight",
-        "reason": "Kommentatorer är oftast privatpersoner; namnen publiceras inte i klartext",
-    }
-
-    def not_official(what: str) -> dict[str, Any]:
-        return {
-            "drop_when": {"field": "classification", "not_in": ["official"]},
-            "basis": "2 kap. 4 § TF",
-            "reason": f"Privat {what} eller {what} som ännu inte bedömts: ingen allmän handling "
-            "att publicera",
-        }
-
-    return {
-        "version": 1,
-        "decided_by": "opengov import (standardregler för sociala medier)",
-        "resources": {
-            "posts": {
-                "fields": {spec.name: _public(spec.name) for spec in POST_FIELDS},
-                "rows": [{"id": "posts-inte-allman-handling", **not_official("inlägg")}],
-            },
-            "comments": {
-                "fields": {
-                    spec.name: author if spec.name == "author" else _public(spec.name)
-                    for spec in COMMENT_FIELDS
-                },
-                "rows": [
-                    {"id": "comments-inte-allman-handling", **not_official("kommentar")},
-                    {
-                        "id": "comments-inlagg-publiceras-inte",
-                        "drop_when": {
-                            "field": "post_record_id",
-                            "not_in_published": "posts.record_id",
-                        },
-                        "basis": "21 kap. 7 § OSL",
-                        "reason": "Kommentar till ett inlägg som inte publiceras (eller okänt "
-                        "inlägg): publiceras inte utan sitt sammanhang",
-                    },
-                ],
-            },
-        },
-    }
-
-
-def _public(name: str) -> dict[str, Any]:
-    if name in _TEXT_FIELDS:
-        return {"class": "public", "scan": list(SCAN_KINDS)}
-    return {"class": "public"}
-
-
-def render_rules(pseudonymize: bool) -> bytes:
-    """rules.yaml text: one line per field, a comment header, flow style for leaves."""
-    data = rules_data(pseudonymize)
-    lines = [_RULES_HEADER.rstrip("\n")]
-    lines.append(f"version: {data['version']}")
-    lines.append(f"decided_by: {_yaml(data['decided_by'])}")
-    lines.append("resources:")
-    for rname, res in data["resources"].items():
-        lines.append(f"  {rname}:")
-        lines.append("    fields:")
-        lines.extend(f"      {fname}: {_yaml(spec)}" for fname, spec in res["fields"].items())
-        lines.append("    rows:")
-        for row in res["rows"]:
-            first = True
-            for key, value in row.items():
-                lines.append(f"      {'- ' if first else '  '}{key}: {_yaml(value)}")
-                first = False
-    return ("\n".join(lines) + "\n").encode("utf-8")
-
-
-_PLAIN = re.compile(r"^[a-z][a-z0-9_.-]*$")
-
-
-def _yaml(value: Any) -> str:
-    """A YAML flow scalar or collection; strings JSON-quoted (valid YAML) unless plain words."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        if _PLAIN.match(value) and value not in ("true", "false", "null", "yes", "no"):
-            return value
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, list):
-        return "[" + ", ".join(_yaml(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_yaml(v)}" for k, v in value.items()) + "}"
-    raise TypeError(type(value).__name__)
-
-
 # --- the whole import --------------------------------------------------------------------
+
+
+def existing_own_accounts(descriptor: Mapping[str, Any] | None) -> tuple[str, ...]:
+    value = (descriptor or {}).get(OWN_ACCOUNTS)
+    if not isinstance(value, list):
+        return ()
+    return tuple(v for v in value if isinstance(v, str))
+
+
+def merge_own_accounts(*groups: Iterable[str]) -> tuple[str, ...]:
+    """Handles without "@", one per account whatever its case, sorted."""
+    seen: dict[str, str] = {}
+    for group in groups:
+        for handle in group:
+            cleaned = handle.strip().lstrip("@")
+            if cleaned:
+                seen.setdefault(cleaned.lower(), cleaned)
+    return tuple(sorted(seen.values(), key=str.lower))
 
 
 def write_import(
@@ -497,9 +424,24 @@ def write_import(
     out: Path,
     pseudonymize_authors: bool | None = None,
     info: PackageInfo | None = None,
+    own_handles: Iterable[str] = (),
 ) -> ImportResult:
-    """Merge a parsed export into `out` (created if missing) and say what happened."""
+    """Merge a parsed export into `out` (created if missing) and say what happened.
+
+    Own accounts (kept by the handle scan) are the handles given, and, for an official account,
+    the handles its export names.
+    """
+    from opengov.redact.detectors.handles import normalise_own
+
     existing = read_existing(out)
+    try:
+        given = normalise_own(own_handles)
+    except ValueError:
+        raise InputError("own handles take letters, digits, _ and . (at most 50)") from None
+    before = existing_own_accounts(existing.descriptor)
+    own = merge_own_accounts(
+        before, given, parsed.own_handles if account_type == "official" else ()
+    )
     pseudonymize = (
         bool(os.environ.get(KEY_ENV)) if pseudonymize_authors is None else (pseudonymize_authors)
     )
@@ -508,9 +450,11 @@ def write_import(
         existing.comments, (c.to_row() for c in parsed.comments)
     )
     sources = merge_sources(existing.descriptor, parsed, account)
-    files = package_files(existing.descriptor, info or PackageInfo(), out, sources, posts, comments)
-    rules = render_rules(pseudonymize)
-    generated = {render_rules(True), render_rules(False)}
+    files = package_files(
+        existing.descriptor, info or PackageInfo(), out, sources, posts, comments, own
+    )
+    rules = render_rules(pseudonymize, own)
+    generated = {render_rules(True, before), render_rules(False, before)}
     rules_state = "kept"
     if existing.rules is None or existing.rules in generated:
         files[RULES] = rules
@@ -523,6 +467,7 @@ def write_import(
         export=str(export),
         out=str(out),
         files_read=tuple(parsed.files),
+        files=tuple(parsed.reports),
         posts=ResourceCounts(
             len(parsed.posts), p_added, p_updated, len(posts), count_by_classification(posts)
         ),
@@ -533,6 +478,7 @@ def write_import(
             len(comments),
             count_by_classification(comments),
         ),
+        own_accounts=own,
         author_action=None
         if rules_state == "kept"
         else ("pseudonymize" if pseudonymize else "drop"),

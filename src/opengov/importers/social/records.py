@@ -8,7 +8,6 @@ checks that the committed schema files equal what `table_schema()` produces.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,13 +20,13 @@ from opengov.errors import ImportFailed
 Classification = Literal["official", "private", "undecided"]
 AccountType = Literal["official", "personal"]
 Platform = Literal["facebook", "twitter"]
-Direction = Literal["own_post", "own_comment", "received_comment"]
+Direction = Literal["own_post", "own_comment", "received_comment", "received_post"]
 
 CLASSIFICATIONS: tuple[Classification, ...] = ("official", "private", "undecided")
 ACCOUNT_TYPES: tuple[AccountType, ...] = ("official", "personal")
 PLATFORMS: tuple[Platform, ...] = ("facebook", "twitter")
 POST_DIRECTIONS: tuple[Direction, ...] = ("own_post",)
-COMMENT_DIRECTIONS: tuple[Direction, ...] = ("own_comment", "received_comment")
+COMMENT_DIRECTIONS: tuple[Direction, ...] = ("own_comment", "received_comment", "received_post")
 
 # Classification defaults written by the importer start with this; anything else came from a
 # person's decision (opengov classify) and survives a re-import.
@@ -133,9 +132,12 @@ _ATTACHMENTS = _f(
 
 POST_FIELDS: tuple[FieldSpec, ...] = (
     _f("record_id", "string", "Post-id", "Record id",
-       "Stabilt id: fb- och en hash för Facebook, tw- och tweetens id för X/Twitter.",
-       "Stable id: fb- and a hash for Facebook, tw- and the tweet id for X/Twitter.",
-       required=True, pattern=r"^(fb-[0-9a-f]{16}(-[0-9]+)?|tw-[0-9]+)$"),
+       "Stabilt id: fb- och en nyckelad hash för Facebook (HMAC med kommunens nyckel), tw- och "
+       "inläggets id för X/Twitter (twn- och id:t för en lång text vars inlägg saknas).",
+       "Stable id: fb- and a keyed digest for Facebook (HMAC with the municipality's key), tw- "
+       "and the post id for X/Twitter (twn- and the note id for a long text whose post is "
+       "missing).",
+       required=True, pattern=r"^(fb-[0-9a-f]{16}(-[0-9]+)?|tw-[0-9]+|twn-[0-9]+)$"),
     *_COMMON_HEAD,
     _f("platform_post_id", "string", "Plattformens id", "Platform id",
        "Inläggets id hos plattformen (saknas i Facebookexporter).",
@@ -151,10 +153,24 @@ POST_FIELDS: tuple[FieldSpec, ...] = (
     _f("updated_at", "datetime", "Ändrad", "Updated at",
        "När inlägget senast ändrades (UTC), om exporten anger det.",
        "When the post was last edited (UTC), if the export says."),
-    _f("text", "string", "Text", "Text", "Inläggets text.", "The text of the post."),
-    _f("in_reply_to", "string", "Svar på", "In reply to",
-       "Plattformens id för inlägget som detta svarar på.",
-       "Platform id of the post this one replies to."),
+    _f("text", "string", "Text", "Text",
+       "Inläggets text (hela texten, även för långa inlägg).",
+       "The text of the post (the full text, long posts included)."),
+    _f("title", "string", "Aktivitetsrad", "Activity line",
+       "Facebooks rad om vad kontot gjorde (\"… delade en länk.\"); ibland allt inlägget har.",
+       "Facebook's line on what the account did (\"… shared a link.\"); sometimes all a post "
+       "has."),
+    _f("in_reply_to", "string", "Svar på eget inlägg", "In reply to own post",
+       "Id för kontots eget inlägg som detta svarar på (tråd).",
+       "Platform id of the account's own post this one replies to (a thread)."),
+    _f("in_reply_to_account", "string", "Svar till konto", "Reply to account",
+       "@användarnamnet för kontot vars inlägg detta svarar på.",
+       "@handle of the account whose post this one replies to."),
+    _f("in_reply_to_external", "string", "Svar på annans inlägg", "In reply to another's post",
+       "Id för ett annat kontos inlägg som detta svarar på; ofta en privatpersons "
+       "(personuppgift).",
+       "Platform id of another account's post this one replies to; often a private "
+       "person's (personal data)."),
     _f("author", "string", "Avsändare", "Author",
        "Kontot som skrev inlägget.", "The account that wrote the post.", required=True),
     _f("is_retweet", "boolean", "Delning", "Repost",
@@ -165,7 +181,8 @@ POST_FIELDS: tuple[FieldSpec, ...] = (
        "JSON-lista över länkar (utökade, inte förkortade).",
        "JSON array of links (expanded, not shortened)."),
     _f("mentions", "array", "Omnämnanden", "Mentions",
-       "JSON-lista över omnämnda konton.", "JSON array of mentioned accounts."),
+       "JSON-lista över omnämnda konton (@användarnamn).",
+       "JSON array of mentioned accounts (@handles)."),
     _f("hashtags", "array", "Hashtaggar", "Hashtags",
        "JSON-lista över hashtaggar utan #.", "JSON array of hashtags without #."),
     _f("lang", "string", "Språk", "Language",
@@ -182,8 +199,10 @@ POST_FIELDS: tuple[FieldSpec, ...] = (
 
 COMMENT_FIELDS: tuple[FieldSpec, ...] = (
     _f("record_id", "string", "Kommentar-id", "Record id",
-       "Stabilt id: fbc- och en hash av plattform, konto, tid, avsändare och text.",
-       "Stable id: fbc- and a hash of platform, account, time, author and text.",
+       "Stabilt id: fbc- och en nyckelad hash (HMAC med kommunens nyckel) av konto, tid, "
+       "avsändare och text.",
+       "Stable id: fbc- and a keyed digest (HMAC with the municipality's key) of account, time, "
+       "author and text.",
        required=True, pattern=r"^fbc-[0-9a-f]{16}(-[0-9]+)?$"),
     _f("post_record_id", "string", "Inlägg", "Post",
        "record_id för inlägget kommentaren skrevs på, om exporten anger det.",
@@ -193,9 +212,11 @@ COMMENT_FIELDS: tuple[FieldSpec, ...] = (
     *_CLASSIFICATION_FIELDS,
     _f("direction", "string", "Riktning", "Direction",
        "own_comment = skriven från kontot (upprättad); received_comment = skriven av någon "
-       "annan på kontots inlägg (inkommen).",
+       "annan på kontots inlägg (inkommen); received_post = inlägg som någon annan skrev på "
+       "kontots sida (inkommen).",
        "own_comment = written from the account; received_comment = written by someone else on "
-       "the account's post (received).",
+       "the account's post (received); received_post = a post someone else wrote on the "
+       "account's page (received).",
        required=True, enum=COMMENT_DIRECTIONS),
     _f("created_at", "datetime", "Skapad", "Created at",
        "När kommentaren skrevs (UTC).", "When the comment was written (UTC).", required=True),
@@ -233,7 +254,10 @@ class Post:
     created_at: str
     updated_at: str | None
     text: str | None
+    title: str | None
     in_reply_to: str | None
+    in_reply_to_account: str | None
+    in_reply_to_external: str | None
     author: str
     is_retweet: bool
     attachments: tuple[Attachment, ...]
@@ -375,11 +399,6 @@ def epoch_to_iso(value: object, where: str) -> str:
         raise ImportFailed(f"{where}: timestamp is out of range") from None
 
 
-def short_hash(*parts: str) -> str:
-    """First 16 hex digits of SHA-256 over the parts joined by `|` (64 bits: ample per account)."""
-    return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()[:16]
-
-
 def default_classification(
     account_type: AccountType, direction: Direction, created_at: str
 ) -> Classified:
@@ -402,6 +421,8 @@ def default_classification(
         "own_comment": "Kommentar från myndighetens konto: upprättad allmän handling "
         "(2 kap. 10 § TF)",
         "received_comment": "Kommentar på myndighetens inlägg: inkommen allmän handling "
+        "(2 kap. 9 § TF)",
+        "received_post": "Inlägg av någon annan på myndighetens sida: inkommen allmän handling "
         "(2 kap. 9 § TF)",
     }
     return Classified("official", by, created_at, reasons[direction])

@@ -25,6 +25,8 @@ import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from opengov.redact.detectors import handles as _handles
+
 KINDS: tuple[str, ...] = (
     "personnummer",
     "samordningsnummer",
@@ -33,6 +35,10 @@ KINDS: tuple[str, ...] = (
     "phone",
     "postcode",
 )
+# Private persons' names and street addresses (detectors/persons.py): asked for by name only,
+# never part of a default, since they cost more and read words, not digits.
+TEXT_KINDS: tuple[str, ...] = ("name", "address")
+ALL_KINDS: tuple[str, ...] = KINDS + TEXT_KINDS
 TAGS: dict[str, str] = {
     "personnummer": "[personnummer borttaget]",
     "samordningsnummer": "[samordningsnummer borttaget]",
@@ -40,13 +46,20 @@ TAGS: dict[str, str] = {
     "email": "[e-post borttagen]",
     "phone": "[telefonnummer borttaget]",
     "postcode": "[postnummer borttaget]",
+    "name": "[namn borttaget]",
+    "address": "[adress borttagen]",
+    _handles.KIND: _handles.TAG,
 }
+# Kinds whose detector needs context from rules.yaml (the account's own handles): they live in
+# their own modules and the redaction step calls them; the functions below refuse them.
+CONTEXT_KINDS: tuple[str, ...] = (_handles.KIND,)
 DEFAULT_LAST_SCAN: tuple[str, ...] = ("personnummer", "samordningsnummer", "email", "phone")
 
 _ID_KINDS = frozenset({"personnummer", "samordningsnummer", "organisationsnummer"})
 # Phone and postcode hits must not overlap identifiers, so identifiers are computed for them too.
 _NEEDS_IDS = _ID_KINDS | {"phone", "postcode"}
 _NEEDS_PHONES = frozenset({"phone", "postcode"})
+_TEXT_KINDS = frozenset(TEXT_KINDS)
 
 
 class Hit(NamedTuple):
@@ -136,7 +149,12 @@ def _wanted(kinds: Iterable[str]) -> frozenset[str]:
     kinds = list(kinds)
     unknown = validate_kinds(kinds)
     if unknown:
-        raise ValueError(f"unknown detector kinds: {', '.join(unknown)}; known: {', '.join(KINDS)}")
+        raise ValueError(
+            f"unknown detector kinds: {', '.join(unknown)}; known: {', '.join(ALL_KINDS)}"
+        )
+    contextual = [kind for kind in kinds if kind in CONTEXT_KINDS]
+    if contextual:
+        raise ValueError(f"{', '.join(contextual)} needs its own module (detectors.handles)")
     return frozenset(kinds)
 
 
@@ -302,6 +320,12 @@ def _scan(text: str, want: frozenset[str]) -> list[Hit]:
         emails = [Hit("email", m.start(), m.end()) for m in _EMAIL_RE.finditer(text)]
         hits.extend(emails)
         masked = _mask(masked, emails)
+    if want & _TEXT_KINDS:
+        from opengov.redact.detectors import persons
+
+        people = [Hit(kind, start, end) for kind, start, end in persons.find(masked, want)]
+        hits.extend(people)
+        masked = _mask(masked, people)
     if want & _NEEDS_IDS:
         ids = _identifier_hits(masked)
         hits.extend(h for h in ids if h.kind in want)
@@ -352,6 +376,23 @@ def _prefilter(want: frozenset[str]) -> str:
     if "postcode" in want:
         names.update(("identifier", "phone"))
     return "|".join(f"(?:{_PREFILTERS[name]})" for name in sorted(names))
+
+
+def _candidate_masks(chunks: list[pa.Array], want: frozenset[str]) -> list[pa.BooleanArray]:
+    """Per chunk, the cells any wanted detector could hit: RE2 prefilters, then names' own."""
+    ids = want - _TEXT_KINDS
+    if ids:
+        masks = _prefilter_masks(chunks, _prefilter(ids))
+    else:
+        masks = [pc.fill_null(pa.nulls(len(chunk), pa.bool_()), False) for chunk in chunks]
+    if want & _TEXT_KINDS:
+        from opengov.redact.detectors import persons
+
+        masks = [
+            pc.or_(mask, persons.candidates(chunk, want))
+            for mask, chunk in zip(masks, chunks, strict=True)
+        ]
+    return masks
 
 
 def _string_chunks(
@@ -428,13 +469,13 @@ def scan_replace(array: pa.Array | pa.ChunkedArray, kinds: Sequence[str]) -> Sca
     column is never combined into one buffer. Dictionary input comes back decoded.
     """
     want = _wanted(kinds)
-    matches = dict.fromkeys(sorted(want, key=KINDS.index), 0)
+    matches = dict.fromkeys(sorted(want, key=ALL_KINDS.index), 0)
     cells = dict(matches)
     chunks, out_type = _string_chunks(array, cast_other=False)
     if not want or pa.types.is_null(out_type):
         return ScanResult(array, matches, cells)
     out: list[pa.Array] = []
-    for chunk, mask in zip(chunks, _prefilter_masks(chunks, _prefilter(want)), strict=True):
+    for chunk, mask in zip(chunks, _candidate_masks(chunks, want), strict=True):
         positions = pc.indices_nonzero(mask).to_pylist()
         changed_at: list[int] = []
         changed: list[str] = []
@@ -467,9 +508,9 @@ def find_cells(
     chunks, _ = _string_chunks(array, cast_other=True)
     if not want:
         return {}
-    order = sorted(want, key=KINDS.index)
+    order = sorted(want, key=ALL_KINDS.index)
     parts: dict[str, list[pa.Array]] = {kind: [] for kind in order}
-    for chunk, mask in zip(chunks, _prefilter_masks(chunks, _prefilter(want)), strict=True):
+    for chunk, mask in zip(chunks, _candidate_masks(chunks, want), strict=True):
         found = [{h.kind for h in _scan(v, want)} for v in pc.filter(chunk, mask).to_pylist()]
         for kind in order:
             flags = pa.array([kind in f for f in found], type=pa.bool_())

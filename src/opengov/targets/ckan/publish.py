@@ -51,7 +51,7 @@ from opengov.package import Package, sha256_file
 from opengov.release import provenance
 from opengov.release.build import MEDIA_TYPES, Release, finish
 from opengov.signing import SIGNATURE
-from opengov.targets.base import Status
+from opengov.targets.base import Status, WithdrawResult, checked_reason
 from opengov.targets.ckan.client import MB, CkanClient, CkanSession, StaleState, Upload
 from opengov.targets.ckan.settings import CkanSettings
 from opengov.targets.plan import PlanItem, PublishResult, diff
@@ -83,6 +83,7 @@ E_FILES = "opengov_files"  # {opengov_path: sha256} of the complete release
 # The visibility the package asked for ("public"/"private"). A complete dataset that is private
 # although opengov made it public was hidden by a person: that decision wins over re-publishing.
 E_VISIBILITY = "opengov_visibility"
+E_WITHDRAWN = "opengov_withdrawn"  # {"reason", "at", "agent"} of `opengov withdraw`
 PREFIX = "opengov_"
 
 # Resource fields opengov sets and compares (CKAN adds its own: id, url, size, created...).
@@ -395,7 +396,7 @@ def _desired_resource(release: Release, path: str, sha: str) -> dict[str, Any]:
     }
     if path in by_path:
         res = by_path[path]
-        csv_name = str(res["name"]).removesuffix("-parquet")
+        csv_name = str(res["name"]).removesuffix("-parquet").removesuffix("-xlsx")
         title = next(
             (
                 str(r.get("title") or r["name"])
@@ -404,7 +405,7 @@ def _desired_resource(release: Release, path: str, sha: str) -> dict[str, Any]:
             ),
             csv_name,
         )
-        fmt = "CSV" if res["format"] == "csv" else "Parquet"
+        fmt = {"csv": "CSV", "xlsx": "XLSX"}.get(str(res["format"]), "Parquet")
         base.update(
             name=f"{title} ({fmt})",
             description=str(res.get("description") or ""),
@@ -476,6 +477,51 @@ class CkanTarget:
 
     def verify(self, dataset: str, trust: Trust | None = None) -> VerifyResult:
         return verify_ckan(self.settings.url, dataset, session=self.session, trust=trust)
+
+    def withdraw(
+        self,
+        dataset: str,
+        *,
+        reason: str,
+        agent: str | None = None,
+        signing_key: Path | str | None = None,
+    ) -> WithdrawResult:
+        # Making it private records nothing in provenance.json yet, so there is nothing to sign.
+        return withdraw_ckan(self, dataset, reason=reason, agent=agent)
+
+
+def withdraw_ckan(
+    target: CkanTarget, dataset: str, *, reason: str, agent: str | None = None
+) -> WithdrawResult:
+    """Make the dataset private (never deleted) and record why in an extra, in one call.
+
+    A later publish finds it private with visibility "public" recorded and keeps it private,
+    as for a dataset hidden by hand. The withdrawal is not yet a release in provenance.json.
+    """
+    settings = target.settings
+    reason = checked_reason(reason)
+    if not settings.token:
+        raise ConfigError("withdrawing from CKAN needs an API token (CKAN_API_TOKEN or token_file)")
+    session = target.session or CkanSession(
+        retries=settings.retries, backoff=settings.backoff, timeout=settings.timeout
+    )
+    client = CkanClient(settings.url, settings.token, org=settings.org, session=session)
+    location = f"{settings.url}/dataset/{dataset}"
+    remote = _show(client, dataset)
+    if remote is None:
+        raise InputError(f"dataset {dataset!r} is not on {settings.url}")
+    _check_ours(remote, settings.org, dataset, settings.url)
+    if remote.private and E_WITHDRAWN in remote.extras:
+        return WithdrawResult(dataset, location, "unchanged", remote.release, reason)
+    record = {"reason": reason, "at": provenance.now_utc(),
+              "agent": agent or provenance.default_agent()}  # fmt: skip
+    extras = {**remote.extras, E_WITHDRAWN: json.dumps(record, ensure_ascii=False, sort_keys=True)}
+    client.call(
+        "package_patch",
+        {"id": remote.id, "private": True, "extras": _extras_list(extras)},
+        what=f"package_patch (withdraw) of {dataset!r}",
+    )
+    return WithdrawResult(dataset, location, "withdrawn", remote.release, reason)
 
 
 class _Placement:

@@ -1,0 +1,188 @@
+"""The files `opengov init` drafts from, read the way the package will be read afterwards.
+
+A CSV goes through opengov's own readers (encoding, delimiter and header as frictionless reads
+them) and streams as string batches. A workbook sheet is written out as a UTF-8 CSV first,
+row by row from openpyxl's read-only stream, and then read like any CSV, so one inference path
+serves both. The package keeps the steward's bytes for a CSV (only the header line is replaced
+by the safe field names) and the converted CSV for a sheet.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from opengov.errors import InputError, SheetChoiceNeeded
+from opengov.package import ResourceSpec, detect_encoding
+from opengov.sources.readers import (
+    CsvDialect,
+    csv_dialect,
+    csv_labels,
+    header_lines,
+    iter_csv_batches,
+)
+
+FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
+
+
+@dataclass(frozen=True)
+class CsvSource:
+    """A CSV as the readers see it: its encoding, dialect and header labels."""
+
+    path: Path
+    spec: ResourceSpec
+    dialect: CsvDialect
+    labels: list[str]
+
+    @property
+    def encoding(self) -> str:
+        return self.spec.encoding or "utf-8"
+
+    def batches(self) -> Iterator[list[pa.Array]]:
+        for batch in iter_csv_batches(self.spec, self.dialect, len(self.labels)):
+            yield batch.columns
+
+    def dialect_descriptor(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"delimiter": self.dialect.delimiter}
+        if self.dialect.quote_char != '"':
+            out["quoteChar"] = self.dialect.quote_char
+        out["header"] = True
+        out["skipInitialSpace"] = False
+        return out
+
+    def write_renamed(self, target: Path, names: list[str]) -> None:
+        """The file with its header replaced by `names`; every other byte as it was."""
+        skip_lines, _ = header_lines(self.spec, self.dialect)
+        with self.path.open("rb") as src:
+            raw = src.read(1 << 16)
+            offset, ending = _after_lines(raw, skip_lines)
+            while offset < 0 and len(raw) < (64 << 20):  # a header longer than 64 KiB
+                more = src.read(1 << 20)
+                if not more:
+                    break
+                raw += more
+                offset, ending = _after_lines(raw, skip_lines)
+            if offset < 0:
+                offset, ending = len(raw), "\n"
+            buffer = io.StringIO()
+            csv.writer(buffer, delimiter=self.dialect.delimiter, lineterminator=ending).writerow(
+                names
+            )
+            bom = b"\xef\xbb\xbf" if self.encoding == "utf-8-sig" else b""
+            with target.open("wb") as out:
+                out.write(bom + buffer.getvalue().encode("ascii"))
+                out.write(raw[offset:])
+                for block in iter(lambda: src.read(1 << 20), b""):
+                    out.write(block)
+
+
+def _after_lines(raw: bytes, lines: int) -> tuple[int, str]:
+    """Byte offset after `lines` physical lines (\\n, \\r\\n or \\r), and the last ending."""
+    pos, ending = 0, "\n"
+    for _ in range(lines):
+        cut = min((i for i in (raw.find(b"\n", pos), raw.find(b"\r", pos)) if i >= 0), default=-1)
+        if cut < 0:
+            return -1, ending
+        if raw[cut : cut + 2] == b"\r\n":
+            pos, ending = cut + 2, "\r\n"
+        elif raw[cut : cut + 1] == b"\r":
+            if cut + 1 >= len(raw):
+                return -1, ending  # a \r at the end of the block may be half of \r\n
+            pos, ending = cut + 1, "\r"
+        else:
+            pos, ending = cut + 1, "\n"
+    return pos, ending
+
+
+def header_delimiter(path: Path, encoding: str) -> str:
+    """The delimiter the header line holds most of (`;` `,` tab `|`; ties go to `,`).
+
+    Labels rarely hold a delimiter, while data cells (free text) often hold commas and
+    semicolons, which can mislead a sniffer reading the rows. A header with none of them is a
+    one-column file: its delimiter is one that no line of the head holds, so that no cell is
+    split (the descriptor declares it, so every reader follows).
+    """
+    with path.open("rb") as fh:
+        head = fh.read(1 << 16).decode(encoding, "replace")
+    first = head.split("\n", 1)[0]
+    counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda d: (counts[d], d == ","))
+    if counts[best]:
+        return best
+    return next((d for d in (",", ";", "\t", "|") if d not in head), ",")
+
+
+def open_csv(path: Path, name: str, *, encoding: str | None = None) -> CsvSource:
+    encoding = encoding or detect_encoding(path)
+    spec = ResourceSpec(
+        name=name,
+        format="csv",
+        schema={"fields": []},
+        descriptor={},
+        path=path,
+        relpath=path.name,
+        encoding=encoding,
+        # Declared, not sniffed: spaces after a delimiter are part of the cell, as written.
+        dialect={"delimiter": header_delimiter(path, encoding), "skipInitialSpace": False},
+    )
+    if path.stat().st_size == 0:
+        raise InputError(f"{path.name} is empty")
+    dialect = csv_dialect(spec)
+    labels = csv_labels(spec, dialect)
+    if not labels or all(label == "" for label in labels):
+        raise InputError(f"{path.name} has no header row to name the fields")
+    return CsvSource(path=path, spec=spec, dialect=dialect, labels=labels)
+
+
+def sheet_to_csv(path: Path, sheet: str | None, target: Path) -> str:
+    """Write one sheet as a UTF-8 CSV (cells as frictionless would read them); its name."""
+    import openpyxl
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            book = openpyxl.load_workbook(str(path), read_only=True, data_only=True)
+    except Exception:
+        raise InputError(f"{path.name} is not a readable xlsx workbook") from None
+    try:
+        names = list(book.sheetnames)
+        if sheet is None and len(names) > 1:
+            raise SheetChoiceNeeded(
+                f"{path.name} has {len(names)} sheets; choose one with --sheet",
+                details=names,
+            )
+        chosen = sheet if sheet is not None else names[0]
+        if chosen not in names:
+            raise SheetChoiceNeeded(f"{path.name} has no sheet {chosen!r}", details=names)
+        with target.open("w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out, lineterminator="\n")
+            for row in book[chosen].iter_rows(values_only=True):
+                writer.writerow([_cell_text(value) for value in row])
+    finally:
+        book.close()
+    return chosen
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        # Excel keeps dates as date-times at midnight: a date is written as one.
+        if value.time() == dt.time(0) and value.tzinfo is None:
+            return value.date().isoformat()
+        return value.replace(microsecond=0).isoformat()
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    return str(value)

@@ -1,0 +1,152 @@
+"""Names are never paths: the one place a name or a relative path becomes a path on disk.
+
+Package and resource names become folder and file names (`portal/<package>/data/<resource>.csv`),
+so they must match the Frictionless name pattern, stricter where the file system needs it.
+Every path opengov reads from a package or writes into a target is made by `inside`, which
+resolves it and refuses anything that lands outside its root, whatever the source of the name:
+`..`, absolute paths, look-alike characters that a later tool might fold to `/` or `.`, and
+symbolic links in a target that would redirect a write.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+from opengov.errors import InputError, OpengovError, SchemaError
+
+MAX_NAME = 100
+# The Data Package spec (v1, `name`): "lower-case and contain only alphanumeric characters along
+# with `.`, `_` or `-`". Its JSON Schema also admits `/`; opengov does not, since names become
+# paths. A name starts with a letter or digit (not `.`: hidden and staging folders; not `-`:
+# read as an option by command-line tools) and does not end with `.` (Windows drops it).
+NAME_PATTERN = r"^[a-z0-9](?:[a-z0-9._-]*[a-z0-9_-])?$"
+_NAME = re.compile(NAME_PATTERN)
+# A dataset folder beside these portal files would clash with them (see release/catalogue.py).
+RESERVED_PACKAGE_NAMES = frozenset({"index.html", "catalog.json", "dcat.rdf"})
+
+
+def shown(text: str, limit: int = 60) -> str:
+    """A name as it may appear in a message: ASCII-escaped (no control or look-alike character
+    reaches a terminal unescaped) and cut to `limit` characters."""
+    if len(text) <= limit:
+        return ascii(text)
+    return f"{text[:limit]!a}… ({len(text)} characters)"
+
+
+def slug(text: str, default: str = "dataset") -> str:
+    """A valid name made from `text`, to suggest: `Lönelista 2024` -> `lonelista-2024`."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    cleaned = re.sub(r"[^a-z0-9._-]+", "-", ascii_text.lower())
+    cleaned = re.sub(r"\.{2,}", ".", cleaned)
+    cleaned = re.sub(r"-{2,}", "-", cleaned).strip("-._")
+    return cleaned[:MAX_NAME].rstrip(".-") or default
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` is not a valid package or resource name, or None when it is."""
+    if not name:
+        return "it is empty"
+    if len(name) > MAX_NAME:
+        return f"it is longer than {MAX_NAME} characters"
+    if name != name.lower() and _NAME.match(name.lower()) and ".." not in name:
+        return "it has upper-case letters"
+    bad = sorted({c for c in name if not ("a" <= c <= "z" or "0" <= c <= "9" or c in "._-")})
+    if bad:
+        listed = ", ".join(_describe(c) for c in bad[:5])
+        return f"it contains {listed}"
+    if ".." in name:
+        return "it contains '..'"
+    if not _NAME.match(name):
+        return "it must start with a letter or digit and must not end with '.'"
+    return None
+
+
+def _describe(char: str) -> str:
+    if char in "/\\":
+        return f"{char!r} (a path separator)"
+    code = f"U+{ord(char):04X}"
+    name = unicodedata.name(char, "")
+    if char.isprintable() and char.isascii():
+        return f"{char!r}"
+    return f"{code} {name}".strip()
+
+
+def check_name(name: object, what: str, *, package: bool = False) -> str:
+    """`name` if it is a valid package (or resource) name; `SchemaError` naming why not."""
+    if not isinstance(name, str):
+        raise SchemaError(f"{what}: the name must be text")
+    problem = name_problem(name)
+    if problem is None and package and name in RESERVED_PACKAGE_NAMES:
+        problem = "it is the name of a portal file"
+    if problem is None:
+        return name
+    raise SchemaError(
+        f"{what} {shown(name)} is not a valid name: {problem}. Names become folder and file "
+        "names, so they use lower-case a-z, digits, '-', '_' and '.', start with a letter or "
+        f"digit, have no '..' and at most {MAX_NAME} characters (for example {slug(name)!r})"
+    )
+
+
+def _is_absolute(part: str) -> bool:
+    return (
+        PurePosixPath(part).is_absolute()
+        or PureWindowsPath(part).is_absolute()
+        or bool(PureWindowsPath(part).drive)
+        or part.startswith(("/", "\\"))
+    )
+
+
+def inside(
+    root: Path,
+    *parts: str,
+    what: str = "path",
+    within: str = "the package folder",
+    error: type[OpengovError] = InputError,
+    follow_links: bool = True,
+) -> Path:
+    """`root` joined with `parts`, resolved, refused (as `error`) unless it stays inside `root`.
+
+    With `follow_links=False` (every write into a target) no existing part of the path below
+    `root` may be a symbolic link, even one that points inside: a link planted in a portal must
+    not redirect a dataset's files into another dataset's folder.
+    """
+    for part in parts:
+        if not isinstance(part, str) or not part:
+            raise error(f"{what} has no path")
+        if "\x00" in part:
+            raise error(f"{what} path {shown(part)} contains a NUL character")
+        if "://" in part:
+            raise error(f"{what} path {shown(part)} is a URL; opengov reads local files only")
+        if _is_absolute(part):
+            raise error(f"{what} path {shown(part)} is absolute; paths must be inside {within}")
+    rel = "/".join(parts)
+    if not follow_links and ".." in PurePosixPath(rel).parts:
+        raise error(f"{what} path {shown(rel)} contains '..'")
+    try:
+        base = root.resolve()
+        candidate = base.joinpath(*parts)
+        if not follow_links:
+            _no_links(base, candidate, what, within, error)
+        resolved = candidate.resolve()
+    except (OSError, ValueError, RuntimeError):
+        # RuntimeError: a symlink loop (Python < 3.13).
+        raise error(f"{what} path {shown(rel)} cannot be resolved inside {within}") from None
+    if not resolved.is_relative_to(base):
+        raise error(f"{what} path {shown(rel)} points outside {within}")
+    return resolved
+
+
+def _no_links(
+    base: Path, candidate: Path, what: str, within: str, error: type[OpengovError]
+) -> None:
+    current = base
+    for piece in candidate.relative_to(base).parts:
+        current = current / piece
+        if os.path.islink(current):
+            raise error(
+                f"{what}: {shown(str(current.relative_to(base)))} in {within} is a symbolic "
+                "link; opengov does not write through links (remove it)"
+            )

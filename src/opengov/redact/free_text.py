@@ -1,0 +1,71 @@
+"""Which published columns are free text, and which kinds the last scan looks for in each.
+
+Free text is where registrars and citizens write names and addresses: subject lines, comments,
+descriptions. A column counts as free text when it is a string column and either
+
+- at least half of its non-null values have two or more words (a word: two or more letters in
+  a row), or
+- any value has five or more words (one long note in a column of codes is still prose).
+
+So ids ("KS 2024/15", "F10023"), enum values ("inkommande") and single words do not count,
+and are not scanned for names. Names of organisations ("Exempelby Energi AB") and of people
+("Anna Svensson") are two words: such columns count, and a steward whose column holds names
+that may be published says so with `names: public` (see docs/rules.md).
+
+Counting words is one RE2 pass per column (`pc.count_substring_regex`), so deciding costs far
+less than scanning.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from opengov.rules import FieldRule
+
+MULTIWORD_SHARE = 0.5
+LONG_VALUE_WORDS = 5
+_WORD = r"\p{L}{2,}"
+
+
+def _strings(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray | None:
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+        column = pc.cast(column, kind)
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return column
+    if pa.types.is_string_view(kind):
+        return pc.cast(column, pa.large_string())
+    return None
+
+
+def is_free_text(column: pa.Array | pa.ChunkedArray) -> bool:
+    text = _strings(column)
+    if text is None:
+        return False
+    words = pc.count_substring_regex(text, pattern=_WORD)
+    non_null = len(words) - words.null_count
+    if non_null == 0:
+        return False
+    multi = int(pc.sum(pc.greater_equal(words, 2)).as_py() or 0)
+    longest = int(pc.max(words).as_py() or 0)
+    return multi >= MULTIWORD_SHARE * non_null or longest >= LONG_VALUE_WORDS
+
+
+def text_kinds(column: pa.Array | pa.ChunkedArray, rule: FieldRule | None) -> list[str]:
+    """`name` and `address`, less what the rule declares public, if the column is free text."""
+    declared = rule.public_text if rule else ()
+    wanted = [k for k in ("name", "address") if k not in declared]
+    if not wanted or not is_free_text(column):
+        return []
+    return wanted
+
+
+def last_scan_kinds(column: pa.Array | pa.ChunkedArray, rule: FieldRule | None) -> list[str]:
+    """The kinds the last scan looks for in one published column."""
+    from opengov.redact import detectors as detect
+
+    declared = rule.identifier_column if rule else None
+    kinds = [k for k in detect.DEFAULT_LAST_SCAN if not (declared and k in declared.skip)]
+    return kinds + text_kinds(column, rule)

@@ -1,0 +1,323 @@
+"""`opengov init`: a package drafted from a CSV (any dialect and encoding), an XLSX sheet or a
+Parquet file; the drafts describe the data truly (the draft validates against its own data),
+hold no value from it, and publish only after a person has classified every field."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from init_fixtures import HEADER, MARKER, write_csv, write_xlsx
+
+from opengov.cli import cli
+from opengov.draft.init import init_package
+from opengov.validate import validate
+
+
+def fields_of(package: Path) -> dict[str, dict[str, Any]]:
+    descriptor = json.loads((package / "datapackage.json").read_text("utf-8"))
+    return {f["name"]: f for f in descriptor["resources"][0]["schema"]["fields"]}
+
+
+def classify_all(package: Path) -> None:
+    rules = package / "rules.yaml"
+    text = re.sub(r"(?m)^      # ([a-z0-9_]+: \{.*\})$", r"      \1", rules.read_text("utf-8"))
+    rules.write_text(text, encoding="utf-8")
+
+
+def test_the_grants_list_from_excel(tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "bidrag.csv")
+    out = tmp_path / "pkg"
+    result = init_package(source, out=out)
+    assert (result.encoding, result.dialect["delimiter"], result.rows) == ("cp1252", ";", 20)
+    descriptor = json.loads((out / "datapackage.json").read_text("utf-8"))
+    resource = descriptor["resources"][0]
+    assert resource["encoding"] == "cp1252" and resource["dialect"]["delimiter"] == ";"
+    fields = fields_of(out)
+    assert [f.get("title") for f in fields.values()] == HEADER
+    assert list(fields) == ["diarienummer", "mottagare", "personnummer", "belopp_kr",
+                            "beslutsdatum", "utbetalt", "beskrivning"]  # fmt: skip
+    belopp = fields["belopp_kr"]
+    assert (belopp["type"], belopp["decimalChar"], belopp["groupChar"]) == ("number", ",", "\u00a0")
+    assert fields["beslutsdatum"]["type"] == "date"
+    assert fields["utbetalt"]["type"] == "boolean" and "ja" in fields["utbetalt"]["trueValues"]
+    assert fields["personnummer"]["type"] == "string"
+    assert resource["schema"]["primaryKey"] == ["diarienummer"]
+    assert fields["mottagare"]["constraints"] == {"required": True}
+    # The data file: the header replaced by the names, every other byte as exported.
+    original, copied = source.read_bytes(), (out / "data" / "bidrag.csv").read_bytes()
+    assert copied.split(b"\r\n", 1)[1] == original.split(b"\r\n", 1)[1]
+    assert copied.split(b"\r\n", 1)[0] == ";".join(fields).encode()
+    report = validate(out)
+    assert report.valid, report.to_dict()
+
+
+def test_drafts_hold_no_value(tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "bidrag.csv")
+    out = tmp_path / "pkg"
+    result = CliRunner().invoke(cli, ["init", str(source), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = source.read_bytes().decode("cp1252")
+    values = {cell for line in text.splitlines()[1:] for cell in line.split(";")}
+    values -= {"ja", "nej"}  # the boolean vocabulary is written as trueValues/falseValues
+    drafts = {
+        n: (out / n).read_text("utf-8") for n in ("datapackage.json", "rules.yaml", "import.json")
+    }
+    for name, content in {**drafts, "output": result.output}.items():
+        for value in values:
+            assert value not in content, (name, value)
+    assert MARKER not in result.output
+    rules = drafts["rules.yaml"]
+    assert "80% of 20 sampled cells hold valid personnummer" in rules
+    assert "consider class secret, action drop, basis 21 kap. 7 § OSL" in rules
+    assert yaml.safe_load(rules)["resources"]["bidrag"]["fields"] is None
+
+
+def test_publish_waits_for_a_person(tmp_path: Path) -> None:
+    out = tmp_path / "pkg"
+    init_package(write_csv(tmp_path / "bidrag.csv"), out=out)
+    runner = CliRunner()
+    portal = tmp_path / "portal"
+    blocked = runner.invoke(cli, ["publish", str(out), "--to", str(portal)])
+    assert blocked.exit_code == 5 and not portal.exists()
+    classify_all(out)
+    done = runner.invoke(cli, ["publish", str(out), "--to", str(portal)])
+    assert done.exit_code == 0, done.output
+    published = (portal / "bidrag" / "data" / "bidrag.csv").read_text("utf-8")
+    assert "811228-9874" not in published and "Ängsbackens IF" in published
+
+
+def test_xlsx_sheets(tmp_path: Path) -> None:
+    book = write_xlsx(tmp_path / "bidrag.xlsx", extra_sheet=True)
+    runner = CliRunner()
+    out = tmp_path / "pkg"
+    choose = runner.invoke(cli, ["init", str(book), "--out", str(out)])
+    assert choose.exit_code == 67
+    assert "Bidrag 2024" in choose.output and "Instruktioner" in choose.output
+    missing = runner.invoke(cli, ["init", str(book), "--sheet", "Blad9", "--out", str(out)])
+    assert missing.exit_code == 67 and "Bidrag 2024" in missing.output
+    assert not out.exists()
+    done = runner.invoke(cli, ["init", str(book), "--sheet", "Bidrag 2024", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    fields = fields_of(out)
+    assert fields["belopp_kr"]["type"] == "number"
+    assert fields["beslutsdatum"]["type"] == "date"
+    assert fields["utbetalt"]["type"] == "boolean"
+    assert json.loads((out / "import.json").read_text("utf-8"))["source"]["sheet"] == "Bidrag 2024"
+    assert validate(out).valid
+    single = write_xlsx(tmp_path / "en.xlsx")
+    assert runner.invoke(cli, ["init", str(single), "--out", str(tmp_path / "en")]).exit_code == 0
+
+
+def test_parquet(tmp_path: Path) -> None:
+    source = tmp_path / "bidrag.parquet"
+    pq.write_table(
+        pa.table({
+            "Diarienummer": ["KS 1", "KS 2"],
+            "Belopp (kr)": [1.5, None],
+            "Beslutad": pa.array([dt.date(2024, 1, 1), dt.date(2024, 2, 1)]),
+            "Antal": pa.array([1, 2], pa.int32()),
+        }),
+        source,
+    )  # fmt: skip
+    out = tmp_path / "pkg"
+    init_package(source, out=out)
+    fields = fields_of(out)
+    assert {n: f["type"] for n, f in fields.items()} == {
+        "diarienummer": "string", "belopp_kr": "number", "beslutad": "date", "antal": "integer"
+    }  # fmt: skip
+    assert fields["diarienummer"]["constraints"] == {"required": True}
+    assert "constraints" not in fields["belopp_kr"]
+    assert pq.read_table(out / "data" / "bidrag.parquet").column_names == list(fields)
+    assert validate(out).valid
+
+
+def test_the_full_pass_widens_what_the_sample_decided(tmp_path: Path) -> None:
+    rows = [["id", "antal", "datum", "kod"]]
+    rows += [[str(i), str(i % 7), f"2024-01-{1 + i % 28:02d}", str(100 + i)] for i in range(7000)]
+    rows[6500] = ["6499", "3,5", "okänt", "0123"]  # after the 5,000-row sample
+    path = tmp_path / "lang.csv"
+    path.write_text("\n".join(";".join(r) for r in rows) + "\n", encoding="utf-8")
+    out = tmp_path / "pkg"
+    result = init_package(path, out=out)
+    by_name = {f.name: f for f in result.fields}
+    assert by_name["antal"].type == "number" and by_name["antal"].widened_from == "integer"
+    assert by_name["datum"].type == "string" and by_name["datum"].widened_from == "date"
+    assert by_name["kod"].type == "string" and by_name["kod"].widened_from == "integer"
+    assert by_name["id"].widened_from is None and result.primary_key == ("id",)
+    assert "a later row did not" in (out / "rules.yaml").read_text("utf-8")
+    assert validate(out).valid
+
+
+def test_reinit_is_byte_identical_and_edits_are_kept(tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "bidrag.csv")
+    out = tmp_path / "pkg"
+    init_package(source, out=out, now=dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
+    before = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    again = init_package(source, out=out, now=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
+    assert not again.changed
+    assert {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    classify_all(out)
+    edited = (out / "rules.yaml").read_bytes()
+    third = init_package(source, out=out)
+    assert third.rules == "kept" and (out / "rules.yaml").read_bytes() == edited
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "code"),
+    [
+        ("tom.csv", b"", 6),
+        ("rubrik.csv", b"a;b\r\n", 6),
+        ("data.json", b"{}", 6),
+        ("trasig.xlsx", b"not a workbook", 6),
+        ("trasig.parquet", b"PAR1 not parquet", 6),
+    ],
+)
+def test_bad_sources(tmp_path: Path, name: str, content: bytes, code: int) -> None:
+    source = tmp_path / name
+    source.write_bytes(content)
+    out = tmp_path / "pkg"
+    result = CliRunner().invoke(cli, ["init", str(source), "--out", str(out)])
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output and not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".pkg.")] == []
+
+
+# --- the draft describes the data: property test over dialects, encodings and types --------
+
+_DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y"]
+
+
+@st.composite
+def tables(draw: st.DrawFn) -> tuple[list[list[str]], dict[str, str], str, str]:
+    n = draw(st.integers(min_value=1, max_value=40))
+    kinds = draw(st.lists(st.sampled_from(["int", "sv_number", "date", "bool", "text"]),
+                          min_size=1, max_size=5))  # fmt: skip
+    fmt = draw(st.sampled_from(_DATE_FORMATS))
+    group = draw(st.sampled_from([" ", "\u00a0", ""]))
+    header = [f"Kolumn {i} ({kind})" for i, kind in enumerate(kinds)]
+    rows = []
+    for _ in range(n):
+        row = []
+        for kind in kinds:
+            if kind == "int":
+                row.append(str(draw(st.integers(-(10**6), 10**6))))
+            elif kind == "sv_number":
+                whole = draw(st.integers(0, 10**7))
+                text = f"{whole:,}".replace(",", group)
+                row.append(f"{text},{draw(st.integers(0, 99)):02d}")
+            elif kind == "date":
+                day = draw(st.dates(dt.date(1990, 1, 1), dt.date(2030, 12, 31)))
+                row.append(day.strftime(fmt))
+            elif kind == "bool":
+                row.append(draw(st.sampled_from(["ja", "nej", "Ja", "Nej"])))
+            else:
+                row.append(
+                    draw(st.text(alphabet="abcåäö ÅÄÖ,;\"'", min_size=1, max_size=12)).strip()
+                    or "x"
+                )
+        rows.append(row)
+    expected = {"int": "integer", "sv_number": "number", "date": "date", "bool": "boolean",
+                "text": "string"}  # fmt: skip
+    types = {h: expected[k] for h, k in zip(header, kinds, strict=True)}
+    delimiter = draw(st.sampled_from([";", ",", "\t", "|"]))
+    encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "cp1252"]))
+    return [header, *rows], types, delimiter, encoding
+
+
+@given(table=tables())
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_a_draft_validates_against_its_own_data(tmp_path: Path, table: Any) -> None:
+    rows, types, delimiter, encoding = table
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    source = folder / "data.csv"
+    source.write_bytes(buffer.getvalue().encode(encoding))
+    out = folder / "pkg"
+    init_package(source, out=out)
+    fields = fields_of(out)
+    by_title = {f.get("title", name): f for name, f in fields.items()}
+    for title, expected in types.items():
+        got = by_title[title]["type"]
+        # A text column of digits only, or of ja/nej, reads as that type: never the reverse.
+        assert got == expected or expected == "string", (title, got, expected)
+    report = validate(out)
+    assert report.valid, report.to_dict()
+
+
+# --- memory: init adds a bounded amount to what reading the file takes -------------------
+
+_PEAK = """
+import resource, sys
+from pathlib import Path
+if sys.argv[1] == "read":
+    from opengov.draft.sources import open_csv
+    rows = sum(len(columns[0]) for columns in open_csv(Path(sys.argv[2]), "x").batches())
+else:
+    from opengov.draft.init import init_package
+    rows = init_package(Path(sys.argv[2]), out=Path(sys.argv[3])).rows
+print(rows, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+
+
+def test_init_holds_no_more_than_a_bounded_amount_beyond_the_reader(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    big = tmp_path / "stor.csv"
+    with big.open("w", encoding="utf-8") as fh:
+        fh.write("Id;Diarienummer;Belopp (kr);Beslutsdatum;Utbetalt;Beskrivning\n")
+        for i in range(600_000):
+            fh.write(
+                f"{i};KS 2024/{i};{1 + i % 900} {i % 1000:03d},{i % 100:02d};"
+                f"2024-{1 + i % 12:02d}-{1 + i % 28:02d};{'ja' if i % 2 else 'nej'};"
+                f"Bidrag till förening nummer {i} för verksamhet bland barn och unga\n"
+            )
+
+    def peak(*args: str) -> tuple[int, int]:
+        done = subprocess.run([sys.executable, "-c", _PEAK, *args], capture_output=True,
+                              text=True, check=True)  # fmt: skip
+        rows, value = done.stdout.split()
+        return int(rows), int(value)
+
+    rows, reading = peak("read", str(big))
+    drafted, drafting = peak("init", str(big), str(tmp_path / "pkg"))
+    assert rows == drafted == 600_000
+    fields = fields_of(tmp_path / "pkg")
+    assert fields["belopp_kr"]["type"] == "number" and fields["beslutsdatum"]["type"] == "date"
+    # The file is about 70 MB, about 110 MB as Arrow strings: holding it would exceed this.
+    assert drafting - reading < 100 * 2**20, (drafting >> 20, reading >> 20)
+
+
+def test_a_type_narrowed_late_is_checked_again_against_the_first_batches() -> None:
+    from opengov.draft.infer import Verifier, guess
+
+    def narrowed(first: list[str], later: list[str]) -> str:
+        verifier = Verifier(options=guess(pa.array(first)))
+        verifier.feed(pa.array(first), track_limit=0)
+        verifier.feed(pa.array(later), track_limit=0)
+        assert verifier.recheck_until == 1
+        verifier.recheck(0, pa.array(first))
+        return verifier.current.describe()
+
+    # "1234" has no group separator: a column that later shows "1 000,5" cannot be read with one.
+    assert narrowed(["1234"], ["1 000,5"]) == "string"
+    assert narrowed(["12", "7"], ["1 000,5"]) == "number (decimal ',', thousands space)"
+    assert narrowed(["12", "7"], ["3,5"]) == "number (decimal ',')"
+    assert narrowed(["2024-03-01"], ["okänt"]) == "string"

@@ -1,0 +1,174 @@
+"""History a citizen can read: rows added, removed and changed per release, from published
+data only, with a working link to every release's provenance."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+from helpers import STAFF_ROWS, PackageFactory
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from opengov.cli import cli
+from opengov.release.history import compare
+from opengov.trust import Trust
+from opengov.verify import verify_folder
+
+rows = st.dictionaries(
+    st.integers(0, 30),
+    st.tuples(st.none() | st.sampled_from(["a", "b", "c"]), st.none() | st.integers(0, 3)),
+    max_size=25,
+)
+
+
+def table(data: dict[int, tuple[Any, Any]]) -> pa.Table:
+    keys = sorted(data)
+    return pa.table(
+        {
+            "id": pa.array(keys, pa.int64()),
+            "namn": pa.array([data[k][0] for k in keys], pa.string()),
+            "antal": pa.array([data[k][1] for k in keys], pa.int64()),
+        }
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(old=rows, new=rows)
+def test_rows_are_matched_by_key(old: dict[int, Any], new: dict[int, Any]) -> None:
+    counts = compare(table(old), table(new), ["id"])
+    assert counts["added"] == len(new.keys() - old.keys())
+    assert counts["removed"] == len(old.keys() - new.keys())
+    assert counts["changed"] == sum(1 for k in old.keys() & new.keys() if old[k] != new[k])
+    assert (counts["rows_before"], counts["rows_after"]) == (len(old), len(new))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    old=st.lists(st.tuples(st.none() | st.sampled_from("abc"), st.integers(0, 2)), max_size=20),
+    new=st.lists(st.tuples(st.none() | st.sampled_from("abc"), st.integers(0, 2)), max_size=20),
+)
+def test_without_a_key_rows_are_compared_as_a_multiset(
+    old: list[tuple[Any, int]], new: list[tuple[Any, int]]
+) -> None:
+    def t(values: list[tuple[Any, int]]) -> pa.Table:
+        return pa.table(
+            {
+                "namn": pa.array([v[0] for v in values], pa.string()),
+                "antal": pa.array([v[1] for v in values], pa.int64()),
+            }
+        )
+
+    counts = compare(t(old), t(new), None)
+    a, b = Counter(old), Counter(new)
+    assert counts["added"] == sum((b - a).values())
+    assert counts["removed"] == sum((a - b).values())
+    assert counts["changed"] is None and counts["key"] is None
+
+
+def test_added_removed_and_retyped_columns() -> None:
+    old = pa.table({"id": [1, 2], "a": [1, 2], "gammal": ["x", "y"]})
+    new = pa.table({"id": [1, 2], "a": ["1", "3"], "ny": [True, False]})
+    counts = compare(old, new, ["id"])
+    assert counts["columns_added"] == ["ny"] and counts["columns_removed"] == ["gammal"]
+    assert counts["changed"] == 1  # a: 1 -> "1" is the same text; 2 -> "3" changed
+
+
+def test_a_key_the_previous_release_lacks_falls_back_to_whole_rows() -> None:
+    old = pa.table({"a": [1, 2]})
+    new = pa.table({"id": [1, 2], "a": [1, 5]})
+    counts = compare(old, new, ["id"])
+    assert counts["key"] is None and counts["added"] == 1 and counts["removed"] == 1
+
+
+def _publish(package: Path, portal: Path) -> None:
+    result = CliRunner().invoke(cli, ["publish", str(package), "--to", str(portal)])
+    assert result.exit_code == 0, result.output
+
+
+def _rewrite(package: Path, rows: list[list[str]]) -> None:
+    from helpers import write_csv
+
+    write_csv(package / "data" / "personal.csv", rows)
+
+
+def test_history_across_three_releases(
+    make_package: PackageFactory, tmp_path: Path, key: str
+) -> None:
+    portal = tmp_path / "portal"
+    package = make_package()
+    _publish(package, portal)
+    # Release 2: Lena Berg (id 4) leaves, a new employee (id 5) arrives, Åsa (id 2) moves.
+    second = [r[:] for r in STAFF_ROWS if r[0] != "4"]
+    second[2][5] = "Ekonomi"
+    second.append(["5", "Ny Person", "", "30000,00", "2023-02-01", "Vård", "nej", ""])
+    _rewrite(package, second)
+    _publish(package, portal)
+    # Release 3: nothing in the published rows changes (only a dropped column does).
+    third = [r[:] for r in second]
+    third[1][2] = "19811228-9874"
+    _rewrite(package, third)
+    _publish(package, portal)
+    dataset = portal / "personal"
+    history = json.loads((dataset / "history.json").read_text(encoding="utf-8"))
+    releases = history["releases"]
+    assert [r["release"] for r in releases] == [3, 2, 1]
+    change = {r["release"]: r["changes"][0] for r in releases}
+    assert change[1]["note"] == "first" and change[1]["rows_after"] == 3
+    assert (change[2]["added"], change[2]["removed"], change[2]["changed"]) == (1, 1, 1)
+    assert change[2]["key"] == ["id"]
+    assert (change[3]["added"], change[3]["removed"], change[3]["changed"]) == (0, 0, 0)
+    page = (dataset / "history.html").read_text(encoding="utf-8")
+    assert "1 rad tillagd, 1 rad borttagen, 1 rad ändrad" in page
+    assert "inga rader ändrade" in page
+    # Every release's provenance link resolves inside the dataset folder, and verifies.
+    import re
+
+    links = re.findall(r'href="((?:history/)?[0-9a-f]*\.?json|provenance\.json)"', page)
+    assert len(links) == 3
+    for link in links:
+        assert json.loads((dataset / link).read_text(encoding="utf-8"))["dataset"] == "personal"
+    assert verify_folder(dataset, Trust(allow_unsigned=True)).ok
+
+
+def test_a_tampered_previous_file_is_not_compared(
+    make_package: PackageFactory, tmp_path: Path, key: str
+) -> None:
+    portal = tmp_path / "portal"
+    package = make_package()
+    _publish(package, portal)
+    parquet = portal / "personal" / "data" / "personal.parquet"
+    pq.write_table(pa.table({"id": [99]}), parquet)  # not what provenance lists
+    rows = [r[:] for r in STAFF_ROWS]
+    rows[1][5] = "Skola"
+    _rewrite(package, rows)
+    _publish(package, portal)
+    history = json.loads((portal / "personal" / "history.json").read_text(encoding="utf-8"))
+    newest = history["releases"][0]["changes"][0]
+    assert newest["note"] == "unverified" and newest["added"] is None
+    assert "kan inte jämföras" in (portal / "personal" / "history.html").read_text("utf-8")
+
+
+@pytest.mark.parametrize("damage", ["not json", '{"releases": 5}', '{"releases": [{"x": 1}]}'])
+def test_a_damaged_history_file_does_not_stop_a_publish(
+    make_package: PackageFactory, tmp_path: Path, key: str, damage: str
+) -> None:
+    portal = tmp_path / "portal"
+    package = make_package()
+    _publish(package, portal)
+    (portal / "personal" / "history.json").write_text(damage, encoding="utf-8")
+    rows = [r[:] for r in STAFF_ROWS]
+    rows[1][5] = "Skola"
+    _rewrite(package, rows)
+    _publish(package, portal)
+    history = json.loads((portal / "personal" / "history.json").read_text(encoding="utf-8"))
+    assert [r["release"] for r in history["releases"]] == [2]
+    # Release 1 is still listed on the page, from the provenance chain, without its changes.
+    page = (portal / "personal" / "history.html").read_text(encoding="utf-8")
+    assert 'id="utgava-1"' in page and "Uppgifter om vad som ändrades saknas" in page
