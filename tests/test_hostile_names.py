@@ -302,9 +302,9 @@ def _fail_with(exc: BaseException):  # type: ignore[no-untyped-def]
 
 
 INJECTED = [
-    ("opengov.release.build.pq.write_table", OSError(28, "No space left on device")),
-    ("opengov.release.build.pacsv.write_csv", RuntimeError("boom")),
-    ("opengov.release.build._csv_ready", KeyboardInterrupt()),
+    ("opengov.release.writers.ResourceWriter._write", OSError(28, "No space left on device")),
+    ("opengov.release.writers.csv_ready", RuntimeError("boom")),
+    ("opengov.redact.apply.ResourceRedactor.feed", KeyboardInterrupt()),
     ("opengov.release.provenance.build", ValueError("bug")),
     ("opengov.targets.static._carry_history", MemoryError()),
     ("opengov.targets.static.os.rename", OSError(18, "Invalid cross-device link")),
@@ -340,7 +340,7 @@ def test_a_killed_publish_is_cleaned_up_by_the_next_one(tmp_path: Path) -> None:
     other = write_package(tmp_path / "other", name="ds.b")
     script = (
         "import os, signal, pyarrow.parquet as pq\n"
-        "pq.write_table = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "pq.ParquetWriter.write_table = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)\n"
         "from opengov.cli import main\nmain()\n"
     )
     env = {**os.environ, "OPENGOV_AGENT": "test-suite"}

@@ -7,7 +7,8 @@ import pytest
 from helpers import STAFF_ROWS, STAFF_SCHEMA, PackageFactory, write_csv
 
 from opengov.errors import InputError, SchemaError
-from opengov.package import detect_encoding, load_package, load_single_file
+from opengov.package import load_package, load_single_file
+from opengov.sources.encoding import detect_encoding
 
 
 def _set_resource(root: Path, **changes: object) -> None:
@@ -85,7 +86,7 @@ def test_declared_encoding_that_does_not_match(make_package: PackageFactory) -> 
 def test_encoding_detection(tmp_path: Path, encoding: str, expected: str) -> None:
     path = tmp_path / "a.csv"
     write_csv(path, STAFF_ROWS, encoding=encoding)
-    assert detect_encoding(path) == expected
+    assert detect_encoding(path, "resource 'a'") == expected
 
 
 def test_single_file_with_schema_sniffs_semicolon(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ import pytest
 from parity_corpus import Case
 
 from opengov.package import load_package
+from opengov.sources import typed
 from opengov.validate import arrow_engine
 from opengov.validate.model import ResourceResult
 
@@ -94,7 +95,7 @@ def _run(folder: Path) -> ResourceResult:
 def _per_cell(folder: Path, monkeypatch: pytest.MonkeyPatch) -> ResourceResult:
     with monkeypatch.context() as m:
         m.setattr(
-            arrow_engine._Run, "_parquet_plan", lambda self, kinds: [False] * len(self.expected)
+            typed._ParquetSource, "_plan", lambda self, kinds: [False] * len(self.header.expected)
         )
         return _run(folder)
 
@@ -112,7 +113,7 @@ def _keys(result: ResourceResult) -> set[tuple[Any, ...]]:
 @pytest.fixture(autouse=True)
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     # Several batches, so duplicates across batches are exercised.
-    monkeypatch.setattr(arrow_engine, "BATCH_ROWS", 16)
+    monkeypatch.setattr(typed, "BATCH_ROWS", 16)
 
 
 def test_planted_errors_match_per_cell_and_csv(

@@ -16,8 +16,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from parity_corpus import Case, all_cases, csv_text, one
 
+from opengov import progress as progress_module
 from opengov.errors import ConfigError
 from opengov.package import load_package
+from opengov.sources import csv as csv_source
+from opengov.sources import typed
 from opengov.validate import arrow_engine, frictionless_engine
 from opengov.validate.dispatch import validate_package_resources
 from opengov.validate.model import ResourceResult
@@ -66,8 +69,8 @@ def test_parity(case: Case, tmp_path: Path) -> None:
 
 def test_big_case_in_many_small_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Tiny parse blocks and batches: ragged rows and duplicates across batch boundaries."""
-    monkeypatch.setattr(arrow_engine, "BLOCK_SIZE", 1 << 14)
-    monkeypatch.setattr(arrow_engine, "BATCH_ROWS", 1000)
+    monkeypatch.setattr(csv_source, "BLOCK_SIZE", 1 << 14)
+    monkeypatch.setattr(typed, "BATCH_ROWS", 1000)
     case = next(c for c in CASES if c.name == "big_multi_batch")
     ours, _ = _compare(case.write(tmp_path / case.name))
     assert ours[0].error_count > 10
@@ -352,8 +355,8 @@ def test_progress_line_on_a_terminal(
 ) -> None:
     import sys
 
-    monkeypatch.setattr(arrow_engine, "_PROGRESS_AFTER", 0.0)
-    monkeypatch.setattr(arrow_engine, "BATCH_ROWS", 100)
+    monkeypatch.setattr(progress_module, "_AFTER", 0.0)
+    monkeypatch.setattr(typed, "BATCH_ROWS", 100)
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     rows = [["n"]] + [[str(i)] for i in range(1000)]
     package = load_package(

@@ -2,11 +2,14 @@
 
 Everything that can fail before any data is read fails here, so a wrong rule or a missing key
 never costs a pass over the data. The fingerprint decides "unchanged": the same inputs and the
-same key give the same release, so a target that already holds it needs nothing more.
+same key give the same release, so a target that already holds it needs nothing more. It is
+computed only when asked for: a target with a release to compare against hashes the data files
+first (the floor of an unchanged re-publish); a first publish hashes them while reading them.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,7 +30,6 @@ class Loaded:
     package: Package
     rules: Rules
     key: PseudonymKey | None
-    fingerprint: str  # of every input file and the key's fingerprint
     # The publishing key, when the release is to be signed (set by the pipeline, not load):
     # a target whose release is signed by another key is not "unchanged".
     signer: Signer | None = None
@@ -35,6 +37,11 @@ class Loaded:
     @property
     def name(self) -> str:
         return self.package.name
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """One hash of every input file and the key's fingerprint."""
+        return provenance.inputs_fingerprint(self.package, self.key)
 
 
 def load(package_path: Path | str, *, key_file: Path | str | None = None) -> Loaded:
@@ -56,5 +63,4 @@ def load(package_path: Path | str, *, key_file: Path | str | None = None) -> Loa
             f"rules.yaml pseudonymises fields; set {KEY_ENV} or pass --key-file "
             "(the key stays with the municipality and is never published)"
         )
-    fingerprint = provenance.inputs_fingerprint(package, key)
-    return Loaded(package, rules, key, fingerprint)
+    return Loaded(package, rules, key)

@@ -106,9 +106,49 @@ class Package:
     name: str
     descriptor: dict[str, Any]
     resources: list[ResourceSpec]
-    inputs: list[InputFile]
+    # Descriptor, schemas and rules are hashed when loaded; a data file's hash (sha256 "")
+    # comes from the read that parses it (`record_data_hash`), or from `inputs` if asked first.
+    listed_inputs: list[InputFile]
     rules_path: Path | None
     single_file: bool = False
+    data_hashes: dict[str, InputFile] = field(default_factory=dict)
+
+    @property
+    def inputs(self) -> list[InputFile]:
+        """Every input file with its sha256; data files not yet read are hashed now."""
+        out = []
+        for item in self.listed_inputs:
+            if item.role == "data" and not item.sha256:
+                item = self.data_hashes.get(item.path) or self._hash_data(item)
+            out.append(item)
+        return out
+
+    def hash_data(self, rel: str) -> None:
+        """Hash one data file now (before a reader other than ours reads it), so the read that
+        publishes it can tell if it changed in between."""
+        for item in self.listed_inputs:
+            if item.role == "data" and item.path == rel and rel not in self.data_hashes:
+                self._hash_data(item)
+
+    def _hash_data(self, item: InputFile) -> InputFile:
+        path = item.location or self.root / item.path
+        hashed = InputFile(
+            "data", item.path, sha256_file(path), path.stat().st_size, location=item.location
+        )
+        self.data_hashes[item.path] = hashed
+        return hashed
+
+    def record_data_hash(self, rel: str, sha256: str, size: int) -> None:
+        """The hash of a data file as it was parsed. If it was hashed before (to see whether
+        anything changed) and differs, the file changed during the run: stop."""
+        known = self.data_hashes.get(rel)
+        if known is not None and (known.sha256, known.bytes) != (sha256, size):
+            raise InputError(
+                f"data file {rel!r} changed while it was being published; publish again once "
+                "it is complete"
+            )
+        location = next((i.location for i in self.listed_inputs if i.path == rel), None)
+        self.data_hashes[rel] = InputFile("data", rel, sha256, size, location=location)
 
     def resource(self, name: str) -> ResourceSpec:
         for res in self.resources:
@@ -165,55 +205,20 @@ def _find_schema_file(root: Path, ref: str, what: str) -> tuple[Path, str]:
     raise SchemaError(f"{what}: schema file {ref!r} not found in the package or in schemas/")
 
 
+def detect_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) or Windows-1252 for a small file, decided on the whole file
+    (the importers' tables). Data files of a package go through `sources.encoding`, which
+    settles it from the head and checks the rest while streaming."""
+    from opengov.sources.encoding import detect_encoding as detect
+
+    return detect(path, f"file {path.name}")
+
+
 def normalise_encoding(name: str, what: str) -> str:
     try:
         return codecs.lookup(name).name
     except LookupError:
         raise InputError(f"{what}: unknown encoding {name!r}") from None
-
-
-def detect_encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM) when the bytes decode as UTF-8, else Windows-1252.
-
-    Swedish offices export either; cp1252 decodes any byte sequence, so it is the fallback,
-    never the first guess.
-    """
-    with path.open("rb") as fh:
-        head = fh.read(3)
-        if head == codecs.BOM_UTF8:
-            return "utf-8-sig"
-        fh.seek(0)
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        try:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                decoder.decode(block)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "cp1252"
-    return "utf-8"
-
-
-def check_encoding(path: Path, encoding: str, what: str) -> None:
-    """Fail early and clearly when a file does not decode with its declared encoding."""
-    decoder = codecs.getincrementaldecoder(encoding)()
-    offset = 0
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            try:
-                decoder.decode(block)
-            except UnicodeDecodeError as exc:
-                raise InputError(
-                    f"{what}: file {path.name} is not valid {encoding} "
-                    f"(byte offset {offset + exc.start}); declare the right 'encoding' "
-                    "(for example windows-1252 or utf-8-sig)"
-                ) from None
-            offset += len(block)
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            raise InputError(
-                f"{what}: file {path.name} ends inside a {encoding} character"
-            ) from None
 
 
 def _resolve_schema(
@@ -232,9 +237,84 @@ def _resolve_schema(
     return schema
 
 
-def _check_schema(schema: dict[str, Any], what: str) -> None:
-    from frictionless import FrictionlessException, Schema
+_FIELD_KEYS = {
+    "name", "type", "format", "title", "description", "constraints", "decimalChar", "groupChar",
+    "bareNumber", "trueValues", "falseValues", "missingValues", "example", "rdfType",
+}  # fmt: skip
+_TYPES = {
+    "string", "integer", "number", "boolean", "date", "datetime", "time", "year", "yearmonth",
+    "duration", "geopoint", "geojson", "object", "array", "list", "any",
+}  # fmt: skip
+_STRING_FORMATS = {"default", "email", "uri", "binary", "uuid"}
+_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
 
+
+def _plainly_valid(schema: dict[str, Any]) -> bool:
+    """A schema of the common, plain shapes, every one of which frictionless' profile accepts:
+    then its check (and the import of frictionless) is not needed. Anything else, unusual or
+    wrong, is for frictionless to judge."""
+
+    def strings(value: Any) -> bool:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+    if not set(schema) <= {"fields", "primaryKey", "missingValues"}:
+        return False
+    if "missingValues" in schema and not strings(schema["missingValues"]):
+        return False
+    names = []
+    for fdesc in schema["fields"]:
+        if not isinstance(fdesc, dict) or not set(fdesc) <= _FIELD_KEYS:
+            return False
+        name, ftype = fdesc.get("name"), fdesc.get("type", "string")
+        if not isinstance(name, str) or not name or ftype not in _TYPES:
+            return False
+        names.append(name)
+        fmt = fdesc.get("format", "default")
+        if ftype == "string" and fmt not in _STRING_FORMATS:
+            return False
+        if ftype not in ("string", "date", "time", "datetime") and fmt != "default":
+            return False
+        if ftype in ("date", "time", "datetime") and fmt not in ("default", "any"):
+            return False
+        for key in ("decimalChar", "groupChar", "title", "description", "rdfType"):
+            if key in fdesc and not isinstance(fdesc[key], str):
+                return False
+        for key in ("trueValues", "falseValues", "missingValues"):
+            if key in fdesc and not strings(fdesc[key]):
+                return False
+        if "bareNumber" in fdesc and not isinstance(fdesc["bareNumber"], bool):
+            return False
+        constraints = fdesc.get("constraints", {})
+        if not isinstance(constraints, dict):
+            return False
+        for key, value in constraints.items():
+            if key in ("required", "unique"):
+                ok = isinstance(value, bool)
+            elif key in ("minLength", "maxLength"):
+                ok = ftype == "string" and type(value) is int and value >= 0
+            elif key == "pattern":
+                ok = ftype == "string" and isinstance(value, str)
+            elif key == "enum":
+                ok = isinstance(value, list) and bool(value)
+            elif key in _BOUNDS:
+                ok = (
+                    (ftype in ("integer", "year") and type(value) is int)
+                    or (ftype == "number" and type(value) in (int, float))
+                    or (ftype == "date" and isinstance(value, str))
+                )
+            else:
+                ok = False
+            if not ok:
+                return False
+    pk = schema.get("primaryKey")
+    if pk is not None:
+        keys = [pk] if isinstance(pk, str) else pk
+        if not strings(keys) or not keys or not set(keys) <= set(names):
+            return False
+    return True
+
+
+def _check_schema(schema: dict[str, Any], what: str) -> None:
     names = []
     for index, fdesc in enumerate(schema["fields"], start=1):
         if not isinstance(fdesc, dict) or not isinstance(fdesc.get("name"), str):
@@ -243,6 +323,10 @@ def _check_schema(schema: dict[str, Any], what: str) -> None:
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise SchemaError(f"{what}: the Table Schema names fields twice: {', '.join(dupes)}")
+    if _plainly_valid(schema):
+        return
+    from frictionless import FrictionlessException, Schema
+
     try:
         report = Schema.validate_descriptor(schema)
     except FrictionlessException as exc:
@@ -288,15 +372,19 @@ def _resource_spec(
         raise InputError(f"{what}: unsupported format {fmt or path.suffix!r} (csv, xlsx, parquet)")
     encoding = None
     if fmt in {"csv", "tsv"}:
+        from opengov.sources.encoding import check_declared, detect_encoding
+
         declared = desc.get("encoding")
         if declared:
             encoding = normalise_encoding(str(declared), what)
-            if encoding == "utf-8" and path.open("rb").read(3) == codecs.BOM_UTF8:
-                encoding = "utf-8-sig"  # frictionless accepts a BOM under "utf-8"; so do we
-            check_encoding(path, encoding, what)
+            with path.open("rb") as fh:
+                if encoding == "utf-8" and fh.read(3) == codecs.BOM_UTF8:
+                    encoding = "utf-8-sig"  # frictionless accepts a BOM under "utf-8"; so do we
+            check_declared(path, encoding, what)
         else:
-            encoding = detect_encoding(path)
-    inputs.append(_input_file("data", rel, path))
+            encoding = detect_encoding(path, what)
+    # Hashed by the read that parses it (see Package.inputs).
+    inputs.append(InputFile("data", rel, "", size, location=path.resolve()))
     return ResourceSpec(
         name=name,
         format=fmt,
@@ -362,7 +450,7 @@ def load_package(path: Path | str) -> Package:
         name=name,
         descriptor=descriptor,
         resources=resources,
-        inputs=inputs,
+        listed_inputs=inputs,
         rules_path=rules_path if rules_path.is_file() else None,
     )
 
@@ -398,7 +486,7 @@ def load_single_file(
         name=res.name,
         descriptor={"name": res.name, "resources": [desc]},
         resources=[res],
-        inputs=inputs,
+        listed_inputs=inputs,
         rules_path=None,
         single_file=True,
     )

@@ -1,21 +1,38 @@
 """The spine of `opengov publish`, the same for every target:
 
-    load -> (target already holds it? stop) -> validate -> redact -> build release -> target
+    load -> (target already holds it? stop) -> for each resource, one pass:
+                read batch -> validate batch -> redact batch -> write batch
+            -> reports -> target
 
-Each stage is one call into its own module; this file only puts them in order.
+Each source file is read once; its batches go to the validator and the redactor together, so
+what is published is what was validated, and memory is bounded by a batch and the key state.
+Resources only frictionless can validate are validated by it first, then read by the same
+readers for publishing (`sources.readers.open_for_publishing`).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from opengov.approvals import required_approvals
-from opengov.load import load
-from opengov.release.build import build_release, redact_for_publish, validate_for_publish
+from opengov.errors import OpengovError
+from opengov.load import Loaded, load
+from opengov.package import ResourceSpec
+from opengov.progress import Progress
+from opengov.release.build import Release, add_resource, new_release, write_metadata
 from opengov.targets.base import Target
 from opengov.targets.plan import PublishResult
+from opengov.validate.model import DEFAULT_SAMPLES
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow as pa
+
+    from opengov.stream import Run
 
 log = logging.getLogger("opengov.pipeline")
 
@@ -36,8 +53,6 @@ def publish(
     With `signing_key` the release is signed (signing.py); approvals that rules.yaml requires
     are checked before any work, and again when provenance is written.
     """
-    from dataclasses import replace
-
     from opengov.signing import signer_for_publish
 
     started = time.monotonic()
@@ -45,19 +60,124 @@ def publish(
     loaded = replace(load(package_path, key_file=key_file), signer=signer)
     log.info("%s: loaded in %.2f s", loaded.name, time.monotonic() - started)
     with target.place(loaded, plan_only=plan_only, agent=agent, progress=progress) as place:
+        started = time.monotonic()
         done = place.unchanged()
+        log.info("%s: compared with the target in %.2f s", loaded.name, time.monotonic() - started)
         if done is not None:
             return done
-        if not plan_only:
+        if not plan_only and loaded.rules.approvals is not None:
+            from opengov.approvals import required_approvals
+
+            # Approvals name the inputs' fingerprint: the data files are hashed ahead for it.
             required_approvals(
                 loaded.package.root, loaded.rules.approvals, dataset=loaded.name,
                 fingerprint=loaded.fingerprint,
             )  # fmt: skip
-        report = validate_for_publish(loaded, engine=engine, progress=progress)
-        redaction = redact_for_publish(loaded)
-        release = build_release(loaded, report, redaction, staging_parent=place.staging_parent)
+        release = build_release(
+            loaded, staging_parent=place.staging_parent, engine=engine, progress=progress
+        )
         release.signer = signer
         try:
-            return place.apply(release, plan_only=plan_only)
+            started = time.monotonic()
+            result = place.apply(release, plan_only=plan_only)
+            log.info("%s: handed to the target in %.2f s", loaded.name, time.monotonic() - started)
+            return result
         finally:
             release.cleanup()
+
+
+def build_release(
+    loaded: Loaded,
+    *,
+    staging_parent: Path | None = None,
+    engine: str = "auto",
+    samples: int = DEFAULT_SAMPLES,
+    progress: bool = False,
+) -> Release:
+    """Every published file of the package, in a staging folder; nothing if anything fails."""
+    # The reading machinery (pyarrow) is imported here: an unchanged re-publish needs none of it.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from opengov.stream import Run
+    from opengov.validate.arrow_engine import WORKERS
+
+    release = new_release(loaded, staging_parent)
+    run = Run(loaded, engine=engine, samples=samples, progress=Progress(enabled=progress))
+    try:
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            for spec in run.order():
+                started = time.monotonic()
+                rows = publish_resource(run, spec, release, pool)
+                log.info("%s: %s rows read, validated, redacted and written in %.2f s",
+                         spec.name, f"{rows:,}", time.monotonic() - started)  # fmt: skip
+        run.progress.close()
+        # Validation decides first, then what redaction refused, then re-identification.
+        reports, redaction = run.finish()
+        write_metadata(release, loaded, reports.published, redaction)
+    except BaseException:
+        run.progress.close()
+        release.cleanup()
+        raise
+    return release
+
+
+def publish_resource(
+    run: Run, spec: ResourceSpec, release: Release, pool: ThreadPoolExecutor
+) -> int:
+    """One pass over one resource: each batch validated, redacted and written."""
+    from opengov.redact.apply import ResourceRedactor
+    from opengov.release.writers import ResourceWriter
+    from opengov.sources.readers import check_kept
+    from opengov.stream import open_resource
+
+    source, validator, publishable = open_resource(run, spec, pool)
+    redactor = ResourceRedactor(spec, run.rules(spec), run.loaded.key, run.published,
+                                run.wanted.get(spec.name, set()),
+                                dataset=run.loaded.name)  # fmt: skip
+    writer = ResourceWriter(release, spec.name) if publishable else None
+    run.progress.resource(spec.name, spec.path.stat().st_size if spec.path else 0,
+                          "validating, redacting, writing")  # fmt: skip
+    rows = 0
+    try:
+        for batch in run.batches(spec, source, validator, pool):
+            withheld = None
+            if run.failed is None and writer is not None:
+                try:
+                    check_kept(spec, batch)
+                    out = redactor.feed(typed_table(spec, batch.columns))
+                    writer.write(out.table, out.csv_table)
+                    withheld = out.withheld
+                except OpengovError as exc:
+                    run.fail(exc)  # raised after validation, which decides first
+            validator.feed(batch, withheld)
+            rows += batch.num_rows
+            run.progress.update(batch.num_rows, source.position if source else 0)
+        if run.failed is None and writer is not None and not rows:
+            empty = redactor.feed(typed_table(spec, None))  # a header, and a typed empty Parquet
+            writer.write(empty.table, empty.csv_table)
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        validator.close()
+        raise
+    run.finished(spec, source, validator, redactor)
+    if writer is not None and run.failed is None:
+        csv_out, parquet_out = writer.close()
+        add_resource(release, spec.name, run.redacted[spec.name].schema, csv_out, parquet_out)
+    elif writer is not None:
+        writer.abort()
+    return rows
+
+
+def typed_table(spec: ResourceSpec, columns: list[Any] | None) -> pa.Table:
+    """A batch's cast columns as a table named by field (the published reader's layout)."""
+    import pyarrow as pa
+
+    from opengov.sources.cast import arrow_type
+
+    fields = spec.schema.get("fields", [])
+    if columns is None:
+        arrays = [pa.array([], arrow_type(f)) for f in fields]
+    else:
+        arrays = [c.cast.array for c in columns[: len(fields)]]
+    return pa.table(arrays, names=[str(f["name"]) for f in fields])

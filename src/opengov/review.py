@@ -66,13 +66,11 @@ def review(
     engine: str = "auto",
 ) -> Review:
     from opengov.load import load
-    from opengov.release.build import build_release, redact_for_publish, validate_for_publish
+    from opengov.pipeline import build_release
 
     loaded = load(package_path, key_file=key_file)
     with target.place(loaded, plan_only=True, agent=None, progress=False) as place:
-        report = validate_for_publish(loaded, engine=engine)
-        redaction = redact_for_publish(loaded)
-        release = build_release(loaded, report, redaction, staging_parent=place.staging_parent)
+        release = build_release(loaded, staging_parent=place.staging_parent, engine=engine)
         try:
             plan = place.unchanged() or place.apply(release, plan_only=True)
             manifest = release.manifest

@@ -189,8 +189,16 @@ class Waiver:
 
 @dataclass(frozen=True)
 class QuasiIdentifiers:
+    """Fields that together could single a person out; every combination must cover k people.
+
+    `person`: the field that identifies a person (published or not). Then people are counted,
+    not rows, and resources whose quasi_identifiers name the same person field are checked
+    together: each person's combination across all of them must be shared by k people.
+    """
+
     fields: tuple[str, ...]
     k: int
+    person: str | None = None
 
 
 @dataclass
@@ -640,7 +648,16 @@ def _resource_rules(
         ):
             problems.add(f"{where}: quasi_identifiers needs 'fields' (a list) and k >= 2")
         else:
-            res.quasi_identifiers = QuasiIdentifiers(tuple(map(str, qi["fields"])), qi["k"])
+            unknown_qi = sorted(set(qi) - {"fields", "k", "person"})
+            person = qi.get("person")
+            if unknown_qi:
+                problems.add(f"{where}, quasi_identifiers: unknown key(s) {unknown_qi}")
+            elif person is not None and not isinstance(person, str):
+                problems.add(f"{where}: quasi_identifiers 'person' names one field")
+            else:
+                res.quasi_identifiers = QuasiIdentifiers(
+                    tuple(map(str, qi["fields"])), qi["k"], person
+                )
     try:
         res.own_accounts = _own_accounts(rspec.get("own_accounts"), where)
     except RulesError as exc:
@@ -771,6 +788,9 @@ def package_problems(rules: Rules, package: Package) -> list[str]:
             for q in res.quasi_identifiers.fields:
                 if q not in names:
                     problems.append(unknown(q, "quasi_identifiers"))
+            person = res.quasi_identifiers.person
+            if person is not None and person not in names:
+                problems.append(unknown(person, "quasi_identifiers person"))
     return problems
 
 

@@ -1,8 +1,12 @@
-"""Gates that run after the rules, whatever the rules say: the last scan for personal data,
-the re-identification (k-anonymity) check, and the CSV formula guard."""
+"""Gates that run after the rules, whatever the rules say, batch by batch: the last scan for
+personal data, the re-identification (k-anonymity) check, and the CSV formula guard."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
@@ -10,9 +14,10 @@ import pyarrow.compute as pc
 
 from opengov.errors import DisclosureBlocked, ReidentificationRisk, RulesError
 from opengov.redact.free_text import last_scan_kinds
-from opengov.rules import ResourceRules
+from opengov.rules import QuasiIdentifiers, ResourceRules
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_STARTS = pa.array(list(FORMULA_PREFIXES), pa.string())
 
 
 def neutralise_formulas(table: pa.Table) -> tuple[pa.Table, dict[str, int]]:
@@ -21,7 +26,8 @@ def neutralise_formulas(table: pa.Table) -> tuple[pa.Table, dict[str, int]]:
     columns = []
     for name, column in zip(table.column_names, table.columns, strict=True):
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            starts = pc.fill_null(pc.match_substring_regex(column, pattern=r"^[=+\-@\t\r]"), False)
+            first = pc.utf8_slice_codeunits(column, 0, 1)
+            starts = pc.fill_null(pc.is_in(first, value_set=_FORMULA_STARTS), False)
             count = int(pc.sum(starts).as_py() or 0)
             if count:
                 counts[name] = count
@@ -30,65 +36,253 @@ def neutralise_formulas(table: pa.Table) -> tuple[pa.Table, dict[str, int]]:
     return pa.table(columns, names=table.column_names), counts
 
 
-def last_scan(
-    resource: str, table: pa.Table, rules: ResourceRules, log: list[dict[str, Any]]
-) -> tuple[pa.Table, int]:
+def scan_text(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """A column as the text the detectors read: strings as they are, every other type as the
+    published CSV prints it (a personnummer read as a float or an integer is still one)."""
+    kind = column.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return column
+    if pa.types.is_dictionary(kind):
+        return pc.cast(column, kind.value_type)
+    if pa.types.is_null(kind):
+        return pc.cast(column, pa.string())
+    if pa.types.is_timestamp(kind):
+        return pc.strftime(column, format="%Y-%m-%dT%H:%M:%S")
+    return pc.cast(column, pa.string())
+
+
+@dataclass
+class LastScan:
+    """Whatever the rules say, no identifier leaves: every published column is scanned.
+
+    A column a field's own `scan` already cleaned of some kinds is scanned for the other kinds
+    only (the replaced text holds tags, not identifiers); a declared identifier column skips
+    the kinds it declares. Hits block the publish (the counts cover every batch) or, with
+    `on_detect: quarantine`, withhold their rows.
+    """
+
+    resource: str
+    rules: ResourceRules
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    quarantined: int = 0
+
+    def kinds(
+        self, name: str, column: pa.Array | pa.ChunkedArray, cleaned: Sequence[str]
+    ) -> list[str]:
+        """What to look for in this column (`free_text.last_scan_kinds`: the identifier kinds
+        less a declared identifier column's, names and addresses in free text), less what the
+        field's own scan already removed."""
+        kinds = last_scan_kinds(column, self.rules.fields.get(name))
+        return [k for k in kinds if k not in cleaned]
+
+    def feed(
+        self, table: pa.Table, cleaned: dict[str, Sequence[str]]
+    ) -> tuple[pa.Table, pa.BooleanArray | None]:
+        """The batch to publish, and which of its rows were withheld (None: none)."""
+
+        if not table.num_rows:
+            return table, None
+        hits_any: pa.Array | None = None
+        for name, column in zip(table.column_names, table.columns, strict=True):
+            if pa.types.is_boolean(column.type):
+                continue  # true/false: no identifier fits
+            kinds = self.kinds(name, column, cleaned.get(name, ()))
+            if not kinds:
+                continue
+            found = find_cells(scan_text(column), kinds)
+            for kind, cells in found.items():
+                count = int(pc.sum(cells).as_py() or 0)
+                if not count:
+                    continue
+                self.counts[(name, kind)] += count
+                hits_any = cells if hits_any is None else pc.or_(hits_any, cells)
+        if hits_any is None or self.rules.on_detect != "quarantine":
+            return table, None
+        hits = pc.fill_null(hits_any, False)
+        self.quarantined += int(pc.sum(hits).as_py() or 0)
+        return table.filter(pc.invert(hits)), hits
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.counts) and self.rules.on_detect != "quarantine"
+
+    def log(self) -> list[dict[str, Any]]:
+        outcome = "quarantined" if self.rules.on_detect == "quarantine" else "blocked"
+        return [
+            {
+                "resource": self.resource,
+                "field": name,
+                "detector": kind,
+                "cells": count,
+                "outcome": outcome,
+            }
+            for (name, kind), count in self.counts.items()
+        ]
+
+    def finish(self) -> None:
+        if self.blocked:
+            raise DisclosureBlocked(
+                "the last scan found personal data in published columns; classify the field, "
+                "add 'scan' to its rule, or set on_detect: quarantine (names and addresses in "
+                "free text: 'scan: [name, address]', or 'names: public' with a basis and reason)",
+                details=[
+                    f"{self.resource}.{name}: {kind} in {count} cell(s)"
+                    for (name, kind), count in self.counts.items()
+                ],
+            )
+
+
+# --- re-identification -------------------------------------------------------------------------
+
+_COUNT = "__rows"
+_PERSON = "__person"
+
+
+@dataclass
+class QuasiCounts:
+    """How many rows (or people) share each combination of quasi-identifiers, kept as counts.
+
+    Without a person field, the state is one row per combination with its count. With one,
+    it is the distinct (combination, person) pairs, a person as a 64-bit fingerprint of its
+    source value: a collision can only merge two people, which makes the gate stricter.
+    """
+
+    resource: str
+    qi: QuasiIdentifiers
+    parts: list[pa.Table] = field(default_factory=list)
+    pending_rows: int = 0
+
+    def feed(self, published: pa.Table, person: pa.Array | pa.ChunkedArray | None) -> None:
+        if not published.num_rows:
+            return
+        missing = [f for f in self.qi.fields if f not in published.column_names]
+        if missing:
+            raise RulesError(
+                f"quasi_identifiers of {self.resource!r} name fields that are not published: "
+                + ", ".join(missing)
+            )
+        columns = {f: published[f] for f in self.qi.fields}
+        if person is not None:
+            from opengov.validate.keys import fingerprint
+
+            if isinstance(person, pa.ChunkedArray):
+                person = person.combine_chunks()
+            text = pc.cast(person, pa.string()) if not pa.types.is_string(person.type) else person
+            columns[_PERSON] = fingerprint(text)
+            part = pa.table(columns).group_by(list(columns)).aggregate([])
+        else:
+            part = pa.table(columns).group_by(list(self.qi.fields)).aggregate([([], "count_all")])
+            part = part.rename_columns([*self.qi.fields, _COUNT])
+        self.parts.append(part)
+        self.pending_rows += part.num_rows
+        if self.pending_rows > 1 << 18:
+            self.parts = [self.state()]
+            self.pending_rows = self.parts[0].num_rows
+
+    def state(self) -> pa.Table:
+        """The combined state: distinct pairs, or combinations with summed counts."""
+        if not self.parts:
+            return pa.table({})
+        table = pa.concat_tables(self.parts, promote_options="permissive")
+        if self.qi.person is not None:
+            return table.group_by(table.column_names).aggregate([])
+        summed = table.group_by(list(self.qi.fields)).aggregate([(_COUNT, "sum")])
+        return summed.rename_columns([*self.qi.fields, _COUNT])
+
+    def check(self) -> None:
+        state = self.state()
+        if not state.num_rows:
+            return
+        if self.qi.person is not None:
+            counts = state.group_by(list(self.qi.fields)).aggregate([([], "count_all")])
+            sizes = counts["count_all"]
+            unit = "people"
+        else:
+            sizes = state[_COUNT]
+            unit = "rows"
+        small = int(pc.sum(pc.less(sizes, self.qi.k)).as_py() or 0)
+        if small:
+            raise ReidentificationRisk(
+                f"{self.resource}: {small} combination(s) of ({', '.join(self.qi.fields)}) are "
+                f"shared by fewer than k={self.qi.k} {unit}; generalise one of these fields or "
+                "suppress rows",
+            )
+
+
+def check_linked(groups: Sequence[QuasiCounts]) -> None:
+    """Resources that name the same person field, joined on it: every person's combination of
+    all their quasi-identifiers must be shared by k people (the largest k declared)."""
+    by_person: dict[str, list[QuasiCounts]] = {}
+    for group in groups:
+        if group.qi.person is not None:
+            by_person.setdefault(group.qi.person, []).append(group)
+    for person, linked in by_person.items():
+        if len(linked) < 2:
+            continue
+        joined: pa.Table | None = None
+        names: list[str] = []
+        for group in linked:
+            state = group.state()
+            if not state.num_rows:
+                return
+            renamed = [f"{group.resource}.{f}" for f in group.qi.fields]
+            state = state.rename_columns([*renamed, _PERSON])
+            names.extend(renamed)
+            joined = state if joined is None else joined.join(state, _PERSON, join_type="inner")
+        assert joined is not None
+        if not joined.num_rows:
+            continue
+        k = max(g.qi.k for g in linked)
+        counts = joined.group_by(names).aggregate([(_PERSON, "count_distinct")])
+        small = int(pc.sum(pc.less(counts[f"{_PERSON}_count_distinct"], k)).as_py() or 0)
+        if small:
+            raise ReidentificationRisk(
+                f"{small} combination(s) of ({', '.join(names)}), joined on {person!r}, are "
+                f"shared by fewer than k={k} people; generalise one of these fields or suppress "
+                "rows"
+            )
+
+
+# --- detectors over distinct values ------------------------------------------------------------
+
+_DISTINCT_SHARE = 0.5  # below this share of distinct values, scan each value once
+
+
+def _distinct(column: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, pa.Array] | None:
+    """The distinct values of a column and each cell's index among them, when repeats make
+    scanning each value once cheaper than scanning each cell (detectors depend on the value
+    alone)."""
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if len(array) < 64:
+        return None
+    encoded = pc.dictionary_encode(array)
+    if len(encoded.dictionary) > _DISTINCT_SHARE * len(array):
+        return None
+    return encoded.dictionary, encoded.indices
+
+
+def find_cells(column: pa.ChunkedArray | pa.Array, kinds: Sequence[str]) -> dict[str, pa.Array]:
+    """`detectors.find_cells`, each distinct value scanned once."""
     from opengov.redact import detectors as detect
 
-    hits_any = pa.array([False] * table.num_rows) if table.num_rows else pa.array([], pa.bool_())
-    blocked: list[str] = []
-    for name, column in zip(table.column_names, table.columns, strict=True):
-        # Every column a reader sees digits or text in (find_cells scans numbers through their
-        # canonical text: a personnummer read as an integer or a float is still one). Booleans,
-        # dates and times print in fixed formats that cannot carry an identifier.
-        if pa.types.is_boolean(column.type) or pa.types.is_temporal(column.type):
-            continue
-        kinds = last_scan_kinds(column, rules.fields.get(name))
-        if not kinds:
-            continue
-        found = detect.find_cells(column, kinds)
-        for kind, cells in found.items():
-            count = int(pc.sum(cells).as_py() or 0)
-            if not count:
-                continue
-            log.append(
-                {
-                    "resource": resource,
-                    "field": name,
-                    "detector": kind,
-                    "cells": count,
-                    "outcome": "quarantined" if rules.on_detect == "quarantine" else "blocked",
-                }
-            )
-            blocked.append(f"{resource}.{name}: {kind} in {count} cell(s)")
-            hits_any = pc.or_(hits_any, cells)
-    if not blocked:
-        return table, 0
-    if rules.on_detect != "quarantine":
-        raise DisclosureBlocked(
-            "the last scan found personal data in published columns; classify the field, add "
-            "'scan' to its rule, or set on_detect: quarantine (names and addresses in free "
-            "text: 'scan: [name, address]', or 'names: public' with a basis and reason)",
-            details=blocked,
-        )
-    withheld = int(pc.sum(hits_any).as_py() or 0)
-    return table.filter(pc.invert(hits_any)), withheld
+    distinct = _distinct(column)
+    if distinct is None:
+        return dict(detect.find_cells(column, kinds))
+    uniques, index = distinct
+    found = detect.find_cells(uniques, kinds)
+    return {kind: pc.fill_null(mask.take(index), False) for kind, mask in found.items()}
 
 
-def k_anonymity(resource: str, table: pa.Table, rules: ResourceRules) -> None:
-    qi = rules.quasi_identifiers
-    if qi is None or table.num_rows == 0:
-        return
-    missing = [f for f in qi.fields if f not in table.column_names]
-    if missing:
-        raise RulesError(
-            f"quasi_identifiers of {resource!r} name fields that are not published: "
-            + ", ".join(missing)
-        )
-    counts = table.group_by(list(qi.fields)).aggregate([([], "count_all")])
-    small = int(pc.sum(pc.less(counts["count_all"], qi.k)).as_py() or 0)
-    if small:
-        raise ReidentificationRisk(
-            f"{resource}: {small} combination(s) of ({', '.join(qi.fields)}) occur fewer than "
-            f"k={qi.k} times; generalise one of these fields or suppress rows",
-        )
+def scan_replace(column: pa.ChunkedArray, kinds: Sequence[str]) -> Any:
+    """`detectors.scan_replace`; a column whose distinct values hold no hit is returned as it
+    is after scanning each value once (the usual case), else every cell is scanned for exact
+    counts."""
+    from opengov.redact import detectors as detect
+
+    distinct = _distinct(column)
+    if distinct is not None:
+        probe = detect.scan_replace(distinct[0], kinds)
+        if not any(probe.matches.values()):
+            # Nothing to replace: the column as it is, with the probe's counts (all zero).
+            return dataclasses.replace(probe, array=column)
+    return detect.scan_replace(column, kinds)

@@ -6,12 +6,13 @@ The manifest holds counts, rule ids and legal bases; never a withheld value.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from opengov.package import Package
 from opengov.rules import Rules
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 @dataclass
@@ -45,12 +46,15 @@ class ManifestEntry:
 @dataclass
 class RedactedResource:
     name: str
-    table: pa.Table  # published values, typed: what Parquet gets
-    csv_table: pa.Table  # the same, formula cells neutralised: what CSV gets
     schema: dict[str, Any]  # published Table Schema
     source_rows: int
+    rows_published: int
+    fields_published: list[str]
     formulas_neutralised: dict[str, int] = field(default_factory=dict)
     quarantined_rows: int = 0
+    # The published rows, when redacted in memory (`redact`); publishing streams them instead.
+    table: pa.Table | None = None  # typed: what Parquet gets
+    csv_table: pa.Table | None = None  # formula cells neutralised: what CSV gets
 
 
 @dataclass
@@ -73,9 +77,9 @@ class Redaction:
                 {
                     "name": r.name,
                     "rows_in_source": r.source_rows,
-                    "rows_published": r.table.num_rows,
+                    "rows_published": r.rows_published,
                     "rows_quarantined": r.quarantined_rows,
-                    "fields_published": r.table.column_names,
+                    "fields_published": r.fields_published,
                     "csv_formulas_neutralised": dict(sorted(r.formulas_neutralised.items())),
                 }
                 for r in self.resources

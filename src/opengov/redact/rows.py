@@ -10,13 +10,16 @@ trimmed, lower case) unless the rule says `exact: true`.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from opengov.errors import RulesError
 from opengov.rules import RowRule
+
+if TYPE_CHECKING:
+    from opengov.redact.apply import PublishedValues
 
 _DEFAULT_TRUE = ("true", "True", "TRUE", "1")
 
@@ -132,7 +135,7 @@ def _numeric(column: pa.ChunkedArray, values: list[Any]) -> bool:
 
 
 def row_mask(
-    table: pa.Table, rule: RowRule, published: dict[str, pa.Table], field: dict[str, Any]
+    table: pa.Table, rule: RowRule, published: PublishedValues, field: dict[str, Any]
 ) -> pa.ChunkedArray | pa.Array:
     column = table[rule.field]
     op, value = rule.condition, rule.value
@@ -141,13 +144,13 @@ def row_mask(
         return mask if value else pc.invert(mask)
     if op == "not_in_published":
         other, ofield = str(value).split(".")
-        if other not in published:
+        if not published.published(other):
             raise RulesError(
                 f"row rule {rule.id}: resource {other!r} must be published to filter by it"
             )
-        if ofield not in published[other].column_names:
+        if ofield not in published.fields(other):
             raise RulesError(f"row rule {rule.id}: {value} is not a published field")
-        allowed = pc.unique(as_text(published[other][ofield]).drop_null())
+        allowed = published.values(other, ofield)
         return pc.invert(pc.fill_null(pc.is_in(as_text(column), value_set=allowed), False))
     values = [_rule_value(v, column, field, rule) for v in (value if op != "equals" else [value])]
     moments = _temporal(column, values)

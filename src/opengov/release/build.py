@@ -14,20 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
-
 from opengov import approvals, signing
 from opengov.errors import PublishError, ValidationFailed
 from opengov.load import Loaded
 from opengov.package import Package, sha256_file
 from opengov.paths import inside
-from opengov.redact import PseudonymKey, Redaction, redact
+from opengov.redact.keys import PseudonymKey
+from opengov.redact.manifest import Redaction
 from opengov.release import pages, profile, provenance, xlsx
 from opengov.rules import Rules
-from opengov.validate import DEFAULT_SAMPLES, ValidationReport, validate_package
+from opengov.validate import DEFAULT_SAMPLES, ValidationReport
 from opengov.validate.report import findings_text
 
 MEDIA_TYPES = {
@@ -40,6 +36,7 @@ MEDIA_TYPES = {
 # The published CSV, as written by pyarrow: what datapackage.json and the page say about it.
 CSV_DIALECT = {"delimiter": ",", "quoteChar": '"', "doubleQuote": True, "header": True}
 REPORT_FILES = ("validation.json", "validation.html", "redactions.json")
+__all__ = ["MEDIA_TYPES", "REPORT_FILES", "Release", "build", "check_report", "finish"]
 
 
 @dataclass
@@ -101,79 +98,24 @@ def check_report(report: ValidationReport) -> None:
         )
 
 
-def _csv_ready(table: pa.Table) -> pa.Table:
-    """Timestamps as ISO 8601 with T and Z, which frictionless reads as datetime.
-
-    Whole seconds are written as such; a column where any value has a fraction keeps its
-    microseconds (Arrow's %S then prints SS.ffffff), so nothing is lost on the way out.
-    """
-    columns = []
-    for column in table.columns:
-        if pa.types.is_timestamp(column.type):
-            fmt = "%Y-%m-%dT%H:%M:%SZ" if column.type.tz else "%Y-%m-%dT%H:%M:%S"
-            if column.type.unit != "s":
-                whole = column.cast(pa.timestamp("s", tz=column.type.tz), safe=False)
-                back = whole.cast(column.type)
-                if bool(pc.all(pc.fill_null(pc.equal(back, column), True)).as_py()):
-                    column = whole
-            column = pc.strftime(column, format=fmt)
-        columns.append(column)
-    return pa.table(columns, names=table.column_names)
-
-
-def validate_for_publish(
-    loaded: Loaded,
-    *,
-    engine: str = "auto",
-    samples: int = DEFAULT_SAMPLES,
-    progress: bool = False,
-) -> ValidationReport:
-    """Validate; anything not covered by a waiver stops the publish here."""
-    report = validate_package(
-        loaded.package, loaded.rules, engine=engine, samples=samples, progress=progress,
-        key=loaded.key,
-    )  # fmt: skip
-    check_report(report)
-    return report
-
-
-def redact_for_publish(loaded: Loaded) -> Redaction:
-    from opengov.sources.readers import read_typed
-
-    return redact(loaded.package, loaded.rules, read_typed, key=loaded.key)
-
-
-def build_release(
-    loaded: Loaded,
-    report: ValidationReport,
-    redaction: Redaction,
-    *,
-    staging_parent: Path | None = None,
-) -> Release:
-    """Write every published file of a validated, redacted package into a staging folder."""
+def new_release(loaded: Loaded, staging_parent: Path | None) -> Release:
+    """An empty release in a fresh staging folder (beside its destination, when given)."""
     package = loaded.package
     if staging_parent is not None:
         staging_parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{package.name}.", dir=staging_parent))
     # mkdtemp makes the folder private (0700); a portal is read by a web server and citizens.
     staging.chmod(0o755)
-    release = Release(
+    return Release(
         package=package,
         rules=loaded.rules,
         key=loaded.key,
-        report=published_report(report),
-        manifest=redaction.manifest(),
+        report={},
+        manifest={},
         descriptor={},
         staging=staging,
-        fingerprint=loaded.fingerprint,
         started=provenance.now_utc(),
     )
-    try:
-        _write_files(release, redaction)
-    except BaseException:
-        release.cleanup()
-        raise
-    return release
 
 
 def build(
@@ -184,99 +126,104 @@ def build(
     samples: int = DEFAULT_SAMPLES,
     progress: bool = False,
 ) -> Release:
-    """validate -> redact -> build release, for callers that want all three (`opengov redact`)."""
-    report = validate_for_publish(loaded, engine=engine, samples=samples, progress=progress)
-    redaction = redact_for_publish(loaded)
-    return build_release(loaded, report, redaction, staging_parent=staging_parent)
+    """validate -> redact -> write, for callers that want the release only (`opengov redact`)."""
+    from opengov.pipeline import build_release
+
+    return build_release(
+        loaded, staging_parent=staging_parent, engine=engine, samples=samples, progress=progress
+    )
 
 
 def published_report(report: ValidationReport) -> dict[str, Any]:
-    """The report as published: timings removed so an unchanged input gives unchanged bytes, and
-    the source file's sha256 and size removed: a plain hash of an unpublished input lets anyone
-    test guesses at what it withholds (provenance keys it instead; docs/provenance.md)."""
+    """The report as published: timings removed so an unchanged input gives unchanged bytes."""
     data = report.to_dict()
     data["stats"].pop("seconds", None)
     for task in data["tasks"]:
-        for key in ("seconds", "sha256", "bytes"):
-            task["stats"].pop(key, None)
+        task["stats"].pop("seconds", None)
     return data
 
 
-def _write_files(release: Release, redaction: Redaction) -> None:
+def add_resource(
+    release: Release,
+    name: str,
+    schema: dict[str, Any],
+    csv_out: provenance.OutputFile,
+    parquet_out: provenance.OutputFile,
+) -> None:
+    """Record a resource's written files (from the streaming writers), and derive from its
+    Parquet file what the dataset page shows (column profiles, a preview) and the XLSX."""
+    release.files[csv_out.path] = csv_out
+    release.files[parquet_out.path] = parquet_out
+    release.resource_files[name] = {"csv": csv_out.path, "parquet": parquet_out.path}
+    source = release.package.resource(name).descriptor
+    common: dict[str, Any] = {
+        k: copy.deepcopy(source[k]) for k in ("title", "description") if k in source
+    }
+    fields = schema.get("fields", [])
+    parquet_path = release.path(parquet_out.path)
+    release.profiles[name] = profile.profile_parquet(parquet_path, fields)
+    release.previews[name] = profile.preview_parquet(parquet_path)
+    xlsx_rel = f"data/{name}.xlsx"
+    title = pages.text(source.get("title")) or name
+    made = xlsx.write_parquet(parquet_path, release.path(xlsx_rel), fields, title)
+    release.xlsx[name] = made
+    described = [
+        {
+            "name": name,
+            **common,
+            "path": csv_out.path,
+            "format": "csv",
+            "mediatype": "text/csv",
+            "encoding": "utf-8",
+            "dialect": dict(CSV_DIALECT),
+            "bytes": csv_out.bytes,
+            "hash": f"sha256:{csv_out.sha256}",
+            "schema": schema,
+        },
+        {
+            "name": f"{name}-parquet",
+            **common,
+            "path": parquet_out.path,
+            "format": "parquet",
+            "mediatype": "application/vnd.apache.parquet",
+            "bytes": parquet_out.bytes,
+            "hash": f"sha256:{parquet_out.sha256}",
+            "schema": schema,
+        },
+    ]
+    if made.written:
+        xlsx_out = release.add(xlsx_rel)
+        release.resource_files[name]["xlsx"] = xlsx_rel
+        described.append(
+            {
+                "name": f"{name}-xlsx",
+                **common,
+                "path": xlsx_rel,
+                "format": "xlsx",
+                "mediatype": xlsx.MEDIA_TYPE,
+                "bytes": xlsx_out.bytes,
+                "hash": f"sha256:{xlsx_out.sha256}",
+                "schema": schema,
+            }
+        )
+    release.descriptor.setdefault("resources_by_name", {})[name] = described
+
+
+def write_metadata(
+    release: Release, loaded: Loaded, report: ValidationReport, redaction: Redaction
+) -> None:
+    """The descriptor and the reports, once every resource is written."""
     package = release.package
-    resources_desc = []
-    for res in redaction.resources:
-        csv_rel, parquet_rel = f"data/{res.name}.csv", f"data/{res.name}.parquet"
-        (release.staging / "data").mkdir(parents=True, exist_ok=True)
-        pacsv.write_csv(
-            _csv_ready(res.csv_table),
-            release.path(csv_rel),
-            pacsv.WriteOptions(include_header=True, quoting_style="needed"),
-        )
-        pq.write_table(res.table, release.path(parquet_rel), compression="zstd")
-        csv_out, pq_out = release.add(csv_rel), release.add(parquet_rel)
-        release.resource_files[res.name] = {"csv": csv_rel, "parquet": parquet_rel}
-        source = package.resource(res.name).descriptor
-        common: dict[str, Any] = {
-            k: copy.deepcopy(source[k]) for k in ("title", "description") if k in source
-        }
-        # The page's view of the published data, each from the published Parquet file; a
-        # streaming builder can feed the same objects batch by batch (profile.Profile,
-        # xlsx.XlsxWriter) instead.
-        fields = res.schema.get("fields", [])
-        parquet_path = release.path(parquet_rel)
-        release.profiles[res.name] = profile.profile_parquet(parquet_path, fields)
-        release.previews[res.name] = profile.preview_parquet(parquet_path)
-        xlsx_rel = f"data/{res.name}.xlsx"
-        title = pages.text(source.get("title")) or res.name
-        made = xlsx.write_parquet(parquet_path, release.path(xlsx_rel), fields, title)
-        release.xlsx[res.name] = made
-        resources_desc.append(
-            {
-                "name": res.name,
-                **common,
-                "path": csv_rel,
-                "format": "csv",
-                "mediatype": "text/csv",
-                "encoding": "utf-8",
-                "dialect": dict(CSV_DIALECT),
-                "bytes": csv_out.bytes,
-                "hash": f"sha256:{csv_out.sha256}",
-                "schema": res.schema,
-            }
-        )
-        resources_desc.append(
-            {
-                "name": f"{res.name}-parquet",
-                **common,
-                "path": parquet_rel,
-                "format": "parquet",
-                "mediatype": "application/vnd.apache.parquet",
-                "bytes": pq_out.bytes,
-                "hash": f"sha256:{pq_out.sha256}",
-                "schema": res.schema,
-            }
-        )
-        if made.written:
-            xlsx_out = release.add(xlsx_rel)
-            release.resource_files[res.name]["xlsx"] = xlsx_rel
-            resources_desc.append(
-                {
-                    "name": f"{res.name}-xlsx",
-                    **common,
-                    "path": xlsx_rel,
-                    "format": "xlsx",
-                    "mediatype": xlsx.MEDIA_TYPE,
-                    "bytes": xlsx_out.bytes,
-                    "hash": f"sha256:{xlsx_out.sha256}",
-                    "schema": res.schema,
-                }
-            )
+    release.fingerprint = loaded.fingerprint
+    release.report = published_report(report)
+    release.manifest = redaction.manifest()
+    by_name = release.descriptor.get("resources_by_name", {})
+    written = [entry for r in package.resources for entry in by_name.get(r.name, [])]
     keep = ("name", "title", "description", "licenses", "keywords", "homepage", "version",
             "contributors", "sources", "opengov", "id", "created")  # fmt: skip
     descriptor = {k: copy.deepcopy(v) for k, v in package.descriptor.items() if k in keep}
     descriptor["name"] = package.name
-    descriptor["resources"] = resources_desc
+    descriptor["resources"] = written
     release.descriptor = descriptor
     release.write_bytes("datapackage.json", provenance.canonical_json(descriptor))
     release.write_bytes("validation.json", provenance.canonical_json(release.report))
@@ -284,6 +231,11 @@ def _write_files(release: Release, redaction: Redaction) -> None:
         "validation.html", pages.validation_page(release.report, package.title).encode("utf-8")
     )
     release.write_bytes("redactions.json", provenance.canonical_json(release.manifest))
+
+
+def _license(descriptor: dict[str, Any]) -> dict[str, Any]:
+    licenses = descriptor.get("licenses") or []
+    return dict(licenses[0]) if licenses else {"name": "unknown", "title": "Licens saknas"}
 
 
 def finish(

@@ -49,6 +49,24 @@ _DATETIME_AWARE_FAST = (
 _TIME_FAST = "^" + _HMS + "$"
 _YEAR_FAST = r"^[0-9]{4}$"
 _YEARMONTH_FAST = r"^[0-9]{4}-(?:0[1-9]|1[0-2])$"
+# String formats through RE2: what each accepts is a subset of what frictionless' checker
+# accepts (validators.email, rfc3986 with a scheme, uuid.UUID), so the rest (a quoted or
+# non-ASCII local part, an IDN domain, braces around a UUID, and every invalid value) goes to
+# frictionless' own checker once per distinct value: usually only the errors.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL_FAST = (
+    # validators.email: one "@", a dot-atom local part of at most 64 characters, a domain of
+    # at most 253 whose last label ends in a letter (ASCII here: no IDNA encoding needed).
+    rf"^(?:{_ATOM}(?:\.{_ATOM})*)@(?:{_LABEL}\.)+[A-Za-z0-9][A-Za-z0-9-]{{0,61}}[A-Za-z]$"
+)
+_FORMAT_FAST = {
+    "email": _EMAIL_FAST,
+    # rfc3986 parses anything; frictionless asks only that a scheme was found.
+    "uri": r"^[A-Za-z][A-Za-z0-9+.\-]*:",
+    "uuid": r"^(?:[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+    r"|[0-9A-Fa-f]{32})$",
+}
 
 
 @dataclass(frozen=True)
@@ -495,10 +513,24 @@ def _keep_text(
         ok = _no_nulls(pa.nulls(len(values), pa.bool_()))
     else:
         ok = _fast(values, present, fast_pattern)
+        if fast_pattern is _EMAIL_FAST:
+            ok = _email_lengths(values, ok)
     rest = pc.and_(present, pc.invert(ok))
     _, slow_ok = _residual(values, rest, field, lambda _v: None, pa.null())
     valid = _no_nulls(pc.or_(ok, slow_ok))
     return _masked(values, valid), valid
+
+
+def _email_lengths(values: pa.Array, ok: pa.BooleanArray) -> pa.BooleanArray:
+    """validators.email's length limits: local part <= 64, domain <= 253 (ASCII: bytes)."""
+    if not pc.any(ok).as_py():
+        return ok
+    at = pc.find_substring(values, "@")
+    total = pc.binary_length(values)
+    short = pc.and_(
+        pc.less_equal(at, 64), pc.less_equal(pc.subtract(pc.subtract(total, at), 1), 253)
+    )
+    return _no_nulls(pc.and_(ok, short))
 
 
 def _cast_text(
@@ -511,6 +543,8 @@ def _cast_text(
         return _masked(values, valid), valid
     if ftype == "yearmonth":
         return _keep_text(values, present, field, _YEARMONTH_FAST)
+    if ftype == "string" and fmt in _FORMAT_FAST:
+        return _keep_text(values, present, field, _FORMAT_FAST[fmt])
     return _keep_text(values, present, field, None)
 
 

@@ -10,6 +10,8 @@ once per distinct value (enum on durations, bounds on yearmonths, patterns RE2 r
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import functools
 import json
 import re
@@ -21,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from opengov.sources.cast import CastResult, frictionless_reader
+from opengov.validate import patterns
 
 _BOUNDS = {
     "minimum": pc.greater_equal,
@@ -30,10 +33,6 @@ _BOUNDS = {
 }
 _VECTOR_ENUM_TYPES = {"string", "integer", "number", "boolean", "date", "year"}
 _VECTOR_BOUND_TYPES = {"integer", "number", "date", "year"}
-# RE2 reads these differently from Python's re (POSIX classes, \p, {,n}, \Q, \z, \C):
-# such patterns are checked with Python.
-_RE2_DIFFERENT = ("[:", "\\p", "\\P", "{,", "\\Q", "\\E", "\\z", "\\C")
-_UNICODE_SENSITIVE = re.compile(r"\\[dDwWsSbB]|\(\?[a-zA-Z]*i")
 
 
 @dataclass(frozen=True)
@@ -68,8 +67,48 @@ def _constraint_value(field_json: str, name: str) -> Any:
 
 
 def constraint_value(field: dict[str, Any], name: str) -> Any:
-    """The constraint as frictionless holds it: read through the field's value reader."""
+    """The constraint as frictionless holds it: read through the field's value reader.
+
+    The plain cases (an integer, a number, a default-format string or date) are read here, as
+    frictionless' readers read them, so checking them needs no frictionless import.
+    """
+    raw = (field.get("constraints") or {}).get(name)
+    plain = _plain_value(str(field.get("type") or "any"), str(field.get("format") or "default"))
+    if plain is not None:
+        items = raw if name == "enum" and isinstance(raw, list) else [raw]
+        values = [plain(item) for item in items]
+        if all(v is not _UNREAD for v in values):
+            return values if name == "enum" else values[0]
     return _constraint_value(json.dumps(field, sort_keys=True), name)
+
+
+_UNREAD = object()
+
+
+def _plain_value(ftype: str, fmt: str) -> Callable[[Any], Any] | None:
+    if fmt != "default":
+        return None
+
+    def integer(item: Any) -> Any:
+        return item if type(item) is int else _UNREAD
+
+    def number(item: Any) -> Any:
+        if type(item) is int:
+            return item
+        return decimal.Decimal(str(item)) if type(item) is float else _UNREAD
+
+    def string(item: Any) -> Any:
+        return item if isinstance(item, str) else _UNREAD
+
+    def date(item: Any) -> Any:
+        if isinstance(item, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", item):
+            try:
+                return dt.date.fromisoformat(item)
+            except ValueError:
+                return _UNREAD
+        return _UNREAD
+
+    return {"integer": integer, "number": number, "string": string, "date": date}.get(ftype)
 
 
 def check_column(
@@ -78,6 +117,9 @@ def check_column(
     text: pa.Array,
     missing_values: list[str],
     supported: list[str],
+    *,
+    notes: dict[tuple[str, str], str] | None = None,
+    field_name: str = "",
 ) -> list[ConstraintFailure]:
     """Constraint failures of one column (each mask true where frictionless reports it)."""
     constraints: dict[str, Any] = dict(field.get("constraints") or {})
@@ -93,7 +135,7 @@ def check_column(
             if constraints[name]:
                 failures.append(ConstraintFailure("required", cast.missing))
             continue
-        mask = _vector_check(name, field, ftype, cast, text, ok)
+        mask = _vector_check(name, field, ftype, cast, text, ok, field_name, notes)
         if mask is None:
             python_names.append(name)
         else:
@@ -119,6 +161,8 @@ def _vector_check(
     cast: CastResult,
     text: pa.Array,
     ok: pa.BooleanArray,
+    field_name: str = "",
+    notes: dict[tuple[str, str], str] | None = None,
 ) -> pa.BooleanArray | None:
     """A mask of failures, or None when only frictionless' reader can decide."""
     values = cast.array
@@ -134,7 +178,8 @@ def _vector_check(
         bad = pc.less(length, limit) if name == "minLength" else pc.greater(length, limit)
         return _mask(ok, bad)
     if name == "pattern":
-        return _pattern_check(str(field["constraints"]["pattern"]), values, ok)
+        pattern = str(field["constraints"]["pattern"])
+        return pattern_failures(pattern, values, ok, field_name, notes)
     if name == "enum":
         if ftype not in _VECTOR_ENUM_TYPES:
             return None
@@ -178,54 +223,57 @@ def _has_long_numbers(text: pa.Array, ok: pa.BooleanArray) -> bool:
     return _any(pc.and_(ok, long_text))
 
 
-@functools.lru_cache(maxsize=256)
-def _re2_pattern(pattern: str) -> str | None:
-    """The RE2 spelling of frictionless' `re.compile("^" + p + "$").match`, if equivalent."""
-    if any(token in pattern for token in _RE2_DIFFERENT):
-        return None
-    try:
-        re.compile(f"^{pattern}$")
-    except re.error:
-        return None  # frictionless would fail on it too; let it speak
-    candidate = "\\A(?:^" + pattern + "$)"
-    try:
-        pc.match_substring_regex(pa.array(["a"], pa.string()), candidate)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
-    return candidate
-
-
-def _pattern_check(pattern: str, values: pa.Array, ok: pa.BooleanArray) -> pa.BooleanArray:
-    compiled = re.compile(f"^{pattern}$")
-    re2 = _re2_pattern(pattern)
+def pattern_failures(
+    pattern: str,
+    values: pa.Array,
+    ok: pa.BooleanArray,
+    field_name: str = "",
+    notes: dict[tuple[str, str], str] | None = None,
+) -> pa.BooleanArray:
+    """Where a string value under `ok` fails frictionless' `re.match("^" + p + "$")`: RE2
+    where it decides as Python would, Python with a time budget for the rest (`patterns`).
+    Where Python decided, `notes` says why (the report shows it)."""
+    re2 = patterns.translate(pattern)
     if re2 is None:
-        return _python_pattern(compiled, values, ok)
+        if notes is not None and _any(ok):
+            notes[(field_name, "pattern")] = (
+                "RE2 cannot run this pattern as Python does (lookaround, backreferences or "
+                "syntax RE2 reads differently): Python's re checked it, with a time budget"
+            )
+        return _python_pattern(pattern, values, ok, field_name)
     # Python's `$` also matches before a final newline: values with a newline go to Python.
     plain = pc.invert(pc.match_substring(values, "\n"))
-    if _UNICODE_SENSITIVE.search(pattern):
-        # \d, \w, \s, \b and case folding mean more in Python than in RE2 beyond ASCII, and
-        # Python's \s also takes \v and \x1c-\x1f. Literals, classes like [a-z], `.` and
-        # quantifiers match code points alike in both, so only these patterns need the check.
+    if patterns.ascii_only(pattern):
+        # \b, \B and case folding mean more in Python than in RE2 beyond ASCII.
         plain = pc.and_(plain, pc.string_is_ascii(values))
-        if "\\s" in pattern or "\\S" in pattern:
-            controls = pc.match_substring_regex(values, "[\\x0b\\x1c-\\x1f]")
-            plain = pc.and_(plain, pc.invert(controls))
     fast_ok = pc.and_(ok, plain)
     bad = _mask(fast_ok, pc.invert(pc.match_substring_regex(values, re2)))
     rest = _and_not(ok, plain)
     if _any(rest):
-        bad = pc.or_(bad, _python_pattern(compiled, values, rest))
+        if notes is not None:
+            notes[(field_name, "pattern")] = (
+                "values with a line break, or non-ASCII values under \\b or case folding, "
+                "were checked by Python's re (with a time budget), the rest by RE2"
+            )
+        bad = pc.or_(bad, _python_pattern(pattern, values, rest, field_name))
     result: pa.BooleanArray = bad
     return result
 
 
-def _python_pattern(
-    compiled: re.Pattern[str], values: pa.Array, ok: pa.BooleanArray
-) -> pa.BooleanArray:
-    def fails(value: Any) -> bool:
-        return compiled.match(value) is None
+def _pattern_check(pattern: str, values: pa.Array, ok: pa.BooleanArray) -> pa.BooleanArray:
+    return pattern_failures(pattern, values, ok)
 
-    return _per_unique(values, ok, fails)
+
+def _python_pattern(
+    pattern: str, values: pa.Array, ok: pa.BooleanArray, field_name: str
+) -> pa.BooleanArray:
+    if not _any(ok):
+        return pa.array([False] * len(values), pa.bool_())
+    uniques = pc.unique(values.filter(ok))
+    verdict = pa.array(patterns.python_fails(pattern, uniques.to_pylist(), field_name), pa.bool_())
+    index = pc.index_in(values, value_set=uniques)
+    out: pa.BooleanArray = pc.fill_null(pc.and_(ok, verdict.take(index)), False)
+    return out
 
 
 def _per_unique(

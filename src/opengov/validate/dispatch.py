@@ -55,6 +55,8 @@ def validate_package_resources(
         reasons[resource.name] = reason
         slow.append(resource)
     if slow:
+        for resource in slow:
+            frictionless_engine.refuse_risky_patterns(resource)
         for result in frictionless_engine.validate_resources(package, slow, samples=samples):
             result.fallback_reason = reasons.get(result.name)
             done[result.name] = result

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from opengov.errors import InputError, SchemaError
+from opengov.errors import InputError, LimitExceeded, SchemaError
 from opengov.package import Package, ResourceSpec
 from opengov.validate.model import Finding, ResourceResult, SampleCollector
 
@@ -62,6 +62,25 @@ def validate_resources(
         collector.fill(result)
         results.append(result)
     return results
+
+
+def refuse_risky_patterns(resource: ResourceSpec) -> None:
+    """frictionless runs `pattern` with Python's backtracking engine and no time limit: refuse
+    a pattern that could take exponential time (opengov's own engine bounds it instead)."""
+    from opengov.validate.patterns import backtracking_risk
+
+    for field in resource.schema.get("fields") or []:
+        pattern = (field.get("constraints") or {}).get("pattern")
+        if not isinstance(pattern, str):
+            continue
+        risk = backtracking_risk(pattern)
+        if risk:
+            raise LimitExceeded(
+                f"resource {resource.name!r}, field {field.get('name')!r}: the pattern "
+                f"{pattern!r} has {risk}, which Python's regular expressions may take "
+                "exponential time on, and this resource is validated by frictionless, which "
+                "sets no time limit; simplify the pattern"
+            )
 
 
 def _safe_note(error: Any) -> str:

@@ -167,8 +167,16 @@ class DuplicateFinder:
             self._writer = pa.ipc.new_file(str(self._path), batch.schema)
         self._writer.write_batch(batch)
 
-    def duplicates(self, found: Callable[[int, int], None]) -> None:
+    def duplicates(
+        self,
+        found: Callable[[int, int], None],
+        published: Callable[[int, int], None] | None = None,
+        withheld: Callable[[int], bool] | None = None,
+    ) -> None:
         """Call `found(row, earlier_row)` for every row frictionless flags, in row order.
+
+        With `published`, also call `published(row, earlier_row)` for the duplicates among the
+        rows that are not `withheld`: what a report of the published rows may say.
 
         Memory stays bounded by the candidates' distinct keys: batches are stored in file
         order, so candidates come out in row order without a global sort.
@@ -179,8 +187,9 @@ class DuplicateFinder:
         candidates = self._candidate_hashes()
         if not len(candidates):
             return
-        readers = [frictionless_reader(f) for f in self.fields]
+        readers = [_plain_reader(f) or frictionless_reader(f) for f in self.fields]
         last_seen: dict[Any, int] = {}
+        last_published: dict[Any, int] = {}
         assert self._path is not None
         # Read, not memory-mapped: mapped pages would count against our resident memory.
         with pa.OSFile(str(self._path)) as source:
@@ -212,6 +221,12 @@ class DuplicateFinder:
                     last_seen[key] = number
                     if earlier is not None:
                         found(number, earlier)
+                    if published is None or (withheld is not None and withheld(number)):
+                        continue
+                    earlier_published = last_published.get(key)
+                    last_published[key] = number
+                    if earlier_published is not None:
+                        published(number, earlier_published)
 
     def _candidate_hashes(self) -> pa.Array:
         """Fingerprints seen on two or more keyed rows, a partition of the space at a time."""
@@ -233,6 +248,16 @@ class DuplicateFinder:
             if len(repeated):
                 found.append(repeated)
         return pa.concat_arrays(found) if found else pa.array([], _U32)
+
+
+def _plain_reader(field: dict[str, Any]) -> Callable[[Any], Any] | None:
+    """frictionless' value of a default-format string: the text itself (no import needed)."""
+    if (
+        str(field.get("type") or "any") == "string"
+        and (field.get("format") or "default") == "default"
+    ):
+        return lambda text: text if isinstance(text, str) else None
+    return None
 
 
 def _exact(reader: Callable[[Any], Any], text: str | None, missing: list[str]) -> Any:

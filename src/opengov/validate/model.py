@@ -39,6 +39,8 @@ class ResourceResult:
     samples: list[Finding] = field(default_factory=list)
     fallback_reason: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # (field, check) -> why Python, not RE2 or a kernel, decided some of its cells
+    python_checks: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def error_count(self) -> int:

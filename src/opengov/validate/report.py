@@ -34,28 +34,69 @@ VALUES_SHOWN = (
 _VALUE_NOTES = {"foreign-key", "primary-key", "row-constraint"}
 
 
+@dataclass(frozen=True)
+class ErrorKind:
+    title: str
+    description: str
+    template: str
+    tags: tuple[str, ...]
+
+
+_ROW, _CELL, _LABEL = (
+    ("#table", "#row"),
+    ("#table", "#row", "#cell"),
+    ("#table", "#header", "#label"),
+)
+_SHORTER = "compared to the header row (the first row in the data source). A key concept is that all the rows in tabular data must have the same number of columns."  # noqa: E501
+# frictionless 5.21's texts for the errors the arrow engine reports (tests/test_report.py holds
+# them equal to frictionless' own), so a report needs no frictionless import; other types come
+# from frictionless itself.
+KNOWN_ERRORS: dict[str, ErrorKind] = {
+    "type-error": ErrorKind("Type Error", "The value does not match the schema type and format for this field.", 'Type error in the cell "{cell}" in row "{rowNumber}" and field "{fieldName}" at position "{fieldNumber}": {note}', _CELL),  # noqa: E501
+    "constraint-error": ErrorKind("Constraint Error", "A field value does not conform to a constraint.", 'The cell "{cell}" in row at position "{rowNumber}" and field "{fieldName}" at position "{fieldNumber}" does not conform to a constraint: {note}', _CELL),  # noqa: E501
+    "missing-cell": ErrorKind("Missing Cell", f"This row has less values {_SHORTER}", 'Row at position "{rowNumber}" has a missing cell in field "{fieldName}" at position "{fieldNumber}"', _CELL),  # noqa: E501
+    "extra-cell": ErrorKind("Extra Cell", f"This row has more values {_SHORTER}", 'Row at position "{rowNumber}" has an extra value in field at position "{fieldNumber}"', _CELL),  # noqa: E501
+    "blank-row": ErrorKind("Blank Row", "This row is empty. A row should contain at least one value.", 'Row at position "{rowNumber}" is completely blank', _ROW),  # noqa: E501
+    "unique-error": ErrorKind("Unique Error", "This field is a unique field but it contains a value that has been used in another row.", 'Row at position "{rowNumber}" has unique constraint violation in field "{fieldName}" at position "{fieldNumber}": {note}', _CELL),  # noqa: E501
+    "primary-key": ErrorKind("PrimaryKey Error", "Values in the primary key fields should be unique for every row", 'Row at position "{rowNumber}" violates the primary key: {note}', _ROW),  # noqa: E501
+    "foreign-key": ErrorKind("ForeignKey Error", "Values in the foreign key fields should exist in the reference table", 'Row at position "{rowNumber}" violates the foreign key: {note}', _ROW),  # noqa: E501
+    "blank-label": ErrorKind("Blank Label", "A label in the header row is missing a value. Label should be provided and not be blank.", 'Label in the header in field at position "{fieldNumber}" is blank', _LABEL),  # noqa: E501
+    "duplicate-label": ErrorKind("Duplicate Label", "Two columns in the header row have the same value. Column names should be unique.", 'Label "{label}" in the header at position "{fieldNumber}" is duplicated to a label: {note}', _LABEL),  # noqa: E501
+    "incorrect-label": ErrorKind("Incorrect Label", "One of the data source header does not match the field name defined in the schema.", 'Label "{label}" in field {fieldName} at position "{fieldNumber}" does not match the field name in the schema', _LABEL),  # noqa: E501
+    "missing-label": ErrorKind("Missing Label", "Based on the schema there should be a label that is missing in the data's header.", 'There is a missing label in the header\'s field "{fieldName}" at position "{fieldNumber}"', _LABEL),  # noqa: E501
+    "extra-label": ErrorKind("Extra Label", "The header of the data source contains label that does not exist in the provided schema.", 'There is an extra label "{label}" in header at position "{fieldNumber}"', _LABEL),  # noqa: E501
+}  # fmt: skip
+
+
 @functools.cache
-def _catalogue() -> dict[str, Any]:
+def _frictionless_catalogue() -> dict[str, ErrorKind]:
     import frictionless.errors as fe
 
     out = {}
     for _, cls in inspect.getmembers(fe, inspect.isclass):
         type_ = getattr(cls, "type", None)
         if isinstance(type_, str) and isinstance(getattr(cls, "template", None), str):
-            out[type_] = cls
+            kind: Any = cls
+            out[type_] = ErrorKind(
+                str(kind.title), str(kind.description), str(kind.template), tuple(kind.tags)
+            )
     return out
 
 
+def _kind(type_: str) -> ErrorKind | None:
+    return KNOWN_ERRORS.get(type_) or _frictionless_catalogue().get(type_)
+
+
 def error_title(type_: str) -> str:
-    cls = _catalogue().get(type_)
-    return str(cls.title) if cls else type_
+    kind = _kind(type_)
+    return kind.title if kind else type_
 
 
 def _describe(type_: str) -> tuple[str, str, list[str]]:
-    cls = _catalogue().get(type_)
-    if cls is None:
+    kind = _kind(type_)
+    if kind is None:
         return type_, "", []
-    return str(cls.title), str(cls.description), list(cls.tags)
+    return kind.title, kind.description, list(kind.tags)
 
 
 def _show_value(value: str | None, public: bool) -> bool:
@@ -67,8 +108,8 @@ def _show_value(value: str | None, public: bool) -> bool:
 
 
 def _message(finding: Finding, cell: str, note: str, label: str | None) -> str:
-    cls = _catalogue().get(finding.type)
-    template = str(cls.template) if cls else "{note}"
+    kind = _kind(finding.type)
+    template = kind.template if kind else "{note}"
     values = {
         "cell": cell,
         "note": note,
@@ -120,6 +161,15 @@ def error_dict(
     note = finding.note
     if finding.type in _VALUE_NOTES and not reveal and not (public and _show_value(note, True)):
         note = _masked_note(finding.type)
+    elif (
+        finding.type == "constraint-error"
+        and not reveal
+        and not (public and _show_value(note, True))
+    ):
+        # The note quotes the constraint (an enum of client names, a pattern): masked as the
+        # field's values are.
+        name = note.split('"')[1] if note.count('"') >= 2 else "constraint"
+        note = f'constraint "{name}" is {MASK}'
     if hint:
         note = f"{note}; {hint}" if note else hint
     out: dict[str, Any] = {
@@ -308,6 +358,12 @@ class ValidationReport:
             }
             if r.fallback_reason:
                 task["fallbackReason"] = r.fallback_reason
+            if r.python_checks:
+                # Checks RE2 could not decide alone, per field: why Python ran them.
+                task["pythonChecks"] = [
+                    {"fieldName": name, "check": check, "reason": reason}
+                    for (name, check), reason in sorted(r.python_checks.items())
+                ]
             tasks.append(task)
         return {
             "valid": self.valid,

@@ -1,0 +1,155 @@
+"""The published files of one resource, written batch by batch and hashed as they are written:
+CSV (pyarrow's CSVWriter) and Parquet (ParquetWriter, zstd)."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import queue
+import threading
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from opengov.release import provenance
+from opengov.release.build import MEDIA_TYPES, Release
+
+
+class HashingFile:
+    """A file being written whose sha256 and size are known when it is closed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh: BinaryIO = path.open("wb")
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self.closed = False
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        self.digest.update(view)
+        self.size += view.nbytes
+        return self._fh.write(view)
+
+    def flush(self) -> None:
+        self._fh.flush()
+
+    def tell(self) -> int:
+        return self.size
+
+    def writable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        if not self.closed:
+            self._fh.close()
+            self.closed = True
+
+    def output(self, rel: str) -> provenance.OutputFile:
+        return provenance.OutputFile(
+            rel, self.digest.hexdigest(), self.size, MEDIA_TYPES.get(self.path.suffix, "")
+        )
+
+
+def csv_ready(table: pa.Table) -> pa.Table:
+    """Timestamps as ISO 8601 with T (and Z when the column is UTC), which frictionless reads as
+    datetime: a whole second as such, a value with a fraction with its microseconds."""
+    columns = []
+    for column in table.columns:
+        if pa.types.is_timestamp(column.type):
+            fmt = "%Y-%m-%dT%H:%M:%SZ" if column.type.tz else "%Y-%m-%dT%H:%M:%S"
+            if column.type.unit == "s":
+                column = pc.strftime(column, format=fmt)
+            else:
+                whole = column.cast(pa.timestamp("s", tz=column.type.tz), safe=False)
+                exact = pc.fill_null(pc.equal(whole.cast(column.type), column), True)
+                column = pc.if_else(
+                    exact, pc.strftime(whole, format=fmt), pc.strftime(column, format=fmt)
+                )
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)
+
+
+class ResourceWriter:
+    """CSV and Parquet of one published resource, written on a thread of their own so that
+    compressing and writing batch k overlaps redacting batch k+1. The first batch fixes the
+    columns' types; later batches are cast to them (a datetime column that turns out to carry
+    offsets after naive values keeps the first batch's type, its values in UTC)."""
+
+    def __init__(self, release: Release, name: str) -> None:
+        self.csv_rel, self.parquet_rel = f"data/{name}.csv", f"data/{name}.parquet"
+        csv_path, parquet_path = release.path(self.csv_rel), release.path(self.parquet_rel)
+        csv_path.parent.mkdir(parents=True, exist_ok=True)
+        self.csv_file = HashingFile(csv_path)
+        self.parquet_file = HashingFile(parquet_path)
+        self._csv: Any = None
+        self._parquet: Any = None
+        self._queue: queue.Queue[tuple[pa.Table, pa.Table] | None] = queue.Queue(maxsize=2)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="opengov-writer", daemon=True)
+        self._thread.start()
+
+    def write(self, table: pa.Table, csv_table: pa.Table) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put((table, csv_table))
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._write(*item)
+                except BaseException as exc:  # handed to the caller at the next write or close
+                    self._error = exc
+
+    def _write(self, table: pa.Table, csv_table: pa.Table) -> None:
+        import pyarrow.csv as pacsv
+        import pyarrow.parquet as pq
+
+        text = csv_ready(csv_table)
+        if self._parquet is None:
+            self._schemas = (table.schema, text.schema)
+            self._parquet = pq.ParquetWriter(self.parquet_file, table.schema, compression="zstd")
+            self._csv = pacsv.CSVWriter(
+                self.csv_file,
+                text.schema,
+                write_options=pacsv.WriteOptions(include_header=True, quoting_style="needed"),
+            )
+        else:
+            if table.schema != self._schemas[0]:
+                table = table.cast(self._schemas[0])
+            if text.schema != self._schemas[1]:
+                text = text.cast(self._schemas[1])
+        if table.num_rows:
+            self._parquet.write_table(table)
+            self._csv.write_table(text)
+
+    def _stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def close(self) -> tuple[provenance.OutputFile, provenance.OutputFile]:
+        self._stop()
+        if self._error is not None:
+            self.abort()
+            raise self._error
+        if self._parquet is not None:
+            self._parquet.close()
+            self._csv.close()
+        self.csv_file.close()
+        self.parquet_file.close()
+        return self.csv_file.output(self.csv_rel), self.parquet_file.output(self.parquet_rel)
+
+    def abort(self) -> None:
+        self._error = self._error or RuntimeError("aborted")
+        self._stop()
+        # The half-written files go with the staging folder; only the handles are closed here.
+        with contextlib.suppress(Exception):
+            if self._parquet is not None:
+                self._parquet.close()
+                self._csv.close()
+        self.csv_file.close()
+        self.parquet_file.close()
