@@ -159,15 +159,29 @@ class Measured:
     max_rss_mb: float
 
 
+_MEASURED_MAIN = """
+import atexit, os
+
+def _peak():
+    with open("/proc/self/status") as status, open(os.environ["OPENGOV_TEST_HWM"], "w") as out:
+        out.write(next(ln for ln in status if ln.startswith("VmHWM")).split()[1])
+
+atexit.register(_peak)
+from opengov.cli import main
+main()
+"""
+
+
 def run_measured(
     args: list[str], *, timeout: float, memory_mb: int = 1024, cwd: Path | None = None
 ) -> Measured:
     """`opengov ARGS` in a child process under an address-space cap: exit code, output, its
     own time and peak RSS.
 
-    `os.wait4` reports the peak RSS of exactly this child (RUSAGE_CHILDREN would be the maximum
-    over every child the test run ever started). A child that outlives `timeout` is killed and
-    fails the test, as a hang.
+    The peak is the child's own VmHWM, written by the child as it exits: Linux carries
+    `ru_maxrss` across exec, so `wait4` would report the forking pytest process's peak whenever
+    that is larger (a test suite that has held a million rows). A child that outlives `timeout`
+    is killed and fails the test, as a hang.
     """
     env = {**os.environ, "OPENGOV_AGENT": "test-suite"}
 
@@ -175,10 +189,12 @@ def run_measured(
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile() as hwm:  # fmt: skip
+        env["OPENGOV_TEST_HWM"] = hwm.name
         started = time.monotonic()
         proc = subprocess.Popen(
-            [sys.executable, "-c", "from opengov.cli import main; main()", *args],
+            [sys.executable, "-c", _MEASURED_MAIN, *args],
             stdout=out,
             stderr=err,
             env=env,
@@ -196,6 +212,9 @@ def run_measured(
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+        peak_kib = hwm.read().decode().strip()
     if seconds >= timeout:
         raise AssertionError(f"{args} ran longer than {timeout} s and was killed")
-    return Measured(proc.returncode, stdout, stderr, seconds, usage.ru_maxrss / 1024)
+    # A child killed before its exit handlers ran (the address-space cap) keeps the upper bound.
+    peak = int(peak_kib) if peak_kib else usage.ru_maxrss
+    return Measured(proc.returncode, stdout, stderr, seconds, peak / 1024)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -45,6 +46,10 @@ def test_planted_secrets_never_reach_the_portal(
         if resource["url"].endswith(".parquet"):
             table = pq.read_table(io.BytesIO(response.content))
             text = "\n".join(str(v) for c in table.columns for v in c.to_pylist())
+        elif resource["url"].endswith(".xlsx"):
+            # A ZIP of XML: every part, unpacked (compressed bytes would hide a planted value).
+            with zipfile.ZipFile(io.BytesIO(response.content)) as book:
+                text = "\n".join(book.read(n).decode("utf-8") for n in book.namelist())
         else:
             text = response.content.decode("utf-8")
         assert leaks(text) == [], resource["name"]

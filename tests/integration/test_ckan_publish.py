@@ -198,8 +198,10 @@ def extras(dataset: dict[str, Any]) -> dict[str, str]:
 EXPECTED_PATHS = {
     "data/invoices.csv",
     "data/invoices.parquet",
+    "data/invoices.xlsx",
     "data/units.csv",
     "data/units.parquet",
+    "data/units.xlsx",
     "datapackage.json",
     "validation.json",
     "validation.html",
@@ -337,9 +339,9 @@ def test_one_changed_resource_uploads_only_its_files(
     assert result.status == "published"
     assert result.release == 2
     uploaded = set(result.stats["uploaded"])
-    assert {"data/units.csv", "data/units.parquet", "provenance.json", "index.html"} <= uploaded
-    assert "data/invoices.csv" not in uploaded
-    assert "data/invoices.parquet" not in uploaded
+    assert {"data/units.csv", "data/units.parquet", "data/units.xlsx", "provenance.json",
+            "index.html"} <= uploaded  # fmt: skip
+    assert not {"data/invoices.csv", "data/invoices.parquet", "data/invoices.xlsx"} & uploaded
     changes = {i.path: i.change for i in result.plan}
     assert changes["data/units.csv"] == "changed"
     assert changes["data/invoices.csv"] == "unchanged"
@@ -352,6 +354,7 @@ def test_one_changed_resource_uploads_only_its_files(
         first.stats["upload_bytes"]
         - sizes["data/invoices.csv"]
         - sizes["data/invoices.parquet"]
+        - sizes["data/invoices.xlsx"]
         + sizes["provenance-history.json"]
         + 2_000  # provenance.json and the page grow a little (the previous link)
     )
@@ -378,7 +381,7 @@ def test_three_releases_chain_and_removed_table(
     result = publish(pkg, ckan)
     assert result.release == 3
     removed = {i.path for i in result.plan if i.change == "removed"}
-    assert removed == {"data/units.csv", "data/units.parquet"}
+    assert removed == {"data/units.csv", "data/units.parquet", "data/units.xlsx"}
     ds = ckan_admin.action.package_show(id=name)
     assert set(managed(ds)) == EXPECTED_PATHS - removed
     verified = verify_ckan(ckan.url, name, trust=CONSISTENCY)
