@@ -22,8 +22,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from opengov.errors import VerifyFailed
+from opengov.errors import PublishError, VerifyFailed
 from opengov.package import sha256_file
+from opengov.paths import replace_file
 from opengov.release import pages, provenance
 from opengov.release.portal import PortalSettings
 from opengov.release.portal import load as load_settings
@@ -242,7 +243,5 @@ def write_catalogue(
     with catalogue_lock(portal):
         files = render_catalogue(portal, settings)
         for name, data in files.items():
-            tmp = portal / f".{name}.tmp"
-            tmp.write_bytes(data)
-            os.replace(tmp, portal / name)
+            replace_file(portal, name, data, what="catalogue file", error=PublishError)
     return sorted(files)

@@ -11,13 +11,13 @@ deliberate `opengov portal init --base-url`.
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from opengov.errors import ConfigError
+from opengov.paths import replace_file
 
 SETTINGS = "portal.json"
 DEFAULT_TITLE = "Öppna data"
@@ -111,12 +111,10 @@ def load(portal: Path) -> PortalSettings:
 
 def save(portal: Path, settings: PortalSettings) -> Path:
     portal.mkdir(parents=True, exist_ok=True)
-    path = portal / SETTINGS
-    tmp = portal / f".{SETTINGS}.tmp"
     data = {k: v for k, v in settings.to_dict().items() if v is not None}
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    return replace_file(portal, SETTINGS, text.encode("utf-8"), what="portal settings",
+                        error=ConfigError)  # fmt: skip
 
 
 def for_publish(portal: Path, base_url: str | None, *, write: bool) -> PortalSettings:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
+from opengov.errors import PublishError
+from opengov.paths import replace_file
 from opengov.signing import KEYS_FILE, EnvelopeError, KeyInfo, canonical, parse_key_statement
 
 log = logging.getLogger("opengov.keys")
@@ -47,8 +48,4 @@ def write_keys(portal: Path, current: KeyInfo) -> Path:
         "current": current.key_id,
         "keys": [keys[k].to_dict() for k in sorted(keys)],
     }
-    target = portal / KEYS_FILE
-    tmp = portal / f".{KEYS_FILE}.tmp"
-    tmp.write_bytes(canonical(data))
-    os.replace(tmp, target)
-    return target
+    return replace_file(portal, KEYS_FILE, canonical(data), what="keys.json", error=PublishError)
