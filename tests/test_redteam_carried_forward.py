@@ -27,10 +27,10 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import STAFF_ROWS, PackageFactory, write_csv
 from hostile import Run, assert_clean_failure, every_byte, invoke, run_measured, snapshot
 from signing_helpers import make_key, read_doc, write_doc
 
-from helpers import STAFF_ROWS, PackageFactory, write_csv
 from opengov.errors import PublishError
 from opengov.trust import Trust
 from opengov.verify import verify_folder
@@ -127,8 +127,13 @@ def test_records_added_to_history_json_are_not_carried_into_the_next_release(
     package, portal = two_releases
     dataset = portal / "personal"
     history = json.loads((dataset / "history.json").read_text(encoding="utf-8"))
-    forged = {"release": 1, "published": "2020-01-01T00:00:00Z", "kind": "withdrawal",
-              "reason": "FÖRFALSKAD: publicerad av misstag, personnummer läckte", "changes": []}  # fmt: skip
+    forged = {
+        "release": 1,
+        "published": "2020-01-01T00:00:00Z",
+        "kind": "withdrawal",
+        "reason": "FÖRFALSKAD: publicerad av misstag, personnummer läckte",
+        "changes": [],
+    }
     history["releases"] = [r for r in history["releases"] if r["release"] != 1] + [forged]
     (dataset / "history.json").write_text(json.dumps(history), encoding="utf-8")
     _change(package, 2)
@@ -157,8 +162,18 @@ def test_a_withdrawal_does_not_sign_a_descriptor_changed_after_publishing(
     descriptor["description"] = "FÖRFALSKAD beskrivning <script>alert(1)</script>"
     (dataset / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
 
-    run = invoke(["withdraw", "personal", "--to", str(portal), "--reason", "Fel urval.",
-                  "--signing-key", str(signing)])  # fmt: skip
+    run = invoke(
+        [
+            "withdraw",
+            "personal",
+            "--to",
+            str(portal),
+            "--reason",
+            "Fel urval.",
+            "--signing-key",
+            str(signing),
+        ]
+    )
 
     assert run.exit_code == 0, run.output
     assert b"F\xc3\x96RFALSKAD" not in every_byte(dataset)

@@ -14,10 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import PackageFactory
 from hostile import invoke, snapshot
 from signing_helpers import make_key
-
-from helpers import PackageFactory
 
 BASE = "https://data.exempelby.se/"
 PORTAL_FILES = ("index.html", "catalog.json", "dcat.rdf", "portal.json", "keys.json")
@@ -33,9 +32,17 @@ def _commands(package: Path, portal: Path, signing: Path) -> dict[str, list[str]
         "publish": ["publish", str(package), "--to", str(portal), "--signing-key", str(signing)],
         "catalog": ["catalog", str(portal), "--base-url", BASE],
         "portal init": ["portal", "init", str(portal), "--title", "Exempelby öppna data"],
-        "withdraw": ["withdraw", "personal", "--to", str(portal), "--reason", "Fel urval.",
-                     "--signing-key", str(signing)],
-    }  # fmt: skip
+        "withdraw": [
+            "withdraw",
+            "personal",
+            "--to",
+            str(portal),
+            "--reason",
+            "Fel urval.",
+            "--signing-key",
+            str(signing),
+        ],
+    }
 
 
 @pytest.mark.parametrize("command", ["publish", "catalog", "portal init", "withdraw"])
@@ -45,8 +52,18 @@ def test_links_planted_at_portal_file_names_redirect_nothing(
     signing = make_key(tmp_path / "keys", "Exempelby kommun")
     package = make_package()
     portal = tmp_path / "portal"
-    first = invoke(["publish", str(package), "--to", str(portal), "--base-url", BASE,
-                    "--signing-key", str(signing)])  # fmt: skip
+    first = invoke(
+        [
+            "publish",
+            str(package),
+            "--to",
+            str(portal),
+            "--base-url",
+            BASE,
+            "--signing-key",
+            str(signing),
+        ]
+    )
     assert first.exit_code == 0, first.output
     if command == "publish":  # a change, so the publish writes a release and the catalogue
         csv = package / "data" / "personal.csv"
@@ -68,8 +85,9 @@ def test_links_planted_at_portal_file_names_redirect_nothing(
     for name in _written(command):
         path = portal / name
         assert path.is_file() and not path.is_symlink(), f"{name} is not the portal's own file"
-    assert not [p.name for p in portal.iterdir() if p.name.endswith(".tmp") and not
-                p.is_symlink()], "a temporary file was left behind"  # fmt: skip
+    assert not [
+        p.name for p in portal.iterdir() if p.name.endswith(".tmp") and not p.is_symlink()
+    ], "a temporary file was left behind"
 
 
 def _written(command: str) -> set[str]:

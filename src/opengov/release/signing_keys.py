@@ -11,12 +11,12 @@ with one the municipality publishes through another channel (docs/provenance.md)
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
-from opengov.errors import PublishError
+from opengov.errors import LimitExceeded, PublishError
+from opengov.limits import load_json
 from opengov.paths import replace_file
 from opengov.signing import KEYS_FILE, EnvelopeError, KeyInfo, canonical, parse_key_statement
 
@@ -30,12 +30,12 @@ def read_keys(portal: Path) -> list[KeyInfo]:
     if not path.is_file():
         return []
     try:
-        data = json.loads(path.read_bytes().decode("utf-8"))
+        data = load_json(path.read_bytes().decode("utf-8"), str(path))
         entries = data["keys"] if isinstance(data, dict) else None
         if not isinstance(entries, list):
             raise ValueError("no keys")
         return [parse_key_statement(e.get("statement")) for e in entries if isinstance(e, dict)]
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, RecursionError, EnvelopeError):
+    except (OSError, ValueError, KeyError, LimitExceeded, EnvelopeError):
         log.warning("%s is unreadable; it is written anew with the current key", path)
         return []
 

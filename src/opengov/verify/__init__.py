@@ -8,13 +8,12 @@ and what none of them can, is in docs/provenance.md ("Threat model").
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from opengov.errors import InputError, OpengovError
-from opengov.limits import MAX_DESCRIPTOR_BYTES
+from opengov.errors import InputError, LimitExceeded, OpengovError
+from opengov.limits import MAX_DESCRIPTOR_BYTES, load_json
 from opengov.package import sha256_file
 from opengov.paths import read_regular
 from opengov.signing import MAX_ENVELOPE, SIGNATURE, canonical
@@ -120,8 +119,8 @@ def head_envelope(data: bytes | None, trust: Trust) -> tuple[Any, list[Mismatch]
         problem = "is too large to be a signature"
     else:
         try:
-            envelope = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            envelope = load_json(data.decode("utf-8"), SIGNATURE)
+        except (ValueError, LimitExceeded):
             problem = "is not JSON"
         else:
             if canonical(envelope) != data:
