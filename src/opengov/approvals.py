@@ -18,14 +18,14 @@ provenance.json, where `opengov verify` checks them again.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from opengov.errors import ApprovalsMissing, RulesError
+from opengov.errors import ApprovalsMissing, LimitExceeded, RulesError
+from opengov.limits import load_json
 from opengov.signing import (
     APPROVAL_TYPE,
     MAX_ENVELOPE,
@@ -141,8 +141,8 @@ def check_approval(
         raise EnvelopeError("signed by a key that rules.yaml does not list as an approver")
     payload = verify_envelope(envelope, APPROVAL_TYPE, approver.key)
     try:
-        body = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        body = load_json(payload.decode("utf-8"), "the approval")
+    except (ValueError, LimitExceeded):
         raise EnvelopeError("the approval is not JSON") from None
     if not isinstance(body, dict) or body.get("_type") != APPROVAL_STATEMENT:
         raise EnvelopeError("not an opengov approval")
@@ -201,8 +201,8 @@ def read_envelopes(package_root: Path) -> list[tuple[str, Any]]:
             if path.stat().st_size > MAX_ENVELOPE:
                 out.append((where, None))
                 continue
-            out.append((where, json.loads(path.read_bytes().decode("utf-8"))))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            out.append((where, load_json(path.read_bytes().decode("utf-8"), where)))
+        except (OSError, ValueError, LimitExceeded):
             out.append((where, None))
     return out
 

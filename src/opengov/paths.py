@@ -10,12 +10,15 @@ symbolic links in a target that would redirect a write.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import stat
+import tempfile
 import unicodedata
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from opengov.errors import InputError, OpengovError, SchemaError
+from opengov.errors import InputError, LimitExceeded, OpengovError, SchemaError
 
 MAX_NAME = 100
 # The Data Package spec (v1, `name`): "lower-case and contain only alphanumeric characters along
@@ -150,3 +153,70 @@ def _no_links(
                 f"{what}: {shown(str(current.relative_to(base)))} in {within} is a symbolic "
                 "link; opengov does not write through links (remove it)"
             )
+
+
+def read_regular(
+    root: Path,
+    *parts: str,
+    limit: int,
+    what: str = "file",
+    within: str = "the portal folder",
+    error: type[OpengovError] = InputError,
+) -> bytes | None:
+    """The bytes of a regular file inside `root`, read without following any link; None when it
+    does not exist.
+
+    For files opengov reads back from a folder it wrote (a portal's provenance, history, pages):
+    someone who can write there could plant a link to a secret elsewhere (a key file) and have
+    the next publish copy it into the portal, or a FIFO that blocks the read forever. A link, a
+    device or a FIFO is refused as `error`; more than `limit` bytes is `LimitExceeded`.
+    """
+    path = inside(root, *parts, what=what, within=within, error=error, follow_links=False)
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise error(f"{what} {shown('/'.join(parts))} cannot be read: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise error(f"{what} {shown('/'.join(parts))} in {within} is not a regular file")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise LimitExceeded(f"{what} {shown('/'.join(parts))} is larger than {limit:,} bytes")
+    return data
+
+
+def replace_file(
+    root: Path,
+    name: str,
+    data: bytes,
+    *,
+    what: str = "file",
+    within: str = "the portal folder",
+    error: type[OpengovError] = InputError,
+    mode: int = 0o644,
+) -> Path:
+    """Write `root/name` atomically: a new temporary file beside it, then a rename over it.
+
+    `name` is one plain file name. The temporary file is created anew (never opened by a fixed
+    name, which a link planted in the folder could redirect to a file outside it), and the
+    rename replaces a link planted at `name` itself, never what it points to.
+    """
+    if not re.fullmatch(r"\.?[A-Za-z0-9][A-Za-z0-9._-]*", name) or ".." in name:
+        raise error(f"{what} {shown(name)} is not a plain file name")
+    target = root / name
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=root)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise error(f"cannot write {what} {target}: {exc.strerror}") from None
+        raise
+    return target

@@ -31,7 +31,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from opengov.errors import SigningKeyError
+from opengov.errors import LimitExceeded, SigningKeyError
+from opengov.limits import load_json
 
 SIGNING_KEY_ENV = "OPENGOV_SIGNING_KEY_FILE"
 SIGNATURE = "provenance.dsse.json"
@@ -222,9 +223,11 @@ def verify_envelope(envelope: Any, payload_type: str, key: PublicKey) -> bytes:
 
 def _json_payload(payload: bytes, what: str) -> dict[str, Any]:
     try:
-        data = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        data = load_json(payload.decode("utf-8"), f"the {what}")
+    except ValueError:
         raise EnvelopeError(f"the {what} is not JSON") from None
+    except LimitExceeded as exc:
+        raise EnvelopeError(exc.message) from None
     if not isinstance(data, dict):
         raise EnvelopeError(f"the {what} is not a JSON object")
     return data
@@ -318,9 +321,11 @@ def read_public_key(path: Path | str) -> KeyInfo | PublicKey:
     try:
         if text.startswith("{"):
             try:
-                envelope = json.loads(text)
-            except (json.JSONDecodeError, RecursionError):
+                envelope = load_json(text, "it")
+            except ValueError:
                 raise EnvelopeError("it is not JSON") from None
+            except LimitExceeded as exc:
+                raise EnvelopeError(exc.message) from None
             return parse_key_statement(envelope)
         if text.startswith("ed25519:"):
             return PublicKey.from_text(text)

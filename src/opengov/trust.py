@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from opengov.errors import InputError
+from opengov.errors import InputError, LimitExceeded
+from opengov.limits import load_json
 from opengov.signing import EnvelopeError, PublicKey, now_utc
 
 TRUST_STORE_ENV = "OPENGOV_TRUST_STORE"
@@ -54,8 +55,8 @@ class TrustStore:
         except OSError as exc:
             raise InputError(f"cannot read the trust store {path}: {exc.strerror}") from None
         try:
-            data = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            data = load_json(raw.decode("utf-8"), str(path))
+        except (ValueError, LimitExceeded):
             data = None
         if (
             not isinstance(data, dict)

@@ -24,6 +24,7 @@ from types import TracebackType
 from typing import Any
 
 from opengov.errors import InputError
+from opengov.limits import MAX_DESCRIPTOR_BYTES, load_json, read_limited
 
 DESCRIPTOR = "datapackage.json"
 RULES = "rules.yaml"
@@ -82,10 +83,11 @@ def read_existing(out: Path, importer: str) -> Existing:
 
 
 def _json(path: Path) -> dict[str, Any]:
+    what = f"{path.parent.name}/{path.name}"
     try:
-        data = json.loads(path.read_bytes().decode("utf-8-sig"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        raise InputError(f"{path.parent.name}/{path.name} is not readable JSON") from None
+        data = load_json(read_limited(path, MAX_DESCRIPTOR_BYTES, what).decode("utf-8-sig"), what)
+    except (OSError, ValueError):
+        raise InputError(f"{what} is not readable JSON") from None
     if not isinstance(data, dict):
         raise InputError(f"{path.parent.name}/{path.name} is not a JSON object")
     return data

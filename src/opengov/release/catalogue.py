@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import locale
 import logging
 import os
@@ -22,8 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from opengov.errors import VerifyFailed
+from opengov.errors import LimitExceeded, PublishError, VerifyFailed
+from opengov.limits import load_json
 from opengov.package import sha256_file
+from opengov.paths import replace_file
 from opengov.release import pages, provenance
 from opengov.release.portal import PortalSettings
 from opengov.release.portal import load as load_settings
@@ -61,13 +62,15 @@ def catalogue_entries(
             doc = parse_provenance(prov.read_bytes(), str(prov))
             if doc.get(WITHDRAWAL):
                 continue  # withdrawn: the folder keeps a notice, the catalogue leaves it out
-            descriptor = json.loads(desc.read_text(encoding="utf-8")) if desc.is_file() else None
+            descriptor = (
+                load_json(desc.read_text(encoding="utf-8"), str(desc)) if desc.is_file() else None
+            )
             if not isinstance(descriptor, dict) or not isinstance(
                 descriptor.get("resources"), list
             ):
                 raise ValueError("no resources")
             entries.append(_entry(name, folder, doc, descriptor))
-        except (VerifyFailed, ValueError, OSError, RecursionError):
+        except (VerifyFailed, ValueError, OSError, RecursionError, LimitExceeded):
             # Another dataset's damage must not stop this publish; it is left out and said.
             log.warning("%s: unreadable release, left out of the catalogue", name)
     return entries
@@ -242,7 +245,5 @@ def write_catalogue(
     with catalogue_lock(portal):
         files = render_catalogue(portal, settings)
         for name, data in files.items():
-            tmp = portal / f".{name}.tmp"
-            tmp.write_bytes(data)
-            os.replace(tmp, portal / name)
+            replace_file(portal, name, data, what="catalogue file", error=PublishError)
     return sorted(files)

@@ -200,8 +200,7 @@ def write(portal: Path, base_url: str) -> Path:
     data = render(
         {"datasets": catalogue_entries(portal)}, settings, keys=(portal / KEYS_FILE).is_file()
     )
-    target = portal / DCAT_FILE
-    tmp = portal / f".{DCAT_FILE}.tmp"
-    tmp.write_bytes(data)
-    tmp.replace(target)
-    return target
+    from opengov.errors import PublishError
+    from opengov.paths import replace_file
+
+    return replace_file(portal, DCAT_FILE, data, what="dcat.rdf", error=PublishError)

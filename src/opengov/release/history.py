@@ -23,10 +23,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from opengov.errors import VerifyFailed
+from opengov.errors import LimitExceeded, OpengovError, VerifyFailed
+from opengov.limits import MAX_DESCRIPTOR_BYTES, load_json
 from opengov.package import sha256_file
+from opengov.paths import read_regular
 from opengov.release import pages
-from opengov.verify import HISTORY, PROVENANCE, parse_provenance
+from opengov.verify import (
+    HISTORY,
+    PROVENANCE,
+    parse_provenance,
+    read_history_link,
+    read_published,
+)
 
 HISTORY_JSON = "history.json"
 HISTORY_PAGE = "history.html"
@@ -185,12 +193,15 @@ def _published_parquet(
 ) -> tuple[dict[str, Path], set[str]]:
     """The previous release's Parquet files that match its provenance (resource name -> path),
     and the names of those that do not (changed since, or missing): they are not compared."""
-    if previous is None or not (folder / "datapackage.json").is_file():
+    if previous is None:
+        return {}, set()
+    data = read_published(folder, previous, "datapackage.json")
+    if data is None:
         return {}, set()
     try:
-        descriptor = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+        descriptor = load_json(data.decode("utf-8"), "datapackage.json")
         resources = descriptor["resources"]
-    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+    except (ValueError, KeyError, TypeError, LimitExceeded):
         return {}, set()
     listed = {e["og:path"]: e["og:sha256"] for e in previous.get("generated", [])}
     good, bad = {}, set()
@@ -263,12 +274,14 @@ def changes(folder: Path, previous: dict[str, Any] | None, release: Any) -> list
     return out
 
 
-def _load_records(folder: Path) -> dict[int, ReleaseRecord]:
-    path = folder / HISTORY_JSON
+def _load_records(folder: Path, previous: dict[str, Any]) -> dict[int, ReleaseRecord]:
+    """The records of earlier releases, from the previous release's history.json when it is
+    still the one published (records someone added to it since are not carried on)."""
+    raw = read_published(folder, previous, HISTORY_JSON)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        items = data["releases"][:MAX_RELEASES]
-    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        data = load_json(raw.decode("utf-8"), HISTORY_JSON) if raw else None
+        items = data["releases"][:MAX_RELEASES]  # type: ignore[index]
+    except (ValueError, KeyError, TypeError, LimitExceeded):
         return {}
     records = {}
     for item in items if isinstance(items, list) else []:
@@ -295,24 +308,32 @@ def _provenance_links(folder: Path, previous: dict[str, Any] | None) -> dict[int
     import hashlib
 
     current: dict[str, Any] | None = previous
-    path = f"{HISTORY}/{hashlib.sha256((folder / PROVENANCE).read_bytes()).hexdigest()}.json"
+    head = _read_head(folder)
+    if head is None:
+        return links
+    path = f"{HISTORY}/{hashlib.sha256(head).hexdigest()}.json"
     while current is not None and len(links) < MAX_RELEASES:
         number = current.get("release")
         if not isinstance(number, int) or number in links:
             break
         links[number] = path
         link = current.get("previous")
-        if not isinstance(link, dict):
+        data = read_history_link(folder, link)
+        if data is None:
             break
-        path = str(link.get("path"))
-        target = folder / path
+        path = f"{HISTORY}/{link['sha256']}.json"  # type: ignore[index]
         try:
-            if not target.resolve().is_relative_to(folder.resolve()):
-                break
-            current = parse_provenance(target.read_bytes(), str(target))
-        except (OSError, VerifyFailed):
+            current = parse_provenance(data, path)
+        except VerifyFailed:
             break
     return links
+
+
+def _read_head(folder: Path) -> bytes | None:
+    try:
+        return read_regular(folder, PROVENANCE, limit=MAX_DESCRIPTOR_BYTES, what=PROVENANCE)
+    except OpengovError:
+        return None
 
 
 def history_files(
@@ -325,7 +346,7 @@ def history_files(
     """history.json and history.html of the new release (folder holds the previous one)."""
     from opengov.release.provenance import canonical_json
 
-    records = _load_records(folder) if previous is not None else {}
+    records = _load_records(folder, previous) if previous is not None else {}
     records[record.release] = record
     links = _provenance_links(folder, previous)
     links[record.release] = PROVENANCE

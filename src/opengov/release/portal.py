@@ -11,13 +11,14 @@ deliberate `opengov portal init --base-url`.
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from opengov.errors import ConfigError
+from opengov.errors import ConfigError, LimitExceeded
+from opengov.limits import load_json, read_limited
+from opengov.paths import replace_file
 
 SETTINGS = "portal.json"
 DEFAULT_TITLE = "Öppna data"
@@ -25,6 +26,8 @@ DEFAULT_DESCRIPTION = (
     "Öppna data: allt som inte omfattas av sekretess, med redovisning av vad som inte publiceras."
 )
 MAX_TEXT = 500
+# Six settings of at most 500 characters each; anything far larger is not a settings file.
+MAX_SETTINGS_BYTES = 64 * 1024
 _EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 
 
@@ -89,10 +92,14 @@ def load(portal: Path) -> PortalSettings:
     if not path.is_file():
         return PortalSettings()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raw = read_limited(path, MAX_SETTINGS_BYTES, str(path))
+        data = load_json(raw.decode("utf-8"), str(path))
+    except (OSError, ValueError):
         raise ConfigError(f"{path} is not readable JSON; fix it or write it again with "
                           "`opengov portal init`") from None  # fmt: skip
+    except LimitExceeded as exc:
+        raise ConfigError(f"{exc.message}; fix it or write it again with `opengov portal init`"
+                          ) from None  # fmt: skip
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a JSON object")
     known = {f.name for f in fields(PortalSettings)}
@@ -111,12 +118,10 @@ def load(portal: Path) -> PortalSettings:
 
 def save(portal: Path, settings: PortalSettings) -> Path:
     portal.mkdir(parents=True, exist_ok=True)
-    path = portal / SETTINGS
-    tmp = portal / f".{SETTINGS}.tmp"
     data = {k: v for k, v in settings.to_dict().items() if v is not None}
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    return replace_file(portal, SETTINGS, text.encode("utf-8"), what="portal settings",
+                        error=ConfigError)  # fmt: skip
 
 
 def for_publish(portal: Path, base_url: str | None, *, write: bool) -> PortalSettings:

@@ -11,12 +11,13 @@ with one the municipality publishes through another channel (docs/provenance.md)
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
+from opengov.errors import LimitExceeded, PublishError
+from opengov.limits import load_json
+from opengov.paths import replace_file
 from opengov.signing import KEYS_FILE, EnvelopeError, KeyInfo, canonical, parse_key_statement
 
 log = logging.getLogger("opengov.keys")
@@ -29,12 +30,12 @@ def read_keys(portal: Path) -> list[KeyInfo]:
     if not path.is_file():
         return []
     try:
-        data = json.loads(path.read_bytes().decode("utf-8"))
+        data = load_json(path.read_bytes().decode("utf-8"), str(path))
         entries = data["keys"] if isinstance(data, dict) else None
         if not isinstance(entries, list):
             raise ValueError("no keys")
         return [parse_key_statement(e.get("statement")) for e in entries if isinstance(e, dict)]
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, RecursionError, EnvelopeError):
+    except (OSError, ValueError, KeyError, LimitExceeded, EnvelopeError):
         log.warning("%s is unreadable; it is written anew with the current key", path)
         return []
 
@@ -47,8 +48,4 @@ def write_keys(portal: Path, current: KeyInfo) -> Path:
         "current": current.key_id,
         "keys": [keys[k].to_dict() for k in sorted(keys)],
     }
-    target = portal / KEYS_FILE
-    tmp = portal / f".{KEYS_FILE}.tmp"
-    tmp.write_bytes(canonical(data))
-    os.replace(tmp, target)
-    return target
+    return replace_file(portal, KEYS_FILE, canonical(data), what="keys.json", error=PublishError)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import json
 import logging
 import os
 import re
@@ -22,9 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from opengov.errors import InputError, PublishError, VerifyFailed
+from opengov.errors import InputError, LimitExceeded, PublishError, VerifyFailed
+from opengov.limits import MAX_DESCRIPTOR_BYTES, load_json
 from opengov.load import Loaded
-from opengov.paths import inside
+from opengov.paths import inside, read_regular
 from opengov.release import history, pages, provenance
 from opengov.release import portal as portal_settings
 from opengov.release.build import Release, finish
@@ -37,7 +37,15 @@ from opengov.trust import Trust
 
 if TYPE_CHECKING:
     from opengov.signing import Signer
-from opengov.verify import HISTORY, PROVENANCE, VerifyResult, parse_provenance, verify_folder
+from opengov.verify import (
+    HISTORY,
+    PROVENANCE,
+    VerifyResult,
+    parse_provenance,
+    read_history_link,
+    read_published,
+    verify_folder,
+)
 
 log = logging.getLogger("opengov.static")
 
@@ -153,6 +161,13 @@ class _Placement:
         return self._result(Status.PUBLISHED, number, items)
 
 
+def _read_own(target: Path, rel: str) -> bytes | None:
+    """A file of the current release, read without following links (a link planted in the
+    portal must not have a publish copy a file from elsewhere into it); None when absent."""
+    return read_regular(target, *rel.split("/"), limit=MAX_DESCRIPTOR_BYTES, what=rel,
+                        within=f"the dataset folder {target}", error=PublishError)  # fmt: skip
+
+
 def _previous(target: Path) -> dict[str, Any] | None:
     """The current release's provenance; a damaged one stops the publish.
 
@@ -160,10 +175,13 @@ def _previous(target: Path) -> dict[str, Any] | None:
     noticing, so the steward decides (verify, then restore or move the folder away).
     """
     path = target / PROVENANCE
-    if not path.is_file():
+    if not (path.exists() or path.is_symlink()):
+        return None
+    data = _read_own(target, PROVENANCE)
+    if data is None:
         return None
     try:
-        return parse_provenance(path.read_bytes(), str(path))
+        return parse_provenance(data, str(path))
     except VerifyFailed as exc:
         raise PublishError(
             f"{path} is damaged, so the release chain cannot continue; check it with "
@@ -227,54 +245,68 @@ def _remove_leftovers(locks: Path, name: str) -> None:
 def _history_link(target: Path) -> dict[str, Any]:
     """The link to the current release; its signature goes into the next provenance, where the
     chain's hashes cover it."""
-    data = (target / PROVENANCE).read_bytes()
+    data = _read_own(target, PROVENANCE)
+    if data is None:
+        raise PublishError(f"{target / PROVENANCE} disappeared during the publish")
     sha = hashlib.sha256(data).hexdigest()
     link: dict[str, Any] = {"sha256": sha, "path": f"{HISTORY}/{sha}.json"}
-    sig = target / SIGNATURE
-    if sig.is_file():
+    sig = _read_own(target, SIGNATURE)
+    if sig is not None:
         try:
-            link["signature"] = json.loads(sig.read_bytes().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            link["signature"] = load_json(sig.decode("utf-8"), SIGNATURE)
+        except (UnicodeDecodeError, ValueError, LimitExceeded):
             raise PublishError(
-                f"{sig} is damaged, so the signed chain cannot continue; check it with "
-                f"`opengov verify {target}`, then restore it"
+                f"{target / SIGNATURE} is damaged, so the signed chain cannot continue; check "
+                f"it with `opengov verify {target}`, then restore it"
             ) from None
     return link
 
 
-def _chain_files(target: Path) -> list[str]:
-    """The history documents the current release's chain names, and nothing else."""
-    paths: list[str] = []
-    current = parse_provenance((target / PROVENANCE).read_bytes(), PROVENANCE)
-    while isinstance(prev := current.get("previous"), dict):
-        path = prev.get("path")
-        if not isinstance(path, str) or path in paths or not path.startswith(HISTORY + "/"):
+def _chain_files(target: Path) -> list[tuple[str, bytes]]:
+    """The history documents the current release's chain names, each as the bytes its link
+    hashes to. A link that is missing, changed, a symbolic link, or not where this target keeps
+    it (`history/<sha256>.json`) stops the publish: carrying it on would put someone else's
+    bytes under the publisher's next signature, or copy a file from outside into the portal."""
+    out: list[tuple[str, bytes]] = []
+    data = _read_own(target, PROVENANCE)
+    current = parse_provenance(data or b"", PROVENANCE)
+    while isinstance(link := current.get("previous"), dict):
+        if len(out) >= history.MAX_RELEASES:
             break
-        file = target / path
-        if not file.is_file():
-            break
-        paths.append(path)
+        where = str(link.get("path"))[:120]
+        data = read_history_link(target, link)
+        if data is None:
+            raise PublishError(
+                f"the release chain of {target} is damaged at {where!r} (missing, changed, a "
+                f"link, or not history/<sha256>.json): check it with `opengov verify {target}`, "
+                "then restore the file, or move the folder away to start a new chain"
+            )
+        out.append((f"{HISTORY}/{link['sha256']}.json", data))
         try:
-            current = parse_provenance(file.read_bytes(), path)
+            current = parse_provenance(data, where)
         except VerifyFailed:
-            break
-    return paths
+            raise PublishError(
+                f"the release chain of {target} is damaged at {where!r} (not a provenance "
+                f"document): check it with `opengov verify {target}`"
+            ) from None
+    return out
 
 
 def _carry_history(target: Path, staging: Path) -> None:
     """Earlier provenance documents travel with the dataset so the chain can be checked;
-    only those the chain names (a file planted in history/ is not carried on)."""
-    if not target.is_dir():
+    only those the chain names, as the bytes their links hash to (a file planted in history/
+    is not carried on)."""
+    if not target.is_dir() or _read_own(target, PROVENANCE) is None:
         return
     history_dir = staging / HISTORY
     history_dir.mkdir(exist_ok=True)
-    if (target / PROVENANCE).is_file():
-        for path in _chain_files(target):
-            shutil.copy2(target / path, staging / path)
-    prov = target / PROVENANCE
-    if prov.is_file():
-        link = _history_link(target)
-        shutil.copy2(prov, staging / link["path"])
+    for path, data in _chain_files(target):
+        (staging / path).write_bytes(data)
+    link = _history_link(target)
+    current = _read_own(target, PROVENANCE)
+    if current is None or hashlib.sha256(current).hexdigest() != link["sha256"]:
+        raise PublishError(f"{target / PROVENANCE} changed during the publish")
+    (staging / link["path"]).write_bytes(current)
 
 
 def _swap(target: Path, staging: Path, portal: Path) -> None:
@@ -394,7 +426,7 @@ def _build_withdrawal(
     link = _history_link(folder)  # with the previous release's signature, if it has one
     check_continues(signer, link)
     now = provenance.now_utc()
-    descriptor = _published_descriptor(folder)
+    descriptor = _published_descriptor(folder, previous)
     title = pages.text(descriptor.get("title")).strip() or folder.name
     record = history.ReleaseRecord(number, now, kind="withdrawal", reason=reason)
     # The data package stays described, with no resources: nothing of it is published now.
@@ -433,12 +465,13 @@ def _build_withdrawal(
         (staging / signing.SIGNATURE).write_bytes(signing.canonical(envelope))
 
 
-def _published_descriptor(folder: Path) -> dict[str, Any]:
-    import json
-
+def _published_descriptor(folder: Path, previous: dict[str, Any]) -> dict[str, Any]:
+    """The withdrawn release's datapackage.json, if it is still the one published (the
+    withdrawal carries its title and description under a new signature)."""
+    data = read_published(folder, previous, "datapackage.json")
     try:
-        descriptor = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        descriptor = load_json(data.decode("utf-8"), "datapackage.json") if data else None
+    except (ValueError, LimitExceeded):
         return {}
     return descriptor if isinstance(descriptor, dict) else {}
 

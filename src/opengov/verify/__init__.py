@@ -8,13 +8,14 @@ and what none of them can, is in docs/provenance.md ("Threat model").
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from opengov.errors import InputError
+from opengov.errors import InputError, LimitExceeded, OpengovError
+from opengov.limits import MAX_DESCRIPTOR_BYTES, load_json
 from opengov.package import sha256_file
+from opengov.paths import read_regular
 from opengov.signing import MAX_ENVELOPE, SIGNATURE, canonical
 from opengov.trust import Trust, TrustStore
 from opengov.verify.authenticity import (
@@ -51,8 +52,53 @@ __all__ = [
     "check_chain",
     "check_outputs",
     "parse_provenance",
+    "read_history_link",
+    "read_published",
     "verify_folder",
 ]
+
+
+def _read_plain(folder: Path, rel: str) -> bytes | None:
+    try:
+        return read_regular(folder, *rel.split("/"), limit=MAX_DESCRIPTOR_BYTES, what=rel,
+                            within="the dataset folder")  # fmt: skip
+    except OpengovError:
+        return None
+
+
+def read_published(folder: Path, doc: dict[str, Any], rel: str) -> bytes | None:
+    """The bytes of `rel` in a release folder when they are exactly what `doc`, that release's
+    provenance, lists for it; None when the file is missing, changed, unlisted, a link or not a
+    regular file.
+
+    What a new release carries forward from the one before (history.json, a title) goes through
+    here: someone who can write to the portal must not get their bytes into the publisher's next,
+    signed release, nor have a link planted there copy a file from elsewhere into the portal.
+    """
+    listed = {
+        e.get("og:path"): e.get("og:sha256")
+        for e in doc.get("generated", [])
+        if isinstance(e, dict)
+    }
+    expected = listed.get(rel)
+    data = _read_plain(folder, rel) if isinstance(expected, str) else None
+    if data is None or hashlib.sha256(data).hexdigest() != expected:
+        return None
+    return data
+
+
+def read_history_link(folder: Path, link: Any) -> bytes | None:
+    """The earlier provenance document a `previous` link names, when it is where this target
+    keeps it (`history/<sha256>.json`, a regular file) and hashes to the link; None otherwise."""
+    if not isinstance(link, dict):
+        return None
+    sha, path = link.get("sha256"), link.get("path")
+    if not isinstance(sha, str) or len(sha) != 64 or path != f"{HISTORY}/{sha}.json":
+        return None
+    data = _read_plain(folder, path)
+    if data is None or hashlib.sha256(data).hexdigest() != sha:
+        return None
+    return data
 
 
 def _read(path: Path, read: Callable[[], _T]) -> _T:
@@ -73,8 +119,8 @@ def head_envelope(data: bytes | None, trust: Trust) -> tuple[Any, list[Mismatch]
         problem = "is too large to be a signature"
     else:
         try:
-            envelope = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            envelope = load_json(data.decode("utf-8"), SIGNATURE)
+        except (ValueError, LimitExceeded):
             problem = "is not JSON"
         else:
             if canonical(envelope) != data:

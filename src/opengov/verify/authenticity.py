@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from opengov import approvals
-from opengov.errors import VerifyFailed
+from opengov.errors import LimitExceeded, VerifyFailed
+from opengov.limits import load_json
 from opengov.signing import EnvelopeError, KeyInfo, PublicKey, check_release, parse_key_statement
 from opengov.trust import How, Trust
 from opengov.verify.model import PROVENANCE, Mismatch, parse_provenance
@@ -168,8 +168,8 @@ def check_descriptor(doc: dict[str, Any], data: bytes | None) -> list[Mismatch]:
     ):
         return []  # missing or changed: the byte check reports it
     try:
-        descriptor = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        descriptor = load_json(data.decode("utf-8"), "datapackage.json")
+    except (ValueError, LimitExceeded):
         descriptor = None
     resources = descriptor.get("resources") if isinstance(descriptor, dict) else None
     if not isinstance(resources, list):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,6 +11,7 @@ from opengov.errors import (
     ApprovalsMissing,
     ChainBroken,
     DescriptorMismatch,
+    LimitExceeded,
     OpengovError,
     ReplayDetected,
     SignatureInvalid,
@@ -20,6 +20,7 @@ from opengov.errors import (
     UntrustedKey,
     VerifyFailed,
 )
+from opengov.limits import load_json
 
 PROVENANCE = "provenance.json"
 HISTORY = "history"
@@ -134,9 +135,11 @@ def parse_provenance(data: bytes, where: str) -> dict[str, Any]:
     wrong, never crash on a missing key or a value of the wrong type further on.
     """
     try:
-        doc = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        doc = load_json(data.decode("utf-8"), where)
+    except ValueError:
         raise VerifyFailed(f"{where} is not valid JSON") from None
+    except LimitExceeded as exc:
+        raise VerifyFailed(f"{where} is not a provenance document: {exc.message}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("generated"), list):
         raise VerifyFailed(f"{where} is not an opengov provenance document")
     problems = _provenance_problems(doc)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from opengov.errors import ImportFailed
+from opengov.errors import ImportFailed, LimitExceeded
 from opengov.importers.social import facebook_layout as layout
 from opengov.importers.social.archive import ArchiveLimits, Export, open_export
 from opengov.importers.social.common import (
@@ -201,8 +201,8 @@ def _other_file(export: Export, name: str, role: layout.Role) -> FileReport:
         return FileReport(name, "known", "not relevant (no posts or comments of the account)")
     # An unknown JSON file: read it to tell whether it holds posts or comments.
     try:
-        value = repair(json.loads(load_json_text(export, name)))
-    except (ImportFailed, json.JSONDecodeError, RecursionError):
+        value = repair(load_json(load_json_text(export, name), f"{export.label}: {name}"))
+    except (ImportFailed, ValueError, RecursionError, LimitExceeded):
         return FileReport(name, "not_understood", "unreadable JSON file", None, None,
                           layout.name_looks_like_records(name))  # fmt: skip
     if not layout.has_entries(value):

@@ -9,7 +9,6 @@ gives byte-identical files.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import secrets
@@ -43,6 +42,7 @@ from opengov.importers.social.records import (
 )
 from opengov.importers.social.report import FileReport, counts_by_status
 from opengov.importers.social.rules_yaml import render_rules
+from opengov.limits import MAX_DESCRIPTOR_BYTES, load_json, read_limited
 from opengov.paths import inside
 
 DESCRIPTOR = "datapackage.json"
@@ -196,8 +196,9 @@ def read_existing(out: Path) -> Existing:
 
 def _read_descriptor(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_bytes().decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        raw = read_limited(path, MAX_DESCRIPTOR_BYTES, f"{path.parent.name}/{DESCRIPTOR}")
+        data = load_json(raw.decode("utf-8-sig"), f"{path.parent.name}/{DESCRIPTOR}")
+    except ValueError:
         raise InputError(f"{path.parent.name}/{DESCRIPTOR} is not readable JSON") from None
     resources = data.get("resources") if isinstance(data, dict) else None
     names = [r.get("name") for r in resources or [] if isinstance(r, dict)]
