@@ -24,8 +24,8 @@ from opengov import errors
 from opengov.cli import cli
 from opengov.errors import ConfigError, PublishError, VerifyFailed
 from opengov.targets.ckan.client import CkanClient, CkanSession
-from opengov.targets.ckan.publish import verify_ckan
 from opengov.targets.ckan.settings import check_url
+from opengov.targets.ckan.verify import verify_ckan
 from opengov.targets.static import publish_static
 from opengov.trust import Trust
 from opengov.verify import PROVENANCE, parse_provenance, verify_folder

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from opengov.targets.ckan.client import CkanSession
-from opengov.targets.ckan.publish import verify_ckan
+from opengov.targets.ckan.verify import verify_ckan
 from opengov.trust import Trust
 
 from .conftest import CkanPortal

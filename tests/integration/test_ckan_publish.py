@@ -28,14 +28,10 @@ from opengov.errors import (
 from opengov.load import load
 from opengov.release.build import build
 from opengov.targets.ckan.client import CkanSession
-from opengov.targets.ckan.publish import (
-    E_FINGERPRINT,
-    E_RELEASE,
-    E_STATE,
-    publish_ckan,
-    verify_ckan,
-)
+from opengov.targets.ckan.mapping import E_FINGERPRINT, E_RELEASE, E_STATE
+from opengov.targets.ckan.publish import publish_ckan
 from opengov.targets.ckan.settings import CkanSettings
+from opengov.targets.ckan.verify import verify_ckan
 from opengov.targets.plan import PublishResult
 from opengov.trust import Trust
 

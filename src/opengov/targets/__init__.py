@@ -32,8 +32,8 @@ def _static(to: str, options: TargetOptions) -> Target:
 
 
 def _ckan(to: str, options: TargetOptions) -> Target:
-    from opengov.targets.ckan.publish import CkanTarget
     from opengov.targets.ckan.settings import ckan_settings
+    from opengov.targets.ckan.target import CkanTarget
 
     return CkanTarget(ckan_settings(url=options.ckan_url, org=options.org, config=options.config))
 
