@@ -232,6 +232,60 @@ def test_a_token_with_a_bom_reaches_ckan_without_it(portal: FakePortal, tmp_path
     assert portal.requests[-1][1]["Authorization"] == TOKEN
 
 
+_ANONYMOUS_USER_SHOW = [
+    # public_user_details = false: anonymous user_show is refused
+    (403, {"success": False, "error": {"__type": "Authorization Error", "message": "Denied"}}),
+    # public_user_details = true: no id and no user, nobody is found
+    (404, {"success": False, "error": {"__type": "Not Found Error", "message": "User not found"}}),
+    # a portal that answers something without a user name
+    (200, {"success": True, "result": {}}),
+    (200, {"success": True, "result": None}),
+    (200, {"success": True, "result": {"name": ""}}),
+    (200, {"success": True, "result": ["opengov-admin"]}),
+    # CKAN echoing the header back must not carry it into the message
+    (403, {"success": False, "error": {"__type": "Authorization Error", "message": TOKEN}}),
+]
+
+
+@pytest.mark.parametrize("status,body", _ANONYMOUS_USER_SHOW)
+def test_a_token_ckan_does_not_know_is_exit_11(
+    portal: FakePortal, status: int, body: dict[str, Any]
+) -> None:
+    portal.json("/user_show", body, status)
+    with pytest.raises(errors.CkanAuthError) as info:
+        client(portal).check_token()
+    assert info.value.exit_code == 11
+    assert "wrong, expired or revoked" in str(info.value)
+    assert TOKEN not in str(info.value)
+    # One call, carrying the token, and nothing else.
+    assert [path for path, _ in portal.requests] == ["/api/action/user_show"]
+    assert portal.requests[0][1]["Authorization"] == TOKEN
+
+
+def test_a_known_token_names_its_user(portal: FakePortal) -> None:
+    portal.json("/user_show", {"success": True, "result": {"name": "publicering", "id": "u1"}})
+    assert client(portal).check_token() == "publicering"
+
+
+def test_an_unchanged_publish_with_an_unknown_token_exits_11(
+    portal: FakePortal, make_package: PackageFactory, key: str
+) -> None:
+    """The portal holds this very release; only the token is wrong. Public reads still work
+    (CKAN takes the token for an anonymous visitor), so only the token check can notice."""
+    pkg = make_package()
+    portal.json("/user_show", {"success": False, "error": {"message": "Access denied"}}, 403)
+    portal.json("/package_show", {"success": True, "result": {"id": "x", "name": "ds"}})
+    result = CliRunner().invoke(
+        cli,
+        ["publish", str(pkg), "--to", "ckan", "--ckan-url", portal.url, "--org", "testkommun"],
+        env={"CKAN_API_TOKEN": TOKEN, "OPENGOV_CKAN_URL": None, "OPENGOV_CONFIG": None},
+    )
+    assert result.exit_code == 11, result.output
+    no_traceback(result)
+    assert TOKEN not in result.output
+    assert [path for path, _ in portal.requests] == ["/api/action/user_show"]
+
+
 def test_a_token_no_header_can_carry_is_refused_before_any_request(portal: FakePortal) -> None:
     bad = TOKEN + "\u2019"
     with pytest.raises(ConfigError) as info:

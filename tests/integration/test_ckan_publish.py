@@ -21,6 +21,7 @@ from click.testing import CliRunner
 
 from opengov.cli import cli
 from opengov.errors import (
+    CkanAuthError,
     CkanNameConflict,
     CkanOrgMissing,
     CkanUploadTooLarge,
@@ -153,12 +154,14 @@ def unique(prefix: str = "og-test") -> str:
 
 def settings_for(ckan: CkanPortal, **kw: Any) -> CkanSettings:
     return CkanSettings(
-        url=ckan.url,
-        org=ckan.org,
-        token=ckan.token,
-        token_source="test",
-        backoff=0.01,
-        **kw,
+        **{
+            "url": ckan.url,
+            "org": ckan.org,
+            "token": ckan.token,
+            "token_source": "test",
+            "backoff": 0.01,
+            **kw,
+        }
     )
 
 
@@ -232,8 +235,8 @@ def test_first_publish_maps_the_package(
     assert result.release == 1
     assert {i.path for i in result.plan} == EXPECTED_PATHS
     assert all(i.change == "added" for i in result.plan)
-    # show, create, one upload request, completion; plus read-back downloads.
-    assert result.stats["api_calls"] <= 4, result.stats
+    # token check, show, create, one upload request, completion; plus read-back downloads.
+    assert result.stats["api_calls"] <= 5, result.stats
     assert result.stats["uploads"] == len(EXPECTED_PATHS)
     assert result.stats["read_back"] == len(EXPECTED_PATHS)
 
@@ -394,7 +397,7 @@ def test_plan_writes_nothing(
     planned = publish(pkg, ckan, session=session, plan_only=True)
     assert planned.status == "planned"
     assert {i.path for i in planned.plan} == EXPECTED_PATHS
-    assert session.stats.actions == ["package_show"]
+    assert session.stats.actions == ["user_show", "package_show"]
     with pytest.raises(ckanapi.NotFound):
         ckan_admin.action.package_show(id=name)
 
@@ -408,7 +411,7 @@ def test_plan_writes_nothing(
     assert changes["data/invoices.csv"] == "unchanged"
     assert planned.release == 2
     assert session.stats.uploads == 0
-    assert set(session.stats.actions) == {"package_show"}
+    assert set(session.stats.actions) == {"user_show", "package_show"}
     assert (
         ckan_admin.action.package_show(id=name)["metadata_modified"] == before["metadata_modified"]
     )
@@ -455,9 +458,50 @@ def test_wrong_token_exits_11_without_showing_it(
         catch_exceptions=False,
     )
     assert result.exit_code == 11, result.output
-    assert "403" in result.output
+    assert "wrong, expired or revoked" in result.output
     assert wrong not in result.output
     assert ckan.token not in result.output
+
+
+@pytest.mark.parametrize("kind", ["garbage", "jwt-shaped", "revoked"])
+def test_unchanged_republish_with_a_bad_token_exits_11(
+    kind: str,
+    ckan: CkanPortal,
+    ckan_admin: ckanapi.RemoteCKAN,
+    dataset_purge: Callable[[str], str],
+    tmp_path: Path,
+) -> None:
+    """Nothing changed, so the run only reads, and CKAN answers public reads to any token as
+    to an anonymous visitor: the token must still be found out, within 3 calls."""
+    name = dataset_purge(unique())
+    pkg = make_package(tmp_path / "pkg", name)
+    publish(pkg, ckan)
+    before = ckan_admin.action.package_show(id=name)
+    if kind == "garbage":
+        bad = "wrongtoken-" + uuid.uuid4().hex
+    elif kind == "jwt-shaped":
+        bad = "eyJhbGciOiJIUzI1NiJ9.d3JvbmctdG9rZW4tdmFsdWU.c2lnbmF0dXJlLXZhbHVl"
+    else:
+        made = ckan_admin.action.api_token_create(user="opengov-admin", name="og-revoked")
+        bad = made["token"]
+        assert publish(pkg, ckan, settings=settings_for(ckan, token=bad)).status == "unchanged"
+        ckan_admin.action.api_token_revoke(token=bad)
+    session = CkanSession()
+    with pytest.raises(CkanAuthError) as info:
+        publish(pkg, ckan, session=session, settings=settings_for(ckan, token=bad))
+    assert info.value.exit_code == 11
+    assert bad not in str(info.value)
+    assert session.stats.api_calls <= 3, session.stats.actions
+    result = CliRunner().invoke(
+        cli,
+        ["publish", str(pkg), "--to", "ckan", "--ckan-url", ckan.url, "--org", ckan.org],
+        env={"CKAN_API_TOKEN": bad, "OPENGOV_CKAN_URL": None, "OPENGOV_CONFIG": None},
+    )
+    assert result.exit_code == 11, result.output
+    assert "Traceback" not in result.output
+    assert bad not in result.output and ckan.token not in result.output
+    after = ckan_admin.action.package_show(id=name)
+    assert after["metadata_modified"] == before["metadata_modified"]
 
 
 def test_wrong_token_on_private_dataset_exits_11(

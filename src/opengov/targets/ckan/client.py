@@ -428,6 +428,27 @@ class CkanClient:
                 f"{self.clean(type(exc).__name__ + ': ' + str(exc), 200)}"
             ) from None
 
+    def check_token(self) -> str:
+        """The name of the token's user; `CkanAuthError` when CKAN does not know the token.
+
+        CKAN treats an unknown, expired or revoked token as no token at all, so public reads
+        succeed with it and an unchanged re-publish (which only reads) would never notice.
+        `user_show` without an id answers with the token's own user, and only then: anonymous,
+        it is refused (403) or finds nobody (404). A small answer, one call, on every publish.
+        """
+        refused = CkanAuthError(
+            f"CKAN at {self.url} does not accept the API token: it is wrong, expired or "
+            "revoked (CKAN takes an unknown token for an anonymous visitor). Create a new "
+            "token on the publishing account's page (API tokens) and set it again"
+        )
+        try:
+            user = self.call("user_show", {}, what="user_show (checking the API token)")
+        except CkanAuthError:
+            raise refused from None
+        if not isinstance(user, dict) or not user.get("name"):
+            raise refused
+        return str(user["name"])
+
     def _validation_error(
         self, exc: ckanapi.ValidationError, what: str, files: dict[str, Upload] | None
     ) -> Exception:

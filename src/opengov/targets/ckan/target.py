@@ -91,6 +91,9 @@ class CkanPlacement:
             progress=progress,
         )
         self.client = CkanClient(settings.url, settings.token, org=settings.org, session=session)
+        # Before anything else, and also when nothing will change (issue 9 section 8).
+        user = self.client.check_token()
+        log.debug("publishing to %s as CKAN user %s", settings.url, user)
         self.location = f"{settings.url}/dataset/{name}"
         self.private = wants_private(loaded.package.descriptor)
         self.remote = show(self.client, name)
