@@ -32,6 +32,8 @@ E_FILES = "opengov_files"  # {opengov_path: sha256} of the complete release
 # although opengov made it public was hidden by a person: that decision wins over re-publishing.
 E_VISIBILITY = "opengov_visibility"
 E_WITHDRAWN = "opengov_withdrawn"  # {"reason", "at", "agent"} of `opengov withdraw`
+# {csv path: what its DataStore table holds} (datastore_state.py); complete releases only.
+E_DATASTORE = "opengov_datastore"
 PREFIX = "opengov_"
 
 # Resource fields opengov sets and compares (CKAN adds its own: id, url, size, created...).

@@ -11,7 +11,10 @@ from typing import Any
 
 from opengov.errors import CkanNameConflict
 from opengov.targets.ckan.client import CkanClient
+from opengov.targets.ckan.datastore_state import TableRecord, listed_tables, parse_records
+from opengov.targets.ckan.dictionary import MAPPING_VERSION
 from opengov.targets.ckan.mapping import (
+    E_DATASTORE,
     E_FILES,
     E_FINGERPRINT,
     E_FORMAT,
@@ -19,6 +22,7 @@ from opengov.targets.ckan.mapping import (
     E_STATE,
     E_VISIBILITY,
     R_PATH,
+    R_ROLE,
 )
 
 
@@ -72,6 +76,28 @@ class Remote:
     def hashes(self) -> dict[str, str]:
         return {p: str(r.get("hash") or "") for p, r in self.managed.items()}
 
+    def datastore_records(self) -> dict[str, TableRecord]:
+        """The complete entries: tables known to hold a Parquet's rows."""
+        return parse_records(self.extras.get(E_DATASTORE))
+
+    def datastore_tables(self) -> set[str]:
+        """Every table opengov loads (complete, or being written)."""
+        return listed_tables(self.extras.get(E_DATASTORE))
+
+    def data_tables(self) -> dict[str, str]:
+        """{csv path: parquet path} of the published tables (each has both files)."""
+        out = {}
+        for path, res in self.managed.items():
+            if res.get(R_ROLE) == "data" and path.endswith(".csv"):
+                parquet = path.removesuffix(".csv") + ".parquet"
+                if parquet in self.managed:
+                    out[path] = parquet
+        return out
+
+    def datastore_active(self, path: str) -> bool:
+        res = self.managed.get(path) or {}
+        return res.get("datastore_active") is True
+
     def files_record(self) -> dict[str, str] | None:
         try:
             data = json.loads(self.extras.get(E_FILES, ""))
@@ -113,14 +139,30 @@ def hidden_by_a_person(remote: Remote, wanted_private: bool) -> bool:
     return not wanted_private and remote.private and remote.extras.get(E_VISIBILITY) == "public"
 
 
-def is_unchanged(remote: Remote, fingerprint: str, private: bool) -> bool:
-    """Complete, same inputs, same visibility, and the resources are the ones recorded."""
+def is_unchanged(remote: Remote, fingerprint: str, private: bool, *, datastore: bool) -> bool:
+    """Complete, same inputs, same visibility, the resources are the ones recorded and, when
+    the DataStore is wanted, every table is in it as recorded."""
     if not remote.complete or remote.extras.get(E_FINGERPRINT) != fingerprint:
         return False
     if remote.private != private or remote.duplicates:
         return False
     record = remote.files_record()
-    return record is not None and record == remote.hashes()
+    if record is None or record != remote.hashes():
+        return False
+    return not datastore or datastore_current(remote, record)
+
+
+def datastore_current(remote: Remote, files: dict[str, str]) -> bool:
+    """Every table's DataStore table exists and holds the recorded Parquet's rows, loaded by
+    this version's mapping (a changed mapping loads the tables again)."""
+    records = remote.datastore_records()
+    for csv, parquet in remote.data_tables().items():
+        entry = records.get(csv)
+        if entry is None or entry.parquet != files.get(parquet):
+            return False
+        if not remote.datastore_active(csv) or not entry.shape.startswith(f"v{MAPPING_VERSION}:"):
+            return False
+    return True
 
 
 def actual_hashes(client: CkanClient, remote: Remote) -> dict[str, str | None]:

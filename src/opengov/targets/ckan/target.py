@@ -1,8 +1,9 @@
 """`CkanTarget`: a CKAN portal behind the `targets.base.Target` protocol.
 
-`place` reads what the portal holds for one package (the placement), `unchanged` stops a run
-that would change nothing, `apply` runs the upload protocol (`upload.py`), and `verify` checks
-what citizens get (`verify.py`).
+`place` checks the token, asks whether the portal has a DataStore and reads what it holds
+for one package (the placement): three calls, all a run makes when nothing changed.
+`unchanged` stops such a run, `apply` runs the upload protocol (`upload.py`, with the
+DataStore in `datastore.py`), and `verify` checks what citizens get (`verify.py`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from opengov.errors import ConfigError, PublishError
 from opengov.load import Loaded
@@ -21,6 +22,7 @@ from opengov.release import provenance
 from opengov.release.build import Release
 from opengov.targets.base import Status, WithdrawResult
 from opengov.targets.ckan.client import CkanClient, CkanSession, StaleState
+from opengov.targets.ckan.datastore import detect
 from opengov.targets.ckan.mapping import CKAN_NAME, wants_private
 from opengov.targets.ckan.remote import check_ours, hidden_by_a_person, is_unchanged, show
 from opengov.targets.ckan.settings import CkanSettings
@@ -94,6 +96,7 @@ class CkanPlacement:
         # Before anything else, and also when nothing will change (issue 9 section 8).
         user = self.client.check_token()
         log.debug("publishing to %s as CKAN user %s", settings.url, user)
+        self.mode = detect(self.client, settings.datastore)
         self.location = f"{settings.url}/dataset/{name}"
         self.private = wants_private(loaded.package.descriptor)
         self.remote = show(self.client, name)
@@ -119,13 +122,21 @@ class CkanPlacement:
         if run is not None:
             stats["uploaded"] = sorted(run.uploaded)
             stats["read_back"] = run.read_back
+        datastore: dict[str, Any] = {"enabled": self.mode.enabled, "reason": self.mode.reason}
+        if run is not None and run.datastore is not None:
+            datastore.update(run.datastore.stats.to_dict())
+        else:
+            datastore.update(rows_sent=0, rows_deleted=0, rows_read_back=0)
+        stats["datastore"] = datastore
         if self.hidden_by_hand:
             stats["kept_private"] = "made private on the portal by hand"
         return PublishResult(self.loaded.name, self.location, status.value, number, plan, stats)
 
     def unchanged(self) -> PublishResult | None:
         remote = self.remote
-        if remote is None or not is_unchanged(remote, self.loaded.fingerprint, self.private):
+        if remote is None or not is_unchanged(
+            remote, self.loaded.fingerprint, self.private, datastore=self.mode.enabled
+        ):
             return None
         log.info("%s: unchanged on %s (release %s)", self.loaded.name, self.settings.url,
                  remote.release)  # fmt: skip
@@ -141,6 +152,7 @@ class CkanPlacement:
             fingerprint=self.loaded.fingerprint,
             private=self.private,
             agent=self.agent or provenance.default_agent(),
+            mode=self.mode,
         )
         remote = self.remote
         for _attempt in range(3):

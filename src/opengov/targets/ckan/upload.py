@@ -1,14 +1,17 @@
 """The upload protocol: one release onto one CKAN dataset.
 
 1. New dataset: `package_create` with `private=True` and no resources. Update: a marking
-   `package_revise` (state `uploading`, recorded file hashes removed) before any file is sent.
+   `package_revise` (state `uploading`, recorded file hashes and the DataStore records of the
+   tables about to change removed) before any file is sent.
 2. One `package_revise` carrying every changed file as a multipart upload: CKAN writes the
    files and commits the metadata in one request and one database transaction. It is
    conditional on `metadata_modified` (`match`), so a retried request whose first attempt got
    through, or a concurrent publisher, cannot duplicate resources.
-3. Read-back: every uploaded file is downloaded with the token and its sha256 compared.
-4. `package_revise` that makes the dataset public (unless the package asks to stay private)
-   and records the fingerprint: only now is the dataset "complete".
+3. The DataStore tables (`datastore.py`): what changed, right after the files.
+4. Read-back: every uploaded file is downloaded with the token and its sha256 compared; every
+   DataStore table written is read back (row count, content hash or the rows sent).
+5. `package_revise` that makes the dataset public (unless the package asks to stay private)
+   and records the fingerprint and the DataStore tables: only now is the dataset "complete".
 
 A run that dies at any point leaves either a private dataset (new) or a public one whose
 resources and provenance.json match (update); running again finishes the job. A run that
@@ -33,7 +36,10 @@ from opengov.release import provenance
 from opengov.release.build import Release, finish
 from opengov.signing import SIGNATURE
 from opengov.targets.ckan.client import MB, CkanClient, Upload
+from opengov.targets.ckan.datastore import DatastoreLoad, Mode
+from opengov.targets.ckan.datastore_state import TableRecord, dump_records
 from opengov.targets.ckan.mapping import (
+    E_DATASTORE,
     E_FILES,
     E_FINGERPRINT,
     E_PROVENANCE,
@@ -80,9 +86,11 @@ class Run:
     fingerprint: str
     private: bool
     agent: str
+    mode: Mode = field(default_factory=lambda: Mode(False))
     finished: Finished | None = None
     uploaded: list[str] = field(default_factory=list)
     read_back: int = 0
+    datastore: DatastoreLoad | None = None
 
 
 def publish_round(
@@ -117,6 +125,11 @@ def publish_round(
     )
     items = diff(old, {p: o.sha256 for p, o in local.items()})
 
+    # Before anything is sent: an update of a table starts from the rows it holds, read from
+    # the previous Parquet, which the upload is about to replace.
+    run.datastore = DatastoreLoad(client, release, run.mode)
+    run.datastore.plan(remote)
+
     licence, lic = licence_id(run.package.descriptor)
     if remote is None:
         remote = _create(run, licence)
@@ -125,7 +138,12 @@ def publish_round(
         licence = _checked_licence(run, None, licence, lic)
 
     remote = _upload(run, remote, local, old, licence)
-    _finalise(run, remote, local)
+    # The DataStore right after the files, so that it lags them as briefly as possible.
+    run.datastore.apply(remote)
+    _read_back(run, remote, local, run.uploaded)
+    run.datastore.read_back(remote)
+    run.datastore.views(remote)
+    _finalise(run, remote, local, run.datastore.records(remote))
     return "published", run.finished.number, items
 
 
@@ -261,7 +279,8 @@ def _upload(
     which CKAN records as deleted.
     """
     release = run.release
-    if remote.managed and _anything_to_send(run, remote, local, old):
+    writes = run.datastore is not None and run.datastore.writes
+    if remote.managed and (writes or _anything_to_send(run, remote, local, old)):
         remote = _mark_uploading(run, remote, local)
     fields: dict[str, str] = {}
     files: dict[str, Upload] = {}
@@ -296,7 +315,7 @@ def _upload(
 
     extras = {k: v for k, v in remote.extras.items() if not k.startswith(PREFIX)}
     extras.update(metadata_extras(run.package, licence_id(run.package.descriptor)[1]))
-    for key in (E_FINGERPRINT, E_FILES, E_VISIBILITY):
+    for key in (E_FINGERPRINT, E_FILES, E_VISIBILITY, E_DATASTORE):
         if key in remote.extras:  # the previous complete release's, until this one is
             extras[key] = remote.extras[key]
     assert run.finished is not None
@@ -346,7 +365,6 @@ def _upload(
         raise PublishError(f"CKAN gave no dataset back after updating {run.package.name!r}")
     after = Remote(answer["package"])
     run.uploaded = sorted(uploaded)
-    _read_back(run, after, local, uploaded)
     return after
 
 
@@ -375,6 +393,11 @@ def _mark_uploading(run: Run, remote: Remote, local: dict[str, provenance.Output
     extras = dict(remote.extras)
     extras[E_STATE] = "uploading"
     extras.pop(E_FILES, None)  # the recorded hashes no longer describe what is served
+    # Nor do the records of the DataStore tables this run will write.
+    if run.datastore is not None:
+        _set_records(extras, run.datastore.kept_records(remote), run.datastore.writing())
+    else:
+        _set_records(extras, {})
     update: dict[str, Any] = {"extras": extras_list(extras)}
     order = ordered_paths(run.release)
     adding = [p for p in order if p not in remote.managed]
@@ -475,9 +498,24 @@ def _read_back(
         )
 
 
-def _finalise(run: Run, remote: Remote, local: dict[str, provenance.OutputFile]) -> None:
+def _set_records(
+    extras: dict[str, str], records: dict[str, TableRecord], writing: set[str] | None = None
+) -> None:
+    if records or writing:
+        extras[E_DATASTORE] = dump_records(records, writing)
+    else:
+        extras.pop(E_DATASTORE, None)
+
+
+def _finalise(
+    run: Run,
+    remote: Remote,
+    local: dict[str, provenance.OutputFile],
+    datastore: dict[str, TableRecord],
+) -> None:
     """Mark the release complete and, unless the package stays private, make it public."""
     extras = dict(remote.extras)
+    _set_records(extras, datastore)
     extras.update(
         {
             E_STATE: "complete",
