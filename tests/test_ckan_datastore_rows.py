@@ -503,6 +503,21 @@ def test_what_each_table_needs(tmp_path: Path, case: str, expected: str) -> None
     assert action == expected
 
 
+@pytest.mark.parametrize("holds_it,expected", [(True, "skip"), (False, "drop")])
+def test_a_loaded_table_that_can_no_longer_be_loaded_is_dropped_when_stale(
+    tmp_path: Path, holds_it: bool, expected: str
+) -> None:
+    from opengov.targets.ckan.datastore import DatastoreLoad, Mode
+
+    table = _table(tmp_path, KEY_SCHEMA, pa.table({"k": [1, 2], "v": ["a", "b\x00"]}))
+    record = _record(table) if holds_it else _record(table, parquet="p1")
+    remote = _remote({"data/t.csv": record}, active=True)
+    load = DatastoreLoad.__new__(DatastoreLoad)
+    load.mode = Mode(True)
+    action, reason = load._decide(table, record, True, remote)
+    assert (action, "NUL" in reason) == (expected, True)
+
+
 @pytest.mark.parametrize(
     "active,recorded,expected",
     [(True, False, "drop"), (True, True, "keep"), (False, False, "keep")],

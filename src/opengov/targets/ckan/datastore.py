@@ -99,8 +99,9 @@ def detect(client: CkanClient, wanted: bool | None) -> Mode:
     types, some time after each upload; two loaders of one table would overwrite each other.
     """
     if wanted is False:
-        return Mode(False, reason="--no-datastore")
-    status = client.call("status_show", {}, what="status_show") or {}
+        return Mode(False, reason="turned off (--no-datastore, or datastore = false)")
+    status = client.call("status_show", {}, what="status_show")
+    status = status if isinstance(status, dict) else {}
     extensions = {str(e) for e in status.get("extensions") or []}
     conflict = [e for e in CONFLICTING if e in extensions]
     if "datastore" not in extensions or conflict:
@@ -226,7 +227,7 @@ class DatastoreLoad:
                 if table.old is None:
                     table.action = "sync"
             self.stats.actions[table.csv] = table.action
-            if table.action == "skip":
+            if table.action == "skip" or (table.action == "drop" and self.mode.enabled):
                 self.stats.skipped[table.csv] = table.reason
                 log.warning("%s: not loaded into the DataStore: %s", table.csv, table.reason)
 
@@ -244,18 +245,10 @@ class DatastoreLoad:
                 if (active and not holds_it)
                 else ("keep", "")
             )
-        bad = unusable_names(table.definition.names)
-        if bad:
-            return "skip", f"column names the DataStore refuses: {', '.join(map(repr, bad))}"
-        wide = too_wide(table.definition)
-        if wide:
-            return "skip", wide
-        nul = rows.columns_with_nul(table.published(), table.definition)
-        if nul:
-            return "skip", (
-                f"column(s) {', '.join(map(repr, nul))} hold a NUL character, which "
-                "PostgreSQL cannot store"
-            )
+        unfit = self._unfit(table)
+        if unfit:
+            # A table loaded before must not stay behind the files it no longer matches.
+            return ("drop" if active and not holds_it else "skip"), unfit
         if not active:
             return "load", "no DataStore table yet"
         if record is not None and holds_it:
@@ -269,6 +262,22 @@ class DatastoreLoad:
         if record is not None:
             return "update", ""
         return "sync", "what the table holds is not recorded"
+
+    def _unfit(self, table: Table) -> str:
+        """Why the DataStore cannot hold this table, if it cannot."""
+        bad = unusable_names(table.definition.names)
+        if bad:
+            return f"column names the DataStore refuses: {', '.join(map(repr, bad))}"
+        wide = too_wide(table.definition)
+        if wide:
+            return wide
+        nul = rows.columns_with_nul(table.published(), table.definition)
+        if nul:
+            return (
+                f"column(s) {', '.join(map(repr, nul))} hold a NUL character, which "
+                "PostgreSQL cannot store"
+            )
+        return ""
 
     def _keyed(self, table: Table) -> bool:
         """A table is updated by key only when its key identifies every published row."""
