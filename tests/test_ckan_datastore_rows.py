@@ -189,9 +189,18 @@ def test_the_canonical_form() -> None:
     sent = rows.records(rows.canonical(sample(), table), table)
     assert sent[2]["belopp"] == "NaN"
     assert sent[3]["belopp"] == 1e20
-    assert sent[0]["tid"] == "2024-01-02 03:04:05"
+    assert sent[0]["tid"] == "2024-01-02 03:04:05.000000"
     assert sent[0]["dag"] == "2024-02-29"
     json.dumps(sent, allow_nan=False)  # every value is valid JSON
+
+
+def test_timestamps_as_either_ckan_shows_them_read_the_same() -> None:
+    table = definition({"fields": [{"name": "t", "type": "datetime"}]})
+    seconds = rows.from_records([["2024-01-02T03:04:05"], [None]], table)  # CKAN 2.11
+    millis = rows.from_records([["2024-01-02T03:04:05.000"], [None]], table)  # CKAN 2.12
+    assert rows.summary(seconds, table) == rows.summary(millis, table)
+    tampered = rows.from_records([["2024-01-02T03:04:05.250"], [None]], table)
+    assert rows.summary(tampered, table) != rows.summary(millis, table)
 
 
 def test_what_is_sent_comes_back_with_the_same_content_hash() -> None:

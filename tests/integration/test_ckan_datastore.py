@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -145,9 +146,12 @@ def citizen_rows(ckan: CkanPortal, rid: str) -> list[dict[str, Any]]:
 
 
 def _plain(value: Any) -> Any:
-    """A json column arrives as its JSON value: written back as compact, sorted text."""
+    """A json column arrives as its JSON value: written back as compact, sorted text. CKAN 2.12
+    shows timestamps with milliseconds (2.11 to the second): whole seconds are compared."""
     if isinstance(value, dict | list):
         return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000", value):
+        return value.removesuffix(".000")
     return value
 
 

@@ -316,6 +316,11 @@ class DatastoreLoad:
     def writes(self) -> bool:
         return any(t.action in WRITES for t in self.tables)
 
+    @property
+    def flags_changed(self) -> bool:
+        """Whether a table was created or dropped (CKAN flips the resource's datastore_active)."""
+        return any(t.action in ("load", "reload", "drop") for t in self.tables)
+
     def writing(self) -> set[str]:
         """The tables this run writes: recorded as being written until it is complete."""
         return {t.csv for t in self.tables if t.action in WRITES}

@@ -8,13 +8,15 @@ what `datastore_search` returns (what a citizen gets), so the two can be compare
 | int8 | int64 | number | decimal digits |
 | numeric | float64, -0 as 0 | number; NaN and ±Infinity as strings | shortest round-trip text |
 | date | date32 | `YYYY-MM-DD` | days since 1970-01-01 |
-| timestamp | timestamp[s], UTC, floored to second | `YYYY-MM-DD HH:MM:SS` | seconds since 1970 |
+| timestamp | timestamp[us], UTC, floored to second | `YYYY-MM-DD HH:MM:SS.000000` | µs since 1970 |
 | bool | bool | true / false | `true` / `false` |
 | json | canonical JSON text (sorted keys, no spaces) | that text | the same |
 | text | string | string | the same |
 
-Timestamps are sent to the second because `datastore_search` shows them to the second: what
-the DataStore holds is then exactly what its API shows and what the content hash covers.
+Timestamps are sent to the whole second because `datastore_search` shows them to the second
+(CKAN 2.11) or the millisecond (2.12): what the DataStore holds is then exactly what its API
+shows, on either, and what the content hash covers. What the API shows is read back to the
+microsecond, so a fraction someone else wrote still differs.
 
 A row is encoded as its columns' texts, each written `<byte length>:<text>` (a null is `-`), so
 no two different rows share an encoding and, the number of columns being known, a run of
@@ -41,7 +43,7 @@ _ARROW: dict[DsType, pa.DataType] = {
     "int8": pa.int64(),
     "numeric": pa.float64(),
     "date": pa.date32(),
-    "timestamp": pa.timestamp("s"),
+    "timestamp": pa.timestamp("us"),
     "bool": pa.bool_(),
     "json": pa.string(),
     "text": pa.string(),
@@ -99,7 +101,7 @@ def _to_seconds(values: pa.Array) -> pa.Array:
     floored = pc.floor_temporal(values, unit="second")
     storage = floored.view(pa.int64())  # UTC in the type's unit, now a whole number of seconds
     seconds = pc.divide(storage, _SECONDS_PER[values.type.unit])
-    return seconds.cast(pa.timestamp("s"))
+    return pc.multiply(seconds, 1_000_000).cast(pa.timestamp("us"))
 
 
 def _texts(values: pa.Array) -> pa.Array:
@@ -157,7 +159,8 @@ def _remote(values: list[Any], column: Column) -> pa.Array:
         if kind == "date":
             return pa.array(values, pa.string()).cast(pa.date32())
         if kind == "timestamp":
-            return pa.array(values, pa.string()).cast(pa.timestamp("s"))
+            # 2024-01-02T03:04:05 (CKAN 2.11) or 2024-01-02T03:04:05.000 (2.12)
+            return pa.array(values, pa.string()).cast(pa.timestamp("us"))
         if kind == "bool":
             return pa.array(values, pa.bool_())
         if kind == "json":

@@ -35,7 +35,7 @@ from opengov.package import Package, sha256_file
 from opengov.release import provenance
 from opengov.release.build import Release, finish
 from opengov.signing import SIGNATURE
-from opengov.targets.ckan.client import MB, CkanClient, Upload
+from opengov.targets.ckan.client import MB, CkanClient, StaleState, Upload
 from opengov.targets.ckan.datastore import DatastoreLoad, Mode
 from opengov.targets.ckan.datastore_state import TableRecord, dump_records
 from opengov.targets.ckan.mapping import (
@@ -143,6 +143,11 @@ def publish_round(
     _read_back(run, remote, local, run.uploaded)
     run.datastore.read_back(remote)
     run.datastore.views(remote)
+    if run.datastore.flags_changed:
+        # CKAN 2.12 sets a resource's datastore_active with resource_patch, which changes the
+        # dataset's metadata_modified (2.11 writes the flag without it): read the dataset again
+        # for the conditional completion, after checking it still holds this upload.
+        remote = _reread(run, local)
     _finalise(run, remote, local, run.datastore.records(remote))
     return "published", run.finished.number, items
 
@@ -496,6 +501,16 @@ def _read_back(
             "run again",
             details=problems,
         )
+
+
+def _reread(run: Run, local: dict[str, provenance.OutputFile]) -> Remote:
+    fresh = show(run.client, run.package.name)
+    if fresh is None:
+        raise PublishError(f"dataset {run.package.name!r} vanished while publishing")
+    check_ours(fresh, run.settings.org, run.package.name, run.settings.url)
+    if any(fresh.hashes().get(path) != out.sha256 for path, out in local.items()):
+        raise StaleState(f"{run.package.name!r} changed while its DataStore tables were written")
+    return fresh
 
 
 def _set_records(
