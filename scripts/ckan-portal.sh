@@ -10,6 +10,9 @@
 # Apache Solr cannot be installed here, so the test-only plugin in tests/ckan_nosolr
 # replaces CKAN's search index with a no-op: package_search finds nothing, everything
 # else is real CKAN. See docs/testing.md and shared/reference/ckan-test-portal.md.
+# The portal runs the DataStore (its own database, written by the portal's role and read by
+# a read-only role, as CKAN's docs set it up) with datastore_search_sql enabled, and the
+# datatables_view preview.
 #
 # All state lives under <repo>/.ckan/ (gitignored). After `start`, .ckan/env holds the
 # OPENGOV_TEST_CKAN_* variables the tests read (`set -a; source .ckan/env; set +a`).
@@ -36,6 +39,10 @@ CKAN_LOG="$STATE/ckan.log"    # the CKAN web server
 CHECKOUT_ID="$(printf '%s' "$ROOT" | sha1sum | cut -c1-8)"
 DB_NAME="${OPENGOV_CKAN_DB:-opengov_ckan_$CHECKOUT_ID}"
 DB_ROLE="$DB_NAME"
+# The DataStore: a database of its own, owned (and written) by the portal's role, and a role
+# that can only read it (what datastore_search and datastore_search_sql connect as).
+DS_DB_NAME="${DB_NAME}_datastore"
+DS_RO_ROLE="${DB_NAME}_ro"
 ADMIN=opengov-admin
 ORG=testkommun
 # curl: readiness polling; procps: pgrep/ps (absent from minimal Debian images).
@@ -140,21 +147,39 @@ start_postgres() {
     save_run_state
 }
 
-# A clean database on every start: the tests begin from an empty portal.
+# Clean databases on every start: the tests begin from an empty portal and an empty DataStore.
 reset_database() {
-    local password="$1"
-    log "recreating database $DB_NAME"
+    local password="$1" ro_password="$2"
+    log "recreating databases $DB_NAME and $DS_DB_NAME"
     as_postgres psql -q -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres >>"$SETUP_LOG" 2>&1 <<SQL
 DO \$\$BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$DB_ROLE') THEN
     CREATE ROLE $DB_ROLE LOGIN;
   END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$DS_RO_ROLE') THEN
+    CREATE ROLE $DS_RO_ROLE LOGIN;
+  END IF;
 END\$\$;
 ALTER ROLE $DB_ROLE LOGIN PASSWORD '$password';
+ALTER ROLE $DS_RO_ROLE LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '$ro_password';
 DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE);
+DROP DATABASE IF EXISTS $DS_DB_NAME WITH (FORCE);
 SQL
     # template0 + UTF8: the cluster's default template may be SQL_ASCII in containers.
     as_postgres createdb -p "$PG_PORT" -O "$DB_ROLE" -T template0 -E UTF8 -l C.UTF-8 "$DB_NAME"
+    as_postgres createdb -p "$PG_PORT" -O "$DB_ROLE" -T template0 -E UTF8 -l C.UTF-8 \
+        "$DS_DB_NAME"
+}
+
+# The DataStore's grants, trigger function and table listing, as CKAN generates them for its
+# configuration (run as the database superuser, connected to the DataStore database).
+set_datastore_permissions() {
+    log "setting DataStore permissions (read-only role $DS_RO_ROLE)"
+    local sql
+    sql="$("$CKAN" -c "$INI" datastore set-permissions 2>>"$SETUP_LOG")" \
+        || die "ckan datastore set-permissions failed; see $SETUP_LOG"
+    printf '%s\n' "$sql" | as_postgres psql -q -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres \
+        >>"$SETUP_LOG" 2>&1 || die "applying the DataStore permissions failed; see $SETUP_LOG"
 }
 
 # ---------------------------------------------------------------------------------------
@@ -202,17 +227,20 @@ EOF
 ckan_cli() { "$CKAN" -c "$INI" "$@" >>"$SETUP_LOG" 2>&1; }
 
 write_config() {
-    local db_password="$1"
+    local db_password="$1" ro_password="$2"
     rm -f "$INI"
     "$CKAN" generate config "$INI" >>"$SETUP_LOG" 2>&1
     # site_url must be exactly the address clients use: upload URLs are built from it.
     "$CKAN" config-tool "$INI" \
         "sqlalchemy.url = postgresql://$DB_ROLE:$db_password@127.0.0.1:$PG_PORT/$DB_NAME" \
+        "ckan.datastore.write_url = postgresql://$DB_ROLE:$db_password@127.0.0.1:$PG_PORT/$DS_DB_NAME" \
+        "ckan.datastore.read_url = postgresql://$DS_RO_ROLE:$ro_password@127.0.0.1:$PG_PORT/$DS_DB_NAME" \
+        "ckan.datastore.sqlsearch.enabled = true" \
         "ckan.site_url = http://127.0.0.1:$CKAN_PORT" \
         "ckan.site_id = opengov_test" \
         "ckan.redis.url = redis://127.0.0.1:$REDIS_PORT/0" \
         "ckan.storage_path = $STORAGE" \
-        "ckan.plugins = activity opengov_nosolr" \
+        "ckan.plugins = activity datastore datatables_view opengov_nosolr" \
         "ckan.max_resource_size = 50" \
         "ckan.auth.anon_create_dataset = false" \
         "ckan.auth.create_unowned_dataset = false" \
@@ -282,21 +310,23 @@ cmd_start() {
     rm -f "$ENV_FILE" "$TOKEN_FILE"
 
     start_postgres
-    local db_password
+    local db_password ro_password
     db_password="$(random_secret)"
-    reset_database "$db_password"
+    ro_password="$(random_secret)"
+    reset_database "$db_password" "$ro_password"
     start_redis
 
     CKAN_PORT="$(free_port)"
     rm -rf "$STORAGE"
     mkdir -p "$STORAGE"
-    write_config "$db_password"
+    write_config "$db_password" "$ro_password"
     chmod 600 "$INI"  # it holds the database password and CKAN's secrets
 
     log "initialising the CKAN $CKAN_VERSION database"
     ckan_cli db init
     # 2.11 leaves the activity plugin's migrations pending after `db init`.
     ckan_cli db pending-migrations --apply
+    set_datastore_permissions
 
     log "creating sysadmin $ADMIN and its API token"
     ckan_cli user add "$ADMIN" "email=$ADMIN@example.invalid" "password=$(random_secret)"

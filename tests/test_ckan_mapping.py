@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from opengov.targets.ckan.client import CkanClient, MultipartBody, Progress, Upload
-from opengov.targets.ckan.publish import Remote, _tags, licence_id, wants_private
+from opengov.targets.ckan.mapping import ckan_tags, licence_id, wants_private
+from opengov.targets.ckan.remote import Remote
 
 
 @pytest.mark.parametrize(
@@ -44,7 +45,7 @@ def test_no_licence_is_notspecified() -> None:
 
 
 def test_tags_are_cleaned_for_ckan() -> None:
-    tags = _tags(["öppna data", "ekonomi/budget", "a", "ekonomi/budget", "x" * 150, 2024])
+    tags = ckan_tags(["öppna data", "ekonomi/budget", "a", "ekonomi/budget", "x" * 150, 2024])
     assert [t["name"] for t in tags] == ["öppna data", "ekonomi budget", "x" * 100, "2024"]
 
 

@@ -24,8 +24,8 @@ from opengov import errors
 from opengov.cli import cli
 from opengov.errors import ConfigError, PublishError, VerifyFailed
 from opengov.targets.ckan.client import CkanClient, CkanSession
-from opengov.targets.ckan.publish import verify_ckan
 from opengov.targets.ckan.settings import check_url
+from opengov.targets.ckan.verify import verify_ckan
 from opengov.targets.static import publish_static
 from opengov.trust import Trust
 from opengov.verify import PROVENANCE, parse_provenance, verify_folder
@@ -230,6 +230,151 @@ def test_a_token_with_a_bom_reaches_ckan_without_it(portal: FakePortal, tmp_path
     )
     assert found == {"id": "x", "name": "ds"}
     assert portal.requests[-1][1]["Authorization"] == TOKEN
+
+
+_ANONYMOUS_USER_SHOW = [
+    # public_user_details = false: anonymous user_show is refused
+    (403, {"success": False, "error": {"__type": "Authorization Error", "message": "Denied"}}),
+    # public_user_details = true: no id and no user, nobody is found
+    (404, {"success": False, "error": {"__type": "Not Found Error", "message": "User not found"}}),
+    # a portal that answers something without a user name
+    (200, {"success": True, "result": {}}),
+    (200, {"success": True, "result": None}),
+    (200, {"success": True, "result": {"name": ""}}),
+    (200, {"success": True, "result": ["opengov-admin"]}),
+    # CKAN echoing the header back must not carry it into the message
+    (403, {"success": False, "error": {"__type": "Authorization Error", "message": TOKEN}}),
+]
+
+
+@pytest.mark.parametrize("status,body", _ANONYMOUS_USER_SHOW)
+def test_a_token_ckan_does_not_know_is_exit_11(
+    portal: FakePortal, status: int, body: dict[str, Any]
+) -> None:
+    portal.json("/user_show", body, status)
+    with pytest.raises(errors.CkanAuthError) as info:
+        client(portal).check_token()
+    assert info.value.exit_code == 11
+    assert "wrong, expired or revoked" in str(info.value)
+    assert TOKEN not in str(info.value)
+    # One call, carrying the token, and nothing else.
+    assert [path for path, _ in portal.requests] == ["/api/action/user_show"]
+    assert portal.requests[0][1]["Authorization"] == TOKEN
+
+
+def test_a_known_token_names_its_user(portal: FakePortal) -> None:
+    portal.json("/user_show", {"success": True, "result": {"name": "publicering", "id": "u1"}})
+    assert client(portal).check_token() == "publicering"
+
+
+def test_an_unchanged_publish_with_an_unknown_token_exits_11(
+    portal: FakePortal, make_package: PackageFactory, key: str
+) -> None:
+    """The portal holds this very release; only the token is wrong. Public reads still work
+    (CKAN takes the token for an anonymous visitor), so only the token check can notice."""
+    pkg = make_package()
+    portal.json("/user_show", {"success": False, "error": {"message": "Access denied"}}, 403)
+    portal.json("/package_show", {"success": True, "result": {"id": "x", "name": "ds"}})
+    result = CliRunner().invoke(
+        cli,
+        ["publish", str(pkg), "--to", "ckan", "--ckan-url", portal.url, "--org", "testkommun"],
+        env={"CKAN_API_TOKEN": TOKEN, "OPENGOV_CKAN_URL": None, "OPENGOV_CONFIG": None},
+    )
+    assert result.exit_code == 11, result.output
+    no_traceback(result)
+    assert TOKEN not in result.output
+    assert [path for path, _ in portal.requests] == ["/api/action/user_show"]
+
+
+@pytest.mark.parametrize(
+    "extensions,wanted,enabled,views",
+    [
+        (["activity", "datastore", "datatables_view"], None, True, True),
+        (["datastore"], None, True, False),
+        (["datastore"], True, True, False),
+        (["activity"], None, False, False),
+        (["datastore", "xloader"], None, False, False),
+        (["datastore", "datapusher", "datatables_view"], None, False, False),
+        ([], None, False, False),
+    ],
+)
+def test_the_datastore_is_used_when_the_portal_has_it(
+    portal: FakePortal, extensions: list[str], wanted: bool | None, enabled: bool, views: bool
+) -> None:
+    from opengov.targets.ckan.datastore import detect
+
+    portal.json("/status_show", {"success": True, "result": {"extensions": extensions}})
+    mode = detect(client(portal), wanted)
+    assert (mode.enabled, mode.views) == (enabled, views)
+    assert enabled or mode.reason
+
+
+@pytest.mark.parametrize("extensions", [["activity"], ["datastore", "xloader"], []])
+def test_insisting_on_a_datastore_the_portal_cannot_give_is_exit_18(
+    portal: FakePortal, extensions: list[str]
+) -> None:
+    from opengov.targets.ckan.datastore import detect
+
+    portal.json("/status_show", {"success": True, "result": {"extensions": extensions}})
+    with pytest.raises(ConfigError) as info:
+        detect(client(portal), True)
+    assert info.value.exit_code == 18
+    assert "--no-datastore" in str(info.value)
+
+
+def test_no_datastore_asks_the_portal_nothing(portal: FakePortal) -> None:
+    from opengov.targets.ckan.datastore import detect
+
+    assert detect(client(portal), False).enabled is False
+    assert portal.requests == []
+
+
+@pytest.mark.parametrize("flag", ["--datastore", "--no-datastore"])
+def test_the_datastore_flags_reach_the_portal_check(
+    portal: FakePortal, make_package: PackageFactory, key: str, flag: str
+) -> None:
+    portal.json("/user_show", {"success": True, "result": {"name": "publicering"}})
+    portal.json("/status_show", {"success": True, "result": {"extensions": ["activity"]}})
+    portal.json("/package_show", {"success": True, "result": {"id": "x", "name": "personal"}})
+    result = CliRunner().invoke(
+        cli,
+        ["publish", str(make_package()), "--to", "ckan", "--ckan-url", portal.url,
+         "--org", "testkommun", flag],
+        env={"CKAN_API_TOKEN": TOKEN, "OPENGOV_CKAN_URL": None, "OPENGOV_CONFIG": None},
+    )  # fmt: skip
+    no_traceback(result)
+    actions = [path.rsplit("/", 1)[-1] for path, _ in portal.requests]
+    if flag == "--datastore":
+        assert result.exit_code == 18, result.output  # the portal has no DataStore
+        assert actions == ["user_show", "status_show"]
+    else:
+        assert result.exit_code == 13, result.output  # a dataset opengov did not make
+        assert actions == ["user_show", "package_show"]
+
+
+@pytest.mark.parametrize("value,expected", [("true", True), ("false", False), (None, None)])
+def test_the_datastore_setting_in_the_config(
+    tmp_path: Path, value: str | None, expected: bool | None
+) -> None:
+    from opengov.targets.ckan.settings import ckan_settings
+
+    config = tmp_path / "opengov.toml"
+    line = f"datastore = {value}\n" if value else ""
+    config.write_text(f'[ckan]\nurl = "https://data.example"\norg = "o1"\n{line}', "utf-8")
+    settings = ckan_settings(config=config, require_token=False)
+    assert settings.datastore is expected
+    assert ckan_settings(config=config, require_token=False, datastore=True).datastore is True
+
+
+@pytest.mark.parametrize("value", ['"yes"', "1", "[]"])
+def test_a_datastore_setting_that_is_not_a_boolean_is_exit_18(tmp_path: Path, value: str) -> None:
+    from opengov.targets.ckan.settings import ckan_settings
+
+    config = tmp_path / "opengov.toml"
+    config.write_text(f'[ckan]\nurl = "https://data.example"\norg = "o1"\ndatastore = {value}\n')
+    with pytest.raises(ConfigError) as info:
+        ckan_settings(config=config, require_token=False)
+    assert "datastore must be true or false" in str(info.value)
 
 
 def test_a_token_no_header_can_carry_is_refused_before_any_request(portal: FakePortal) -> None:

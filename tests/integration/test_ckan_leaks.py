@@ -1,5 +1,7 @@
 """The leak test against what the CKAN portal serves: every resource an anonymous citizen can
-download, and the dataset's package_show metadata, for every example with planted secrets."""
+download, the dataset's package_show metadata, and every DataStore table (its rows through
+datastore_search and datastore_search_sql, its data dictionary), for every example with
+planted secrets."""
 
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ def test_planted_secrets_never_reach_the_portal(
     name = dataset_purge(json.loads((work / "datapackage.json").read_text("utf-8"))["name"])
     result = publish(work, ckan)
     assert result.status == "published"
+    assert result.stats["datastore"]["tables"], "the DataStore was not loaded"
     metadata = anonymous(ckan).action.package_show(id=name)
     assert leaks(json.dumps(metadata, ensure_ascii=False)) == []
     assert len(metadata["resources"]) >= 6
@@ -53,3 +56,23 @@ def test_planted_secrets_never_reach_the_portal(
         else:
             text = response.content.decode("utf-8")
         assert leaks(text) == [], resource["name"]
+
+    tables = [r for r in metadata["resources"] if r.get("datastore_active")]
+    assert len(tables) == len(result.stats["datastore"]["tables"])
+    for resource in tables:
+        rid = resource["id"]
+        rows: list[object] = []
+        while True:
+            page = anonymous(ckan).action.datastore_search(
+                resource_id=rid, limit=1000, offset=len(rows), records_format="lists"
+            )
+            rows += page["records"]
+            if len(page["records"]) < 1000:
+                break
+        assert len(rows) == page["total"]
+        text = json.dumps({"fields": page["fields"], "rows": rows}, ensure_ascii=False)
+        assert leaks(text) == [], resource["name"]
+        sql = anonymous(ckan).action.datastore_search_sql(sql=f'SELECT * FROM "{rid}"')
+        assert leaks(json.dumps(sql, ensure_ascii=False)) == [], resource["name"]
+        info = anonymous(ckan).action.datastore_info(id=rid)
+        assert leaks(json.dumps(info, ensure_ascii=False)) == [], resource["name"]

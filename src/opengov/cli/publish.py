@@ -103,6 +103,11 @@ def redact(package: Path, out: Path, key_file: Path | None, as_json: bool) -> No
     type=click.Path(path_type=Path),
     help="Sign the release with this key (or OPENGOV_SIGNING_KEY_FILE); FILE.pub beside it.",
 )
+@click.option(
+    "--datastore/--no-datastore",
+    default=None,
+    help="CKAN: load each table into the DataStore (default: when the portal has it).",
+)
 def publish(
     packages: tuple[Path, ...],
     to: str,
@@ -116,6 +121,7 @@ def publish(
     engine: str,
     base_url: str | None,
     signing_key: Path | None,
+    datastore: bool | None,
 ) -> None:
     """Validate, redact and publish packages, only what changed, with provenance.
 
@@ -125,7 +131,9 @@ def publish(
     from opengov.pipeline import publish as run
     from opengov.targets import TargetOptions, target_for
 
-    options = TargetOptions(base_url=base_url, ckan_url=ckan_url, org=org, config=config_path)
+    options = TargetOptions(
+        base_url=base_url, ckan_url=ckan_url, org=org, config=config_path, datastore=datastore
+    )
     target = target_for(to, options)
     results = []
     for package in packages:
@@ -167,6 +175,12 @@ def _print_publish(result: PublishResult) -> None:
     same = sum(1 for i in result.plan if i.change == "unchanged")
     if same:
         click.echo(f"  ({same} file(s) unchanged)")
+    store = result.stats.get("datastore") or {}
+    if store.get("tables"):
+        click.echo(
+            f"  DataStore: {len(store['tables'])} table(s), {store['rows_sent']} row(s) sent, "
+            f"{store['rows_deleted']} deleted"
+        )
 
 
 @cli.command("catalog")

@@ -68,8 +68,8 @@ def verify(
     place: Target
     url = ckan_url or (os.environ.get("OPENGOV_CKAN_URL") if not Path(target).exists() else None)
     if url:
-        from opengov.targets.ckan.publish import CkanTarget
         from opengov.targets.ckan.settings import CkanSettings
+        from opengov.targets.ckan.target import CkanTarget
 
         # Anonymous on purpose: verify checks what citizens get, and needs no credentials.
         place, dataset = CkanTarget(CkanSettings(url=url.rstrip("/"), org="", token=None)), target

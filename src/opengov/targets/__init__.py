@@ -23,6 +23,7 @@ class TargetOptions:
     org: str | None = None
     config: Path | None = None
     progress: bool = False
+    datastore: bool | None = None  # CKAN: load the DataStore (None: when the portal has it)
 
 
 def _static(to: str, options: TargetOptions) -> Target:
@@ -32,10 +33,13 @@ def _static(to: str, options: TargetOptions) -> Target:
 
 
 def _ckan(to: str, options: TargetOptions) -> Target:
-    from opengov.targets.ckan.publish import CkanTarget
     from opengov.targets.ckan.settings import ckan_settings
+    from opengov.targets.ckan.target import CkanTarget
 
-    return CkanTarget(ckan_settings(url=options.ckan_url, org=options.org, config=options.config))
+    settings = ckan_settings(
+        url=options.ckan_url, org=options.org, config=options.config, datastore=options.datastore
+    )
+    return CkanTarget(settings)
 
 
 Factory = Callable[[str, TargetOptions], Target]

@@ -5,7 +5,9 @@ go through. It
 - counts requests, bytes sent and received (the numbers `publish` reports and the tests and
   benchmark check),
 - retries connection errors, timeouts, 429 and 5xx with exponential backoff, a bounded number
-  of times (honouring Retry-After), rebuilding upload bodies for every attempt,
+  of times (honouring Retry-After), rebuilding upload bodies for every attempt; a call that
+  must not run twice (a DataStore insert) is retried only when it surely never ran (the
+  connection was never made, or 429/503 refused it) and otherwise ends in `NoAnswer`,
 - streams multipart uploads from disk with a known Content-Length (requests' own `files=`
   would read every file into memory first), with a progress bar on a TTY.
 
@@ -32,6 +34,7 @@ from urllib.parse import urlsplit
 
 import ckanapi
 import requests
+import urllib3.exceptions
 
 from opengov.errors import (
     CkanAuthError,
@@ -46,6 +49,8 @@ from opengov.targets.ckan.settings import check_token, check_url
 log = logging.getLogger("opengov.ckan")
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+# Answers that say the request was turned away before it ran: safe to send again, always.
+REFUSED_STATUS = frozenset({429, 503})
 CHUNK = 1 << 20
 MB = 1 << 20
 
@@ -243,6 +248,9 @@ class CkanSession(requests.Session):
         self.stats = Stats()
         self.progress = Progress(progress)
         self.last_status: int | None = None
+        # False while a call runs that must not run twice (see `CkanClient.call`).
+        self.retry_unsure = True
+        self.unsure = False  # the last request may have run although no answer said so
 
     def request(  # type: ignore[override]
         self,
@@ -259,6 +267,7 @@ class CkanSession(requests.Session):
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self._timeout_for(files)
         attempt = 0
+        self.unsure = False
         while True:
             body = data
             stream_body: MultipartBody | None = None
@@ -269,8 +278,10 @@ class CkanSession(requests.Session):
                 self.progress.start(stream_body.file_bytes)
             try:
                 response = super().request(method, url, data=body, headers=headers, **kwargs)
-            except (requests.ConnectionError, requests.Timeout):
-                if attempt >= self.retries:
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                unsent = _never_sent(exc)
+                if attempt >= self.retries or (not unsent and not self.retry_unsure):
+                    self.unsure = not unsent
                     raise
                 self._pause(attempt, None)
                 attempt += 1
@@ -279,6 +290,13 @@ class CkanSession(requests.Session):
                 if stream_body is not None:
                     stream_body.close()
             self.last_status = response.status_code
+            if (
+                response.status_code in RETRY_STATUS
+                and not self.retry_unsure
+                and response.status_code not in REFUSED_STATUS
+            ):
+                self.unsure = True  # a gateway's 502/504 or a 500: the action may have run
+                return response
             if response.status_code in RETRY_STATUS and attempt < self.retries:
                 self._pause(attempt, response.headers.get("Retry-After"))
                 response.close()
@@ -323,6 +341,14 @@ class CkanSession(requests.Session):
         time.sleep(delay)
 
 
+def _never_sent(exc: Exception) -> bool:
+    """Whether the request certainly never reached the server (no connection was made)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
+
+
 def _multipart(data: Any, files: dict[Any, Any], progress: Progress) -> MultipartBody:
     fields: list[tuple[str, bytes]] = []
     for key, value in (data or {}).items():
@@ -343,6 +369,10 @@ def _multipart(data: Any, files: dict[Any, Any], progress: Progress) -> Multipar
 
 class StaleState(Exception):
     """A conditional package_revise found the dataset changed since it was read."""
+
+
+class NoAnswer(PublishError):
+    """A call that must not run twice got no answer: it may or may not have run."""
 
 
 _JWT = re.compile(r"eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}")
@@ -387,11 +417,37 @@ class CkanClient:
         *,
         files: dict[str, Upload] | None = None,
         what: str = "",
+        once: bool = False,
+        timeout: float | None = None,
     ) -> Any:
-        """Call an action; return its result, None for NotFound, raise opengov errors else."""
+        """Call an action; return its result, None for NotFound, raise opengov errors else.
+
+        `once`: the action must not run twice (an insert), so it is not sent again after a
+        failure that leaves open whether it ran; that failure raises `NoAnswer`.
+        `timeout`: seconds to wait for the answer, when the default is too short.
+        """
         what = what or action
+        kwargs = {"timeout": (10.0, timeout)} if timeout else None
+        self.session.retry_unsure = not once
         try:
-            return self.remote.call_action(action, data or {}, files=files)
+            return self._call(action, data, files, what, kwargs)
+        except PublishError as exc:
+            if once and self.session.unsure and not isinstance(exc, NoAnswer):
+                raise NoAnswer(f"{exc} (the request may have been carried out)") from None
+            raise
+        finally:
+            self.session.retry_unsure = True
+
+    def _call(
+        self,
+        action: str,
+        data: dict[str, Any] | None,
+        files: dict[str, Upload] | None,
+        what: str,
+        kwargs: dict[str, Any] | None,
+    ) -> Any:
+        try:
+            return self.remote.call_action(action, data or {}, files=files, requests_kwargs=kwargs)
         except ckanapi.NotFound:
             return None
         except ckanapi.NotAuthorized:
@@ -427,6 +483,27 @@ class CkanClient:
                 f"could not reach CKAN at {self.url} for {what}: "
                 f"{self.clean(type(exc).__name__ + ': ' + str(exc), 200)}"
             ) from None
+
+    def check_token(self) -> str:
+        """The name of the token's user; `CkanAuthError` when CKAN does not know the token.
+
+        CKAN treats an unknown, expired or revoked token as no token at all, so public reads
+        succeed with it and an unchanged re-publish (which only reads) would never notice.
+        `user_show` without an id answers with the token's own user, and only then: anonymous,
+        it is refused (403) or finds nobody (404). A small answer, one call, on every publish.
+        """
+        refused = CkanAuthError(
+            f"CKAN at {self.url} does not accept the API token: it is wrong, expired or "
+            "revoked (CKAN takes an unknown token for an anonymous visitor). Create a new "
+            "token on the publishing account's page (API tokens) and set it again"
+        )
+        try:
+            user = self.call("user_show", {}, what="user_show (checking the API token)")
+        except CkanAuthError:
+            raise refused from None
+        if not isinstance(user, dict) or not user.get("name"):
+            raise refused
+        return str(user["name"])
 
     def _validation_error(
         self, exc: ckanapi.ValidationError, what: str, files: dict[str, Upload] | None
@@ -506,6 +583,28 @@ class CkanClient:
             ) from None
         return digest.hexdigest(), 200
 
+    def download_to(
+        self, url: str, dest: Path, *, authenticated: bool = True, what: str = ""
+    ) -> tuple[str | None, int]:
+        """Download into a file and hash on the way; (None, status) when it cannot be fetched."""
+        digest = hashlib.sha256()
+        headers = self._download_headers(url, authenticated)
+        try:
+            with self.session.get(url, headers=headers, stream=True) as response:
+                if response.status_code != 200:
+                    return None, response.status_code
+                with dest.open("wb") as out:
+                    for block in response.iter_content(CHUNK):
+                        digest.update(block)
+                        out.write(block)
+                        self.session.stats.bytes_received += len(block)
+        except requests.RequestException as exc:
+            raise PublishError(
+                f"could not download {what or 'a resource'} from CKAN: "
+                f"{self.clean(type(exc).__name__ + ': ' + str(exc), 200)}"
+            ) from None
+        return digest.hexdigest(), 200
+
     def fetch(self, url: str, *, authenticated: bool = True, limit: int = 64 * MB) -> bytes | None:
         """A small file's bytes (provenance documents); None when it cannot be fetched."""
         headers = self._download_headers(url, authenticated)
@@ -543,6 +642,7 @@ __all__ = [
     "CkanClient",
     "CkanSession",
     "MultipartBody",
+    "NoAnswer",
     "OpengovError",
     "StaleState",
     "Stats",

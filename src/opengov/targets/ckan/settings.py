@@ -12,6 +12,8 @@ Config file (TOML), given with `--config` or `OPENGOV_CONFIG`:
     org = "exempelby-kommun"
     token_file = "/etc/opengov/ckan-token"   # relative paths: relative to this file
     max_upload_mb = 50                        # optional: the portal's ckan.max_resource_size
+    datastore = true                          # optional: load the DataStore (default: when
+                                              # the portal has it); --[no-]datastore wins
 
 The top-level keys `ckan_url`, `org` and `token_file` are accepted too.
 Precedence: argument, then environment (`OPENGOV_CKAN_URL`, `OPENGOV_CKAN_ORG`), then config.
@@ -57,6 +59,8 @@ class CkanSettings:
     retries: int = 4
     backoff: float = 0.5
     max_upload_mb: float | None = None
+    # None: load the DataStore when the portal has the plugin; True: insist; False: never.
+    datastore: bool | None = None
 
     def __str__(self) -> str:
         source = self.token_source or "no token"
@@ -175,6 +179,7 @@ def ckan_settings(
     config: Path | str | None = None,
     *,
     require_token: bool = True,
+    datastore: bool | None = None,
 ) -> CkanSettings:
     """Settings for publishing to CKAN; `ConfigError` naming what is missing and where to set it."""
     cfg, cfg_path = load_config(config)
@@ -263,6 +268,11 @@ def ckan_settings(
             )
         return float(value)
 
+    if datastore is None and "datastore" in cfg:
+        if not isinstance(cfg["datastore"], bool):
+            raise ConfigError(f"{where}: [ckan] datastore must be true or false")
+        datastore = cfg["datastore"]
+
     retries = cfg.get("retries", 4)
     if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 20:
         raise ConfigError(f"{where}: [ckan] retries must be a whole number from 0 to 20")
@@ -277,4 +287,5 @@ def ckan_settings(
         retries=retries,
         backoff=seconds("backoff", 0.5, positive=False, high=60.0),
         max_upload_mb=max_upload,
+        datastore=datastore,
     )
