@@ -19,6 +19,7 @@ token and never echo request data back (CKAN's validation errors may quote what 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -567,36 +568,28 @@ class CkanClient:
         self, url: str, *, authenticated: bool = True, what: str = ""
     ) -> tuple[str | None, int]:
         """Download and hash; (None, status) when the file cannot be fetched."""
-        digest = hashlib.sha256()
-        headers = self._download_headers(url, authenticated)
-        try:
-            with self.session.get(url, headers=headers, stream=True) as response:
-                if response.status_code != 200:
-                    return None, response.status_code
-                for block in response.iter_content(CHUNK):
-                    digest.update(block)
-                    self.session.stats.bytes_received += len(block)
-        except requests.RequestException as exc:
-            raise PublishError(
-                f"could not download {what or 'a resource'} from CKAN: "
-                f"{self.clean(type(exc).__name__ + ': ' + str(exc), 200)}"
-            ) from None
-        return digest.hexdigest(), 200
+        return self._hash_download(url, None, authenticated=authenticated, what=what)
 
     def download_to(
         self, url: str, dest: Path, *, authenticated: bool = True, what: str = ""
     ) -> tuple[str | None, int]:
         """Download into a file and hash on the way; (None, status) when it cannot be fetched."""
+        return self._hash_download(url, dest, authenticated=authenticated, what=what)
+
+    def _hash_download(
+        self, url: str, dest: Path | None, *, authenticated: bool, what: str
+    ) -> tuple[str | None, int]:
         digest = hashlib.sha256()
         headers = self._download_headers(url, authenticated)
         try:
             with self.session.get(url, headers=headers, stream=True) as response:
                 if response.status_code != 200:
                     return None, response.status_code
-                with dest.open("wb") as out:
+                with contextlib.nullcontext() if dest is None else dest.open("wb") as out:
                     for block in response.iter_content(CHUNK):
                         digest.update(block)
-                        out.write(block)
+                        if out is not None:
+                            out.write(block)
                         self.session.stats.bytes_received += len(block)
         except requests.RequestException as exc:
             raise PublishError(
