@@ -171,6 +171,22 @@ def test_approve_shows_what_will_be_published(
     assert not portal.exists() or not (portal / "personal").exists()
 
 
+def test_an_approval_nothing_requires_is_kept_and_said_not_to_be_recorded(
+    make_package: PackageFactory, tmp_path: Path, key: str, people: dict[str, Path]
+) -> None:
+    package = make_package()
+    portal = tmp_path / "portal"
+    result = approve(package, people["anna"], portal, "--yes")
+    assert result.exit_code == 0, result.output
+    assert "requires no approvals" in result.output and "recorded all the same" not in result.output
+    assert "releases record approvals once rules.yaml requires them" in result.output
+    (approval,) = (package / "approvals").glob("*.json")
+    assert publish(package, portal, people["kommun"]).exit_code == 0
+    # What the message says: the release does not carry it.
+    assert "approvals" not in read_doc(portal / "personal")
+    assert approval.is_file()
+
+
 @pytest.mark.parametrize(
     ("policy", "message"),
     [

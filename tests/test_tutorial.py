@@ -5,15 +5,14 @@ PostgreSQL for the database part (the tutorial's URL is pointed at the test data
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from init_fixtures import write_xlsx
+from markdown_commands import commands
 from postgres_db import Database, postgres  # noqa: F401 - the session fixture
 from sql_fixtures import PG_SETUP, pg_insert_grants
 
@@ -23,51 +22,6 @@ FIXTURES = ROOT / "tests" / "fixtures" / "tutorial"
 TUTORIAL_URL = "postgresql://registrator@localhost:5432/kommun"
 
 pytestmark = pytest.mark.postgres
-
-
-@dataclass(frozen=True)
-class Command:
-    text: str
-    exit_code: int
-    line: int
-
-
-def commands(markdown: str) -> list[Command]:
-    """Every command of the ```sh blocks: continuation lines and heredocs joined to the command
-    they belong to; `# exit N` after a command is the exit code it must have (else 0)."""
-    out: list[Command] = []
-    in_block = False
-    current: list[str] = []
-    heredoc: str | None = None
-    start = 0
-    for number, line in enumerate(markdown.splitlines(), start=1):
-        if not in_block:
-            in_block = line.strip() == "```sh"
-            continue
-        if heredoc is None and line.strip() == "```":
-            in_block = False
-            continue
-        if not current:
-            start = number
-            if not line.strip():
-                continue
-        current.append(line)
-        if heredoc is not None:
-            if line.strip() == heredoc:
-                heredoc = None
-            else:
-                continue
-        elif (match := re.search(r"<<-?'?(\w+)'?", line)) is not None:
-            heredoc = match.group(1)
-            continue
-        if line.rstrip().endswith("\\"):
-            continue
-        text = "\n".join(current)
-        code = re.search(r"#\s*exit\s+(\d+)\s*$", current[-1] if heredoc is None else current[0])
-        out.append(Command(text, int(code.group(1)) if code else 0, start))
-        current = []
-    assert not current and heredoc is None, "a command in docs/tutorial.md is not finished"
-    return out
 
 
 def test_the_tutorial_parses_into_commands() -> None:

@@ -100,7 +100,12 @@ def _print_review(result: Review) -> None:
     for item in plan.changed:
         click.echo(f"    {item.change:<9} {item.path}")
     if result.policy is None:
-        click.echo("  rules.yaml requires no approvals; this approval is recorded all the same")
+        # Without a policy no release records approvals (provenance has no block for them):
+        # say where this one stays, not that it is recorded.
+        click.echo(
+            "  rules.yaml requires no approvals: this approval is kept in the package's "
+            "approvals/ folder; releases record approvals once rules.yaml requires them"
+        )
     else:
         click.echo(
             f"  approvals: {len(result.approved_by)} of {result.policy.required} required so far"
