@@ -31,6 +31,7 @@ from opengov.release.build import Release, finish
 from opengov.release.catalogue import WITHDRAWAL, render_catalogue, write_catalogue
 from opengov.release.signing_keys import write_keys
 from opengov.signing import SIGNATURE
+from opengov.targets import folder_state
 from opengov.targets.base import Status, WithdrawResult, checked_reason
 from opengov.targets.plan import PlanItem, PublishResult, diff
 from opengov.trust import Trust
@@ -114,19 +115,43 @@ class _Placement:
         return PublishResult(self.loaded.name, str(self.folder), status.value, number, items)
 
     def unchanged(self) -> PublishResult | None:
+        """The last release, if it was made from exactly these inputs (data, descriptor, schemas,
+        rules.yaml, pseudonym key, opengov's version: the fingerprint), signed as this publish
+        would sign it, with the approvals this publish would record, and the folder still holds
+        it (docs/security.md, "What an unchanged re-publish trusts")."""
         previous = self.previous
         if not previous or previous.get("inputs_fingerprint") != self.loaded.fingerprint:
             return None
         signer, signing = self.loaded.signer, previous.get("signing")
         signed_by = signing.get("key_id") if isinstance(signing, dict) else None
-        if signer is not None and signed_by != signer.key_id:
-            return None  # to be signed, or signed by the key that took over: a new release
-        # Consistency is what decides here; whether the auditor trusts the key is theirs.
-        if not verify_folder(self.folder, Trust(allow_unsigned=True)).ok:
+        if signed_by != (signer.key_id if signer is not None else None):
+            # To be signed, signed by the key that took over, or left unsigned (which the
+            # publish refuses for a signed chain): not what the folder holds.
+            return None
+        if not _same_approvals(self.loaded, previous):
+            return None  # one added or withdrawn: the publish records (or refuses) them anew
+        if not self._still_published():
             return None  # same inputs, damaged folder: publish again to repair it
         if not self.plan_only:
             _write_catalogue(self.target.portal, self.settings)
         return self._result(Status.UNCHANGED, int(previous.get("release", 0)), [])
+
+    def _still_published(self) -> bool:
+        """The folder as the last publish (or the last full check) left it, by lstat; else the
+        full check, whose success is recorded for the next time."""
+        prov_sha = _provenance_sha256(self.folder)
+        if prov_sha is None:
+            return False
+        if folder_state.untouched(self.folder, prov_sha):
+            return True
+        before = folder_state.snapshot(self.folder)
+        # Consistency is what decides here; whether the auditor trusts the key is theirs.
+        if not verify_folder(self.folder, Trust(allow_unsigned=True)).ok:
+            folder_state.forget(self.folder)
+            return False
+        if before is not None and before == folder_state.snapshot(self.folder):
+            folder_state.record(self.folder, prov_sha, _generated(self.previous), before)
+        return True
 
     def apply(self, release: Release, *, plan_only: bool) -> PublishResult:
         previous = self.previous
@@ -155,6 +180,7 @@ class _Placement:
         # The catalogue must render with the new release before anything is swapped in.
         _check_catalogue(self.target.portal, self.settings, {self.loaded.name: release.staging})
         _swap(self.folder, release.staging, self.target.portal)
+        _record_published(self.folder, {p: o.sha256 for p, o in release.files.items()})
         if release.signer is not None:
             write_keys(self.target.portal, release.signer.info)
         _write_catalogue(self.target.portal, self.settings)
@@ -188,6 +214,42 @@ def _previous(target: Path) -> dict[str, Any] | None:
             f"`opengov verify {target}`, then restore it or move the folder away",
             details=exc.details or [exc.message],
         ) from None
+
+
+def _provenance_sha256(folder: Path) -> str | None:
+    try:
+        return hashlib.sha256((folder / PROVENANCE).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _generated(doc: dict[str, Any] | None) -> dict[str, str]:
+    """The sha256 provenance records for each published file."""
+    return {str(e["og:path"]): str(e["og:sha256"]) for e in (doc or {}).get("generated", [])}
+
+
+def _record_published(folder: Path, written: dict[str, str]) -> None:
+    """What was just swapped in is the release's bytes: remember the folder as it is now."""
+    prov_sha = _provenance_sha256(folder)
+    if prov_sha is not None:
+        folder_state.record(folder, prov_sha, written)
+
+
+def _same_approvals(loaded: Loaded, previous: dict[str, Any]) -> bool:
+    """The approvals valid now are those the last release records (by key)."""
+    policy = loaded.rules.approvals
+    if policy is None:
+        return previous.get("approvals") is None
+    from opengov import approvals
+
+    recorded, problems = approvals.recorded(previous)
+    if problems:
+        return False
+    now, _ = approvals.count_valid(
+        approvals.read_envelopes(loaded.package.root), policy,
+        dataset=loaded.name, fingerprint=loaded.fingerprint,
+    )  # fmt: skip
+    return {a.key_id for a in now} == {a.key_id for a in recorded}
 
 
 def _in_portal(portal: Path, *parts: str, what: str = "dataset folder") -> Path:
