@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from helpers import STAFF_ROWS, PackageFactory, write_csv
+from helpers import STAFF_ROWS, STAFF_RULES, PackageFactory, write_csv
 from signing_helpers import make_key
 from test_approve import approve, rules_requiring
 
@@ -271,17 +271,42 @@ def test_approval_changes_make_a_real_publish(
     assert refused.exit_code == errors.ApprovalsMissing.exit_code, refused.output
 
 
-def test_new_portal_settings_reach_the_catalogue_of_an_unchanged_publish(
-    published: tuple[Path, Path], settled: None
+def test_the_catalogue_of_an_unchanged_publish_follows_what_it_is_made_from(
+    published: tuple[Path, Path], settled: None, make_package: PackageFactory
 ) -> None:
-    """The dataset's folder does not depend on portal.json; the catalogue, rewritten by every
-    publish, does."""
+    """The dataset's folder does not depend on portal.json; the portal's catalogue does, and
+    an unchanged publish rewrites it whenever the settings, another dataset or the catalogue's
+    own files changed (and only then)."""
     package, portal = published
-    result = CliRunner().invoke(cli, ["portal", "init", str(portal), "--title", "Exempelby data"])
-    assert result.exit_code == 0, result.output
-    (portal / "index.html").unlink()
+    index = portal / "index.html"
     assert _republish(package, portal).status == "unchanged"
-    assert "Exempelby data" in (portal / "index.html").read_text(encoding="utf-8")
+    written = index.stat().st_mtime_ns, index.stat().st_ino
+    assert _republish(package, portal).status == "unchanged"
+    assert (index.stat().st_mtime_ns, index.stat().st_ino) == written  # nothing to redo
+    # portal.json edited by hand, the catalogue not rebuilt:
+    settings = json.loads((portal / "portal.json").read_text(encoding="utf-8")) if (
+        portal / "portal.json").is_file() else {}  # fmt: skip
+    settings["title"] = "Exempelby öppna data"
+    (portal / "portal.json").write_text(json.dumps(settings), encoding="utf-8")
+    assert _republish(package, portal).status == "unchanged"
+    assert "Exempelby öppna data" in index.read_text(encoding="utf-8")
+    # The page edited by hand, its mtime put back:
+    st = index.stat()
+    index.write_text(index.read_text(encoding="utf-8").replace("Exempelby", "Annanby"), "utf-8")
+    os.utime(index, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert _republish(package, portal).status == "unchanged"
+    assert "Annanby" not in index.read_text(encoding="utf-8")
+    # Another dataset published meanwhile, its catalogue entry removed by hand:
+    rules = copy.deepcopy(STAFF_RULES)
+    rules["resources"] = {"budget": rules["resources"]["personal"]}
+    other = make_package("budget", rules=rules)
+    assert publish_static(other, portal).status == "published"
+    catalog = json.loads((portal / "catalog.json").read_text(encoding="utf-8"))
+    catalog["datasets"] = [d for d in catalog["datasets"] if d["name"] != "budget"]
+    (portal / "catalog.json").write_text(json.dumps(catalog), encoding="utf-8")
+    assert _republish(package, portal).status == "unchanged"
+    names = [d["name"] for d in json.loads((portal / "catalog.json").read_bytes())["datasets"]]
+    assert names == ["budget", "personal"]
 
 
 # ------------------------------------------------------------------------------ the folder

@@ -189,3 +189,56 @@ def untouched(folder: Path, provenance_sha256: str) -> bool:
         known = {rel: str(entry["sha256"]) for rel, entry in files.items()}
         record(folder, provenance_sha256, known, now, at=before)
     return True
+
+
+# ------------------------------------------------------------------------------ the catalogue
+
+
+def _catalogue_path(portal: Path) -> Path:
+    where = os.path.realpath(portal)
+    name = hashlib.sha256(("catalogue\0" + where).encode("utf-8", "surrogateescape")).hexdigest()
+    return cache_dir() / "catalogue" / f"{name}.json"
+
+
+def _lstat(path: Path) -> list[int] | None:
+    try:
+        st = path.lstat()
+    except OSError:
+        return None
+    return [st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+
+def catalogue_inputs(
+    portal: Path, settings: dict[str, Any], datasets: list[str], files: list[str]
+) -> str:
+    """A digest of what the portal's catalogue is rendered from (the settings, each dataset's
+    provenance and descriptor by lstat, opengov's version) and of the catalogue's files."""
+    from opengov import __version__
+
+    parts: list[Any] = [__version__, settings]
+    for name in datasets:
+        parts.append([name, _lstat(portal / name / "provenance.json"),
+                      _lstat(portal / name / "datapackage.json")])  # fmt: skip
+    parts.append([[name, _lstat(portal / name)] for name in files])
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def catalogue_current(portal: Path, digest: str) -> bool:
+    try:
+        return bool(json.loads(_catalogue_path(portal).read_bytes()).get("inputs") == digest)
+    except (OSError, ValueError, RecursionError, AttributeError):
+        return False
+
+
+def record_catalogue(portal: Path, digest: str) -> None:
+    path = _catalogue_path(portal)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"format": FORMAT, "inputs": digest}, fh)
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.debug("could not record the catalogue of %s: %s", portal, exc.strerror)
+        with contextlib.suppress(OSError, UnboundLocalError):
+            os.unlink(tmp)

@@ -25,10 +25,9 @@ from opengov.errors import InputError, LimitExceeded, PublishError, VerifyFailed
 from opengov.limits import MAX_DESCRIPTOR_BYTES, load_json
 from opengov.load import Loaded
 from opengov.paths import inside, read_regular
-from opengov.release import history, pages, provenance
+from opengov.release import pages, provenance
 from opengov.release import portal as portal_settings
-from opengov.release.build import Release, finish
-from opengov.release.catalogue import WITHDRAWAL, render_catalogue, write_catalogue
+from opengov.release.catalogue import CATALOG, WITHDRAWAL, render_catalogue, write_catalogue
 from opengov.release.signing_keys import write_keys
 from opengov.signing import SIGNATURE
 from opengov.targets import folder_state
@@ -37,6 +36,7 @@ from opengov.targets.plan import PlanItem, PublishResult, diff
 from opengov.trust import Trust
 
 if TYPE_CHECKING:
+    from opengov.release.build import Release
     from opengov.signing import Signer
 from opengov.verify import (
     HISTORY,
@@ -133,7 +133,7 @@ class _Placement:
         if not self._still_published():
             return None  # same inputs, damaged folder: publish again to repair it
         if not self.plan_only:
-            _write_catalogue(self.target.portal, self.settings)
+            _refresh_catalogue(self.target.portal, self.settings)
         return self._result(Status.UNCHANGED, int(previous.get("release", 0)), [])
 
     def _still_published(self) -> bool:
@@ -157,10 +157,14 @@ class _Placement:
         previous = self.previous
         old = {e["og:path"]: e["og:sha256"] for e in (previous or {}).get("generated", [])}
         number = int((previous or {}).get("release", 0)) + 1
+        # Imported here, not with this module: an unchanged re-publish needs none of pyarrow.
+        from opengov.release import history
+        from opengov.release.build import finish
+
         if plan_only:
             # The pages and provenance are regenerated on every release; list them as such.
             items = diff(old, {p: o.sha256 for p, o in release.files.items()})
-            for page in REGENERATED:
+            for page in ("index.html", history.HISTORY_PAGE, history.HISTORY_JSON):
                 had = old.pop(page, None) is not None
                 items = [i for i in items if i.path != page]
                 items.append(PlanItem(page, "changed" if had else "added"))
@@ -329,6 +333,8 @@ def _chain_files(target: Path) -> list[tuple[str, bytes]]:
     hashes to. A link that is missing, changed, a symbolic link, or not where this target keeps
     it (`history/<sha256>.json`) stops the publish: carrying it on would put someone else's
     bytes under the publisher's next signature, or copy a file from outside into the portal."""
+    from opengov.release import history
+
     out: list[tuple[str, bytes]] = []
     data = _read_own(target, PROVENANCE)
     current = parse_provenance(data or b"", PROVENANCE)
@@ -389,8 +395,6 @@ def _swap(target: Path, staging: Path, portal: Path) -> None:
 
 # ------------------------------------------------------------------------------ catalogue
 
-REGENERATED = ("index.html", history.HISTORY_PAGE, history.HISTORY_JSON)
-
 
 def _check_catalogue(
     portal: Path, settings: portal_settings.PortalSettings, overrides: dict[str, Path]
@@ -405,6 +409,24 @@ def _check_catalogue(
             f"the portal catalogue could not be written with {names} "
             f"({type(exc).__name__}); nothing was changed in {portal}"
         ) from None
+
+
+def _refresh_catalogue(portal: Path, settings: portal_settings.PortalSettings) -> None:
+    """The catalogue, after an unchanged publish: rewritten only when what it is made from (the
+    settings, any dataset's provenance or descriptor, the signing keys) or the catalogue's own
+    files changed since it was last written (by lstat, as `folder_state` records it)."""
+    from opengov.release.dcat import DCAT_FILE
+    from opengov.signing import KEYS_FILE
+
+    def digest() -> str:
+        datasets = sorted(p.name for p in portal.iterdir() if p.is_dir() and p.name[0] != ".")
+        files = ["index.html", CATALOG, DCAT_FILE, KEYS_FILE, portal_settings.SETTINGS]
+        return folder_state.catalogue_inputs(portal, settings.to_dict(), datasets, files)
+
+    if folder_state.catalogue_current(portal, digest()):
+        return
+    _write_catalogue(portal, settings)
+    folder_state.record_catalogue(portal, digest())
 
 
 def _write_catalogue(portal: Path, settings: portal_settings.PortalSettings) -> None:
@@ -483,6 +505,7 @@ def _build_withdrawal(
 ) -> None:
     from opengov import signing
     from opengov.package import sha256_file
+    from opengov.release import history
     from opengov.release.build import MEDIA_TYPES, check_continues
 
     link = _history_link(folder)  # with the previous release's signature, if it has one
