@@ -221,10 +221,12 @@ def _previous(target: Path) -> dict[str, Any] | None:
 
 
 def _provenance_sha256(folder: Path) -> str | None:
+    """The sha256 of the current release's provenance, read as `_previous` reads it."""
     try:
-        return hashlib.sha256((folder / PROVENANCE).read_bytes()).hexdigest()
-    except OSError:
+        data = _read_own(folder, PROVENANCE)
+    except (OSError, PublishError):
         return None
+    return None if data is None else hashlib.sha256(data).hexdigest()
 
 
 def _generated(doc: dict[str, Any] | None) -> dict[str, str]:
