@@ -12,6 +12,16 @@ from click.testing import CliRunner
 from helpers import STAFF_ROWS, STAFF_RULES, STAFF_SCHEMA, PackageFactory, write_csv
 
 
+@pytest.fixture(autouse=True)
+def _publish_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Each test its own cache of published folders (targets/folder_state.py), never ~/.cache."""
+    cache = tmp_path_factory.mktemp("opengov-cache")
+    monkeypatch.setenv("OPENGOV_CACHE_DIR", str(cache))
+    return cache
+
+
 @pytest.fixture
 def make_package(tmp_path: Path) -> PackageFactory:
     """Write a one-resource package; every part can be overridden."""

@@ -29,6 +29,7 @@ from opengov.redact.detectors import (
     scan_text,
     validate_kinds,
 )
+from opengov.redact.kinds import KIND_NAMES, unknown_kinds
 
 ID_KINDS = ("personnummer", "samordningsnummer")
 
@@ -210,6 +211,14 @@ def test_kinds_validation() -> None:
         scan_text("x", ["iban"])
     # a bare string is one kind, not a sequence of one-letter kinds
     assert scan_replace(pa.array(["0701234567"]), "phone").matches == {"phone": 1}
+
+
+@given(st.lists(st.sampled_from([*TAGS, "iban", "Phone", "e-mail", "", "namn"]), max_size=12))
+def test_the_rules_loaders_kind_names_are_the_registrys(kinds: list[str]) -> None:
+    """rules.yaml's detector names are checked without importing the detectors
+    (opengov.redact.kinds): the same names, the same verdicts."""
+    assert KIND_NAMES == tuple(TAGS)
+    assert unknown_kinds(kinds) == validate_kinds(kinds)
 
 
 # --- measured corpus ---------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 
 import openpyxl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
@@ -229,3 +230,46 @@ def test_published_xlsx_matches_the_published_csv(
     csv_res = descriptor["resources"][0]
     assert csv_res["encoding"] == "utf-8" and csv_res["dialect"]["delimiter"] == ","
     assert descriptor["resources"][2]["mediatype"] == xlsx.MEDIA_TYPE
+
+
+# Text that exercises every shortcut of the sheet builder: XML specials, Excel's _xHHHH_ escape,
+# control characters, U+FFFE/U+FFFF, whitespace at either end, multi-byte letters, empty text.
+_PIECES = st.sampled_from(
+    ["a", "Å", "ö", "&", "<", ">", "_x", "_x00e5_", "_X00E5_", "_", "x", " ", "\t", "\n",
+     "\r", "\f", "\v", "\x00", "\x1f", "\ufffe", "\uffff", "\uffbe", "€", ""]
+)  # fmt: skip
+_TEXTS = st.lists(
+    st.one_of(st.none(), st.lists(_PIECES, max_size=6).map("".join)), min_size=1, max_size=30
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXTS, st.integers(0, 3))
+def test_the_byte_level_shortcuts_agree_with_the_kernels_they_skip(
+    texts: list[str | None], start: int
+) -> None:
+    """The sheet builder looks at a batch's bytes (numpy) before running Arrow's kernels: it
+    must decide exactly as the kernels would, on sliced arrays and with nulls too."""
+    values = pa.array(texts + ["pad"] * 3, pa.string()).slice(start, len(texts))
+    escaped, _ = xlsx._text_xml(values)
+    slow = values
+    slow = pc_replace_regex(slow, "_x[0-9A-Fa-f]{4}_", xlsx._EXCEL_ESCAPE, r"_x005F_\1")
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+        slow = pc.replace_substring(slow, char, entity)
+    for char in xlsx._SPECIAL:
+        slow = pc.replace_substring(slow, char, f"_x{ord(char):04X}_")
+    assert escaped.to_pylist() == slow.to_pylist()
+    special = pc.any(pc.match_substring_regex(values, xlsx._SPECIAL_PATTERN))
+    assert xlsx._may_hold_special(values) >= bool(special.as_py())
+    for piece in (b"_x", b"&", b"<"):
+        kernel = pc.any(pc.match_substring(values, piece.decode())).as_py()
+        assert xlsx._may_hold(xlsx._text_bytes(values), values, piece) >= bool(kernel)
+    for array in (values, escaped):
+        edges = pc.match_substring_regex(array, r"^\s|\s$")
+        assert xlsx._edges(array).to_pylist() == edges.to_pylist()
+
+
+def pc_replace_regex(values: pa.Array, test: str, pattern: str, replacement: str) -> pa.Array:
+    if pc.any(pc.match_substring_regex(values, test)).as_py():
+        return pc.replace_substring_regex(values, pattern, replacement)
+    return values

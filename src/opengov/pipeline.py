@@ -22,7 +22,6 @@ from opengov.errors import OpengovError
 from opengov.load import Loaded, load
 from opengov.package import ResourceSpec
 from opengov.progress import Progress
-from opengov.release.build import Release, add_resource, new_release, write_metadata
 from opengov.targets.base import Target
 from opengov.targets.plan import PublishResult
 from opengov.validate.model import DEFAULT_SAMPLES
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
 
     import pyarrow as pa
 
+    from opengov.release.build import Release
     from opengov.stream import Run
 
 log = logging.getLogger("opengov.pipeline")
@@ -95,9 +95,11 @@ def build_release(
     progress: bool = False,
 ) -> Release:
     """Every published file of the package, in a staging folder; nothing if anything fails."""
-    # The reading machinery (pyarrow) is imported here: an unchanged re-publish needs none of it.
+    # The reading and writing machinery (pyarrow) is imported here, not with this module: an
+    # unchanged re-publish needs none of it.
     from concurrent.futures import ThreadPoolExecutor
 
+    from opengov.release.build import new_release, write_metadata
     from opengov.stream import Run
     from opengov.validate.arrow_engine import WORKERS
 
@@ -126,6 +128,7 @@ def publish_resource(
 ) -> int:
     """One pass over one resource: each batch validated, redacted and written."""
     from opengov.redact.apply import ResourceRedactor
+    from opengov.release.build import add_resource
     from opengov.release.writers import ResourceWriter
     from opengov.sources.readers import check_kept
     from opengov.stream import open_resource

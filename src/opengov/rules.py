@@ -14,14 +14,16 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from opengov import limits
-from opengov.approvals import ApprovalPolicy, parse_policy
 from opengov.errors import RulesError, UnclassifiedFields
 from opengov.package import Package
+
+if TYPE_CHECKING:
+    from opengov.approvals import ApprovalPolicy
 
 CLASSES = ("public", "personal", "confidential", "secret")
 ACTIONS = ("keep", "drop", "mask", "pseudonymize", "generalize")
@@ -332,11 +334,11 @@ def _detectors(kinds: Any, where: str, key: str, problems: Problems) -> tuple[st
     if not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds):
         problems.add(f"{where}: '{key}' must be a list of detector names")
         return None
-    from opengov.redact.detectors import TAGS, validate_kinds
+    from opengov.redact.kinds import KIND_NAMES, unknown_kinds
 
-    unknown = validate_kinds(kinds)
+    unknown = unknown_kinds(kinds)
     for kind in unknown:
-        problems.add(f"{where}: unknown detector {shown(kind)}{suggest(kind, TAGS)}")
+        problems.add(f"{where}: unknown detector {shown(kind)}{suggest(kind, KIND_NAMES)}")
     return None if unknown else tuple(kinds)
 
 
@@ -687,7 +689,11 @@ def collect_rules(
     top.decided_by = _str_or_none(data.get("decided_by"), source, "decided_by", problems)
     top.decided_at = _str_or_none(data.get("decided_at"), source, "decided_at", problems)
     try:
-        top.approvals = parse_policy(data.get("approvals"), source)
+        if data.get("approvals") is not None:
+            # Imported only then: it brings the signature library, which most packages never use.
+            from opengov.approvals import parse_policy
+
+            top.approvals = parse_policy(data.get("approvals"), source)
     except RulesError as exc:
         problems.items.extend([exc.message, *exc.details])
     top.pseudonym_key_file = _str_or_none(

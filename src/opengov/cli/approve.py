@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from opengov.cli.app import cli, dump
-from opengov.review import Review
+
+if TYPE_CHECKING:
+    from opengov.review import Review
 
 
 @cli.command()

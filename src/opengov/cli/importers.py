@@ -8,12 +8,15 @@ or a credential.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from opengov.cli.app import dump
 from opengov.cli.social import import_group
-from opengov.importers.sql import SqlImportResult, import_sql
+
+if TYPE_CHECKING:
+    from opengov.importers.sql import SqlImportResult
 
 
 @import_group.command("sql")
@@ -38,6 +41,8 @@ def sql_command(
     Writes a Parquet snapshot, a schema from the column types and constraints, a rules.yaml
     draft with every field unclassified, and import.json (source and time, no credentials).
     """
+    from opengov.importers.sql import import_sql
+
     result = import_sql(url, out=out, table=table, query=query, name=name)
     click.echo(dump(result.to_dict()) if as_json else summary(result))
 

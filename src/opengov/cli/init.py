@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from opengov.cli.app import cli, dump
-from opengov.draft.init import InitResult, init_package
+
+if TYPE_CHECKING:
+    from opengov.draft.init import InitResult
 
 
 @cli.command("init")
@@ -32,6 +35,8 @@ def init_command(
     detectors saw in a sample, and import.json. No value from the data is written in the
     drafts. Nothing is published until a person has classified every field.
     """
+    from opengov.draft.init import init_package
+
     result = init_package(source, out=out, sheet=sheet, name=name)
     click.echo(dump(result.to_dict()) if as_json else summary(result))
 

@@ -9,22 +9,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
-from opengov.importers.social import (
-    ArchiveLimits,
-    ClassifyResult,
-    ImportResult,
-    classify,
-    import_facebook,
-)
-from opengov.importers.social import import_twitter as _import_twitter
-from opengov.importers.social.archive import MB
-from opengov.importers.social.records import AccountType
-from opengov.importers.social.report import counts_by_status
-from opengov.redact.keys import load_key
+# The importers (and what they import) load when a command runs, not for `opengov --help`
+# or another command: the CLI's start-up is part of every command's time.
+if TYPE_CHECKING:
+    from opengov.importers.social import ClassifyResult, ImportResult
+    from opengov.importers.social.records import AccountType
 
 _ACCOUNT_TYPE = click.Choice(["official", "personal"])
 
@@ -43,6 +36,8 @@ def _print(result: ImportResult, as_json: bool) -> None:
 def _summary(result: ImportResult) -> str:
     def counts(name: str, by: dict[str, int]) -> str:
         return f"{name}: " + ", ".join(f"{n} {cls}" for cls, n in by.items())
+
+    from opengov.importers.social.report import counts_by_status
 
     status = counts_by_status(result.files)
     lines = [
@@ -134,10 +129,14 @@ def facebook_command(
     key_file: Path | None,
 ) -> None:
     """Import a Facebook "Download your information" export (JSON; ZIP or folder)."""
+    from opengov.importers.social import ArchiveLimits, import_facebook
+    from opengov.importers.social.archive import MB
+    from opengov.redact.keys import load_key
+
     result = import_facebook(
         export,
         account=account,
-        account_type=cast(AccountType, account_type),
+        account_type=cast("AccountType", account_type),
         out=out,
         limits=ArchiveLimits(max_unpacked_bytes=max_unpacked_mb * MB),
         key=load_key(key_file),
@@ -159,10 +158,13 @@ def twitter_command(
     as_json: bool,
 ) -> None:
     """Import an X/Twitter archive (ZIP or folder; current or pre-2019 archives)."""
-    result = _import_twitter(
+    from opengov.importers.social import ArchiveLimits, import_twitter
+    from opengov.importers.social.archive import MB
+
+    result = import_twitter(
         archive,
         account=account,
-        account_type=cast(AccountType, account_type),
+        account_type=cast("AccountType", account_type),
         out=out,
         limits=ArchiveLimits(max_unpacked_bytes=max_unpacked_mb * MB),
         own_handles=own_handles,
@@ -183,6 +185,8 @@ def twitter_command(
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def classify_command(package_dir: Path, decisions: Path, as_json: bool) -> None:
     """Apply classification decisions (official, private, undecided) to an imported package."""
+    from opengov.importers.social import classify
+
     result: ClassifyResult = classify(package_dir, decisions)
     if as_json:
         _echo_json(result.to_dict())

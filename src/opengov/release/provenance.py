@@ -23,7 +23,6 @@ import os
 import platform
 import socket
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +52,8 @@ AGENT_ENV = "OPENGOV_AGENT"
 
 
 def _lib_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version(name)
     except PackageNotFoundError:
@@ -107,7 +108,8 @@ def inputs_fingerprint(
     if key is not None:
         inputs: list[Any] = sorted((i.role, i.path, i.sha256) for i in package.inputs)
     else:
-        inputs = sorted((i.role, i.path, *_on_disk(package, i)) for i in package.inputs)
+        # The listed inputs: `package.inputs` would hash every data file for nothing here.
+        inputs = sorted((i.role, i.path, *_on_disk(package, i)) for i in package.listed_inputs)
     payload = {
         "inputs": inputs,
         "tool": __version__,

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import IO, Any
 from xml.sax.saxutils import escape as xml_escape
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -75,38 +76,109 @@ def column_letter(index: int) -> str:
     return letters
 
 
+# A cell's reference (r="B17"): its column's letters and the batch's row numbers as text,
+# joined into each cell's XML in the same pass that builds it.
+Ref = tuple[str, pa.Array]
+# RE2's \s (what `^\s|\s$` tested): ASCII only, so a string's first or last byte decides.
+_SPACE_BYTES = np.frombuffer(b"\t\n\f\r ", dtype=np.uint8)
+
+
+def _text_bytes(values: pa.Array) -> np.ndarray[Any, np.dtype[np.uint8]] | None:
+    """The UTF-8 bytes of a string array's values (null slots' bytes, if any, included: only
+    "is anything there?" is asked of them), or None for another layout."""
+    if values.type != pa.string() or len(values) == 0:
+        return None
+    buffer = values.buffers()[2]
+    offsets = np.frombuffer(values.buffers()[1], np.int32, len(values) + 1, 4 * values.offset)
+    if buffer is None:
+        return np.zeros(0, np.uint8)
+    return np.frombuffer(buffer, np.uint8)[offsets[0] : offsets[-1]]
+
+
+def _may_hold(
+    data: np.ndarray[Any, np.dtype[np.uint8]] | None, values: pa.Array, piece: bytes
+) -> bool:
+    """Whether any value may hold `piece` (one or two ASCII bytes)."""
+    if data is None:
+        return bool(pc.any(pc.match_substring(values, piece.decode())).as_py())
+    hits = data == piece[0]
+    if len(piece) == 2:
+        hits = hits[:-1] & (data[1:] == piece[1])
+    return bool(np.any(hits))
+
+
+def _may_hold_special(values: pa.Array) -> bool:
+    """Whether any value may hold a character of `_SPECIAL` (a control character other than tab
+    and line feed, U+FFFE, U+FFFF): one pass of numpy over the bytes instead of RE2 per value."""
+    data = _text_bytes(values)
+    if data is None:
+        return bool(pc.any(pc.match_substring_regex(values, _SPECIAL_PATTERN)).as_py())
+    if bool(np.any((data < 0x20) & (data != 0x09) & (data != 0x0A))):
+        return True
+    # U+FFFE and U+FFFF are EF BF BE and EF BF BF in UTF-8.
+    return bool(np.any((data[:-2] == 0xEF) & (data[1:-1] == 0xBF) & (data[2:] >= 0xBE)))
+
+
 def _text_xml(values: pa.Array) -> tuple[pa.Array, int]:
     """Text as the content of an XML element, cut to Excel's cell limit; and how many were cut."""
     long = pc.greater(pc.utf8_length(values), CELL_CHARS)
     cut = int(pc.sum(long).as_py() or 0)
     if cut:
         values = pc.if_else(long, pc.utf8_slice_codeunits(values, 0, CELL_CHARS), values)
-    if pc.any(pc.match_substring_regex(values, "_x[0-9A-Fa-f]{4}_")).as_py():
+    # The bytes are looked at first (numpy, one pass each): the kernels that rewrite every value
+    # run only on a batch that holds what they replace.
+    data = _text_bytes(values)
+    if (
+        _may_hold(data, values, b"_x")
+        and pc.any(pc.match_substring_regex(values, "_x[0-9A-Fa-f]{4}_")).as_py()
+    ):
         values = pc.replace_substring_regex(values, _EXCEL_ESCAPE, r"_x005F_\1")
-    values = pc.replace_substring(values, "&", "&amp;")
-    values = pc.replace_substring(values, "<", "&lt;")
-    values = pc.replace_substring(values, ">", "&gt;")
-    if pc.any(pc.match_substring_regex(values, _SPECIAL_PATTERN)).as_py():
+        data = _text_bytes(values)
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+        if _may_hold(data, values, char.encode()):
+            values = pc.replace_substring(values, char, entity)
+            data = _text_bytes(values)
+    if _may_hold_special(values):
         for char in _SPECIAL:
             values = pc.replace_substring(values, char, f"_x{ord(char):04X}_")
     return values, cut
 
 
-def _string_cells(ref: pa.Array, values: pa.Array) -> pa.Array:
+def _edges(values: pa.Array) -> pa.Array:
+    r"""True where a value starts or ends with whitespace (RE2's `^\s|\s$`), null where null."""
+    data = _text_bytes(values)
+    if data is None:
+        return pc.match_substring_regex(values, r"^\s|\s$")
+    offsets = np.frombuffer(values.buffers()[1], np.int32, len(values) + 1, 4 * values.offset)
+    starts, ends = offsets[:-1] - offsets[0], offsets[1:] - offsets[0]
+    filled = ends > starts
+    first = np.isin(data[np.where(filled, starts, 0)], _SPACE_BYTES) if len(data) else filled
+    last = np.isin(data[np.where(filled, ends - 1, 0)], _SPACE_BYTES) if len(data) else filled
+    mask = filled & (first | last)
+    return pa.array(mask, pa.bool_(), mask=values.is_null().to_numpy(zero_copy_only=False))
+
+
+def _string_cells(ref: Ref, values: pa.Array) -> pa.Array:
+    letter, numbers = ref
+
     def cells(space: str) -> pa.Array:
         return pc.binary_join_element_wise(
-            '<c r="', ref, f'" t="inlineStr"><is><t{space}>', values, "</t></is></c>", ""
-        )
+            f'<c r="{letter}', numbers, f'" t="inlineStr"><is><t{space}>', values,
+            "</t></is></c>", "",
+        )  # fmt: skip
 
     # Only text with spaces at either end needs xml:space="preserve" (about a tenth of the XML).
-    edges = pc.match_substring_regex(values, r"^\s|\s$")
+    edges = _edges(values)
     if not pc.any(edges).as_py():
         return cells("")
     return _pick(edges, cells(' xml:space="preserve"'), cells(""))
 
 
-def _value_cells(ref: pa.Array, values: pa.Array, attrs: str = "") -> pa.Array:
-    return pc.binary_join_element_wise('<c r="', ref, f'"{attrs}><v>', values, "</v></c>", "")
+def _value_cells(ref: Ref, values: pa.Array, attrs: str = "") -> pa.Array:
+    letter, numbers = ref
+    return pc.binary_join_element_wise(
+        f'<c r="{letter}', numbers, f'"{attrs}><v>', values, "</v></c>", ""
+    )
 
 
 def _pick(condition: pa.Array, when: pa.Array, otherwise: pa.Array) -> pa.Array:
@@ -204,8 +276,7 @@ class XlsxWriter:
         numbers = pa.array(range(first, first + table.num_rows), pa.int64()).cast(pa.string())
         parts: list[Any] = ['<row r="', numbers, '">']
         for letter, column in zip(self.letters, table.columns, strict=True):
-            ref = pc.binary_join_element_wise(letter, numbers, "")
-            parts.append(pc.fill_null(self._cells(ref, column.combine_chunks()), ""))
+            parts.append(pc.fill_null(self._cells((letter, numbers), column.combine_chunks()), ""))
         parts += ["</row>", ""]
         rows = pc.binary_join_element_wise(*parts)
         if self.failure is not None:
@@ -214,7 +285,7 @@ class XlsxWriter:
         self.pending.put((rows, _string_bytes(rows)))
         self.rows += table.num_rows
 
-    def _cells(self, ref: pa.Array, column: pa.Array) -> pa.Array:
+    def _cells(self, ref: Ref, column: pa.Array) -> pa.Array:
         type_ = column.type
         if pa.types.is_dictionary(type_):
             column, type_ = column.dictionary_decode(), type_.value_type
@@ -323,7 +394,7 @@ class XlsxWriter:
 
 
 def _early_as_text(
-    serial: pa.Array, dated: pa.Array, ref: pa.Array, column: pa.Array, fmt: str
+    serial: pa.Array, dated: pa.Array, ref: Ref, column: pa.Array, fmt: str
 ) -> pa.Array:
     """Dates before 1 March 1900 as ISO text: Excel's calendar is wrong or absent there."""
     early = pc.less(serial, _FIRST_SAFE_SERIAL)

@@ -25,17 +25,18 @@ from opengov.errors import InputError, LimitExceeded, PublishError, VerifyFailed
 from opengov.limits import MAX_DESCRIPTOR_BYTES, load_json
 from opengov.load import Loaded
 from opengov.paths import inside, read_regular
-from opengov.release import history, pages, provenance
+from opengov.release import pages, provenance
 from opengov.release import portal as portal_settings
-from opengov.release.build import Release, finish
-from opengov.release.catalogue import WITHDRAWAL, render_catalogue, write_catalogue
+from opengov.release.catalogue import CATALOG, WITHDRAWAL, render_catalogue, write_catalogue
 from opengov.release.signing_keys import write_keys
 from opengov.signing import SIGNATURE
+from opengov.targets import folder_state
 from opengov.targets.base import Status, WithdrawResult, checked_reason
 from opengov.targets.plan import PlanItem, PublishResult, diff
 from opengov.trust import Trust
 
 if TYPE_CHECKING:
+    from opengov.release.build import Release
     from opengov.signing import Signer
 from opengov.verify import (
     HISTORY,
@@ -114,28 +115,56 @@ class _Placement:
         return PublishResult(self.loaded.name, str(self.folder), status.value, number, items)
 
     def unchanged(self) -> PublishResult | None:
+        """The last release, if it was made from exactly these inputs (data, descriptor, schemas,
+        rules.yaml, pseudonym key, opengov's version: the fingerprint), signed as this publish
+        would sign it, with the approvals this publish would record, and the folder still holds
+        it (docs/security.md, "What an unchanged re-publish trusts")."""
         previous = self.previous
         if not previous or previous.get("inputs_fingerprint") != self.loaded.fingerprint:
             return None
         signer, signing = self.loaded.signer, previous.get("signing")
         signed_by = signing.get("key_id") if isinstance(signing, dict) else None
-        if signer is not None and signed_by != signer.key_id:
-            return None  # to be signed, or signed by the key that took over: a new release
-        # Consistency is what decides here; whether the auditor trusts the key is theirs.
-        if not verify_folder(self.folder, Trust(allow_unsigned=True)).ok:
+        if signed_by != (signer.key_id if signer is not None else None):
+            # To be signed, signed by the key that took over, or left unsigned (which the
+            # publish refuses for a signed chain): not what the folder holds.
+            return None
+        if not _same_approvals(self.loaded, previous):
+            return None  # one added or withdrawn: the publish records (or refuses) them anew
+        if not self._still_published():
             return None  # same inputs, damaged folder: publish again to repair it
         if not self.plan_only:
-            _write_catalogue(self.target.portal, self.settings)
+            _refresh_catalogue(self.target.portal, self.settings)
         return self._result(Status.UNCHANGED, int(previous.get("release", 0)), [])
+
+    def _still_published(self) -> bool:
+        """The folder as the last publish (or the last full check) left it, by lstat; else the
+        full check, whose success is recorded for the next time."""
+        prov_sha = _provenance_sha256(self.folder)
+        if prov_sha is None:
+            return False
+        if folder_state.untouched(self.folder, prov_sha):
+            return True
+        before = folder_state.snapshot(self.folder)
+        # Consistency is what decides here; whether the auditor trusts the key is theirs.
+        if not verify_folder(self.folder, Trust(allow_unsigned=True)).ok:
+            folder_state.forget(self.folder)
+            return False
+        if before is not None and before == folder_state.snapshot(self.folder):
+            folder_state.record(self.folder, prov_sha, _generated(self.previous), before)
+        return True
 
     def apply(self, release: Release, *, plan_only: bool) -> PublishResult:
         previous = self.previous
         old = {e["og:path"]: e["og:sha256"] for e in (previous or {}).get("generated", [])}
         number = int((previous or {}).get("release", 0)) + 1
+        # Imported here, not with this module: an unchanged re-publish needs none of pyarrow.
+        from opengov.release import history
+        from opengov.release.build import finish
+
         if plan_only:
             # The pages and provenance are regenerated on every release; list them as such.
             items = diff(old, {p: o.sha256 for p, o in release.files.items()})
-            for page in REGENERATED:
+            for page in ("index.html", history.HISTORY_PAGE, history.HISTORY_JSON):
                 had = old.pop(page, None) is not None
                 items = [i for i in items if i.path != page]
                 items.append(PlanItem(page, "changed" if had else "added"))
@@ -155,6 +184,7 @@ class _Placement:
         # The catalogue must render with the new release before anything is swapped in.
         _check_catalogue(self.target.portal, self.settings, {self.loaded.name: release.staging})
         _swap(self.folder, release.staging, self.target.portal)
+        _record_published(self.folder, {p: o.sha256 for p, o in release.files.items()})
         if release.signer is not None:
             write_keys(self.target.portal, release.signer.info)
         _write_catalogue(self.target.portal, self.settings)
@@ -188,6 +218,44 @@ def _previous(target: Path) -> dict[str, Any] | None:
             f"`opengov verify {target}`, then restore it or move the folder away",
             details=exc.details or [exc.message],
         ) from None
+
+
+def _provenance_sha256(folder: Path) -> str | None:
+    """The sha256 of the current release's provenance, read as `_previous` reads it."""
+    try:
+        data = _read_own(folder, PROVENANCE)
+    except (OSError, PublishError):
+        return None
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
+def _generated(doc: dict[str, Any] | None) -> dict[str, str]:
+    """The sha256 provenance records for each published file."""
+    return {str(e["og:path"]): str(e["og:sha256"]) for e in (doc or {}).get("generated", [])}
+
+
+def _record_published(folder: Path, written: dict[str, str]) -> None:
+    """What was just swapped in is the release's bytes: remember the folder as it is now."""
+    prov_sha = _provenance_sha256(folder)
+    if prov_sha is not None:
+        folder_state.record(folder, prov_sha, written)
+
+
+def _same_approvals(loaded: Loaded, previous: dict[str, Any]) -> bool:
+    """The approvals valid now are those the last release records (by key)."""
+    policy = loaded.rules.approvals
+    if policy is None:
+        return previous.get("approvals") is None
+    from opengov import approvals
+
+    recorded, problems = approvals.recorded(previous)
+    if problems:
+        return False
+    now, _ = approvals.count_valid(
+        approvals.read_envelopes(loaded.package.root), policy,
+        dataset=loaded.name, fingerprint=loaded.fingerprint,
+    )  # fmt: skip
+    return {a.key_id for a in now} == {a.key_id for a in recorded}
 
 
 def _in_portal(portal: Path, *parts: str, what: str = "dataset folder") -> Path:
@@ -267,6 +335,8 @@ def _chain_files(target: Path) -> list[tuple[str, bytes]]:
     hashes to. A link that is missing, changed, a symbolic link, or not where this target keeps
     it (`history/<sha256>.json`) stops the publish: carrying it on would put someone else's
     bytes under the publisher's next signature, or copy a file from outside into the portal."""
+    from opengov.release import history
+
     out: list[tuple[str, bytes]] = []
     data = _read_own(target, PROVENANCE)
     current = parse_provenance(data or b"", PROVENANCE)
@@ -327,8 +397,6 @@ def _swap(target: Path, staging: Path, portal: Path) -> None:
 
 # ------------------------------------------------------------------------------ catalogue
 
-REGENERATED = ("index.html", history.HISTORY_PAGE, history.HISTORY_JSON)
-
 
 def _check_catalogue(
     portal: Path, settings: portal_settings.PortalSettings, overrides: dict[str, Path]
@@ -343,6 +411,24 @@ def _check_catalogue(
             f"the portal catalogue could not be written with {names} "
             f"({type(exc).__name__}); nothing was changed in {portal}"
         ) from None
+
+
+def _refresh_catalogue(portal: Path, settings: portal_settings.PortalSettings) -> None:
+    """The catalogue, after an unchanged publish: rewritten only when what it is made from (the
+    settings, any dataset's provenance or descriptor, the signing keys) or the catalogue's own
+    files changed since it was last written (by lstat, as `folder_state` records it)."""
+    from opengov.release.dcat import DCAT_FILE
+    from opengov.signing import KEYS_FILE
+
+    def digest() -> str:
+        datasets = sorted(p.name for p in portal.iterdir() if p.is_dir() and p.name[0] != ".")
+        files = ["index.html", CATALOG, DCAT_FILE, KEYS_FILE, portal_settings.SETTINGS]
+        return folder_state.catalogue_inputs(portal, settings.to_dict(), datasets, files)
+
+    if folder_state.catalogue_current(portal, digest()):
+        return
+    _write_catalogue(portal, settings)
+    folder_state.record_catalogue(portal, digest())
 
 
 def _write_catalogue(portal: Path, settings: portal_settings.PortalSettings) -> None:
@@ -421,6 +507,7 @@ def _build_withdrawal(
 ) -> None:
     from opengov import signing
     from opengov.package import sha256_file
+    from opengov.release import history
     from opengov.release.build import MEDIA_TYPES, check_continues
 
     link = _history_link(folder)  # with the previous release's signature, if it has one
