@@ -461,8 +461,14 @@ def load_single_file(
     *,
     encoding: str | None = None,
     delimiter: str | None = None,
+    sheet: str | None = None,
 ) -> Package:
-    """A bare data file validated against a schema file: a one-resource package, no rules."""
+    """A bare data file validated against a schema file: a one-resource package, no rules.
+
+    What the file does not say is worked out as frictionless does: the encoding from its
+    bytes (a byte order mark first), the delimiter sniffed from its first lines (`,` tab `;`
+    `|`), the first sheet of a workbook. `encoding`, `delimiter` and `sheet` say it instead.
+    """
     data, schema = Path(data), Path(schema)
     if not data.is_file():
         raise InputError(f"data file {str(data)!r} does not exist")
@@ -474,10 +480,21 @@ def load_single_file(
     }
     if encoding:
         desc["encoding"] = encoding
+    fmt = _SUFFIX_FORMAT.get(data.suffix.lower())
     if delimiter:
+        delimiter = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)
+        if len(delimiter) != 1:
+            raise InputError(f"--delimiter must be one character, not {delimiter!r}")
+        if fmt not in (None, "csv", "tsv"):
+            raise InputError(f"--delimiter is for CSV files; {data.name} is {fmt}")
         desc["dialect"] = {"delimiter": delimiter}
-    elif data.suffix.lower() in {".csv", ".txt"}:
-        desc["dialect"] = {"delimiter": sniff_delimiter(data)}
+    if sheet is not None or fmt == "xlsx":
+        if fmt != "xlsx":
+            raise InputError(f"--sheet is for XLSX workbooks; {data.name} is not one")
+        from opengov.sources.xlsx import choose_sheet
+
+        chosen = choose_sheet(data, sheet, schema_desc)
+        desc["dialect"] = {"excel": {"sheet": chosen}}
     root = data.resolve().parent
     inputs = [_input_file("schema", schema.name, schema)]
     res = _resource_spec(root, desc, 1, inputs)
@@ -490,13 +507,6 @@ def load_single_file(
         rules_path=None,
         single_file=True,
     )
-
-
-def sniff_delimiter(path: Path) -> str:
-    """`;` if the header line has more semicolons than commas: Swedish exports usually do."""
-    with path.open("rb") as fh:
-        head = fh.readline(65536)
-    return ";" if head.count(b";") > head.count(b",") else ","
 
 
 def _safe_name(stem: str) -> str:
