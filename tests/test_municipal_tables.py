@@ -227,3 +227,51 @@ def test_xlsx_with_a_description_sheet_first_names_the_sheets(tmp_path: Path) ->
         validate(path, schema=SCHEMA, sheet="Blad1")
     result = CliRunner().invoke(cli, ["validate", str(path), "--schema", str(SCHEMA)])
     assert result.exit_code == SheetChoiceNeeded.exit_code and "--sheet" in result.output
+
+
+def _declared_package(tmp_path: Path, extra: dict[str, Any]) -> Path:
+    package = tmp_path / "ledger"
+    (package / "data").mkdir(parents=True, exist_ok=True)
+    shutil.copy(FIXTURES / "kommun-pipe.csv", package / "data" / "f.csv")
+    shutil.copy(EXAMPLE_RULES, package / "rules.yaml")
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    resource = {"name": "fakturor", "path": "data/f.csv", "schema": schema, **extra}
+    (package / "datapackage.json").write_text(
+        json.dumps({"name": "ledger", "resources": [resource]}), encoding="utf-8"
+    )
+    return package
+
+
+def _digests() -> tuple[str, str, int]:
+    import hashlib
+
+    data = (FIXTURES / "kommun-pipe.csv").read_bytes()
+    return hashlib.sha256(data).hexdigest(), hashlib.md5(data).hexdigest(), len(data)
+
+
+@pytest.mark.parametrize("engine", ["auto", "frictionless"])
+def test_declared_hash_bytes_and_rows_are_checked(tmp_path: Path, engine: str) -> None:
+    sha, md5, size = _digests()
+    right = {"hash": f"sha256:{sha}", "bytes": size, "rows": 10, "fields": 15}
+    report = validate(_declared_package(tmp_path / "a", right), engine=engine)
+    assert report.passed, report.to_dict()
+    assert validate(_declared_package(tmp_path / "m", {"hash": md5}), engine=engine).passed
+    wrong = {"hash": "sha256:" + "0" * 64, "bytes": size + 1, "rows": 11, "fields": 14}
+    report = validate(_declared_package(tmp_path / "b", wrong), engine=engine)
+    assert not report.passed
+    types = sorted(f.type for r in report.results for f in r.samples)
+    assert types == ["byte-count", "field-count", "hash-count", "row-count"]
+    bad_md5 = validate(_declared_package(tmp_path / "c", {"hash": "0" * 32}), engine=engine)
+    assert [f.type for r in bad_md5.results for f in r.samples] == ["hash-count"]
+
+
+def test_a_declared_hash_mismatch_refuses_the_publish(tmp_path: Path) -> None:
+    from opengov.errors import ValidationFailed
+
+    package = _declared_package(tmp_path, {"hash": "sha256:" + "1" * 64})
+    with pytest.raises(ValidationFailed):
+        publish_static(package, tmp_path / "portal")
+    assert not (tmp_path / "portal" / "ledger").exists()
+    sha, _, size = _digests()
+    ok = _declared_package(tmp_path / "ok", {"hash": f"sha256:{sha}", "bytes": size})
+    assert publish_static(ok, tmp_path / "portal").status == "published"

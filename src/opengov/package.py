@@ -97,6 +97,11 @@ class ResourceSpec:
                 desc["encoding"] = self.encoding
             if self.dialect:
                 desc["dialect"] = self.dialect
+        # What the descriptor declares about the data, which frictionless checks (hash-count,
+        # byte-count, field-count, row-count), as the arrow engine does.
+        for key in ("hash", "bytes", "fields", "rows"):
+            if key in self.descriptor:
+                desc[key] = self.descriptor[key]
         return desc
 
 
