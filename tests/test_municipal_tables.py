@@ -92,9 +92,7 @@ def test_fixture_publishes_every_record(name: str, tmp_path: Path) -> None:
     assert [r["verifikationsnummer"] for r in published] == [
         r["verifikationsnummer"] for r in source
     ]
-    assert [Decimal(str(r["belopp"])) for r in published] == [
-        _amount(r["belopp"]) for r in source
-    ]
+    assert [Decimal(str(r["belopp"])) for r in published] == [_amount(r["belopp"]) for r in source]
     for column in SPEC:
         if column not in source[0]:
             assert all(r[column] is None for r in published), column
@@ -193,10 +191,8 @@ def test_cli_options_for_a_single_file(tmp_path: Path) -> None:
     assert runner.invoke(cli, [*base, "--delimiter", ":"]).exit_code == 0
     wrong = runner.invoke(cli, [*base, "--delimiter", ":", "--encoding", "utf-8"])
     assert wrong.exit_code == 6 and "not valid utf-8" in wrong.output.lower()
-    package = runner.invoke(
-        cli, ["validate", str(ROOT / "datapackages" / "leverantorsreskontra-2024"), "--encoding",
-              "utf-8"]  # fmt: skip
-    )
+    example = str(ROOT / "datapackages" / "leverantorsreskontra-2024")
+    package = runner.invoke(cli, ["validate", example, "--encoding", "utf-8"])
     assert package.exit_code == 6 and "single data file" in package.output
 
 
