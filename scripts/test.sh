@@ -107,6 +107,15 @@ fi
 took "$t"
 
 # --------------------------------------------------------------------------------------
+section "frictionless-py's test data (PyPI sdist) for the parity test"
+t=$SECONDS
+# Downloads frictionless' sdist into .cache/ once and records frictionless' own outcome for
+# each case (about two minutes the first time); tests/test_frictionless_parity.py fails, never
+# skips, when this could not be done.
+check "frictionless corpus" python tests/frictionless_corpus.py
+took "$t"
+
+# --------------------------------------------------------------------------------------
 section "Lint: ruff"
 t=$SECONDS
 check "ruff check" ruff check src tests benchmarks scripts

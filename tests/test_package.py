@@ -97,4 +97,7 @@ def test_single_file_with_schema_sniffs_semicolon(tmp_path: Path) -> None:
     package = load_single_file(data, schema)
     assert package.single_file and package.rules_path is None
     res = package.resources[0]
-    assert res.delimiter == ";" and res.encoding == "cp1252"
+    from opengov.sources.dialect import csv_dialect
+
+    # Sniffed from the first lines as frictionless does (not declared in the descriptor).
+    assert csv_dialect(res).delimiter == ";" and res.encoding == "cp1252"

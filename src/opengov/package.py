@@ -12,12 +12,12 @@ import codecs
 import hashlib
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from opengov import limits
 from opengov.errors import InputError, SchemaError
-from opengov.paths import check_name, inside, slug
+from opengov.paths import check_name, inside, shown, slug
 
 DESCRIPTOR = "datapackage.json"
 RULES = "rules.yaml"
@@ -28,7 +28,12 @@ _SUFFIX_FORMAT = {
     ".txt": "csv",
     ".xlsx": "xlsx",
     ".parquet": "parquet",
+    ".parq": "parquet",
 }
+# Compressed tables frictionless opens through a decompressing loader. opengov reads only what
+# it can bound before reading (an archive or stream can unpack to any size): it says so, rather
+# than parsing the compressed bytes as text.
+_COMPRESSED = {".gz": "gz", ".bz2": "bz2", ".xz": "xz", ".zip": "zip"}
 
 
 def sha256_file(path: Path) -> str:
@@ -88,6 +93,8 @@ class ResourceSpec:
     def frictionless_descriptor(self) -> dict[str, Any]:
         """The descriptor frictionless validates: schema inlined, paths relative to the package."""
         desc: dict[str, Any] = {"name": self.name, "schema": self.schema}
+        if "$schema" in self.descriptor:
+            desc["$schema"] = self.descriptor["$schema"]  # a v2 profile allows v2 constraints
         if self.data is not None:
             desc["data"] = self.data
         else:
@@ -95,8 +102,13 @@ class ResourceSpec:
             desc["format"] = self.format
             if self.encoding:
                 desc["encoding"] = self.encoding
-            if self.dialect:
-                desc["dialect"] = self.dialect
+        if self.dialect:
+            desc["dialect"] = self.dialect
+        # What the descriptor declares about the data, which frictionless checks (hash-count,
+        # byte-count, field-count, row-count), as the arrow engine does.
+        for key in ("hash", "bytes", "fields", "rows"):
+            if key in self.descriptor:
+                desc[key] = self.descriptor[key]
         return desc
 
 
@@ -346,6 +358,7 @@ def _resource_spec(
         raise SchemaError(f"resource {index} has no name")
     check_name(name, f"resource {index}: the name")
     what = f"resource {name!r}"
+    _refuse_custom_profile(desc, what)
     schema = _resolve_schema(root, desc, what, inputs)
     dialect = desc.get("dialect") or {}
     if not isinstance(dialect, dict):
@@ -354,10 +367,17 @@ def _resource_spec(
         if not isinstance(desc["data"], list):
             raise SchemaError(f"{what}: inline 'data' must be a list of rows")
         return ResourceSpec(
-            name=name, format="inline", schema=schema, descriptor=desc, data=desc["data"]
+            name=name,
+            format="inline",
+            schema=schema,
+            descriptor=desc,
+            data=desc["data"],
+            dialect=dialect,  # `header: false`, headerRows, commentChar apply to inline rows too
         )
     rel = desc.get("path")
-    if isinstance(rel, list):
+    if isinstance(rel, list) or desc.get("extrapaths") or desc.get("scheme") == "multipart":
+        # frictionless' own descriptors spell a multipart path as `path` + `extrapaths`:
+        # reading `path` alone would drop every row of the other parts.
         raise SchemaError(f"{what}: multipart paths are not supported; join the files first")
     if not isinstance(rel, str):
         raise SchemaError(f"{what} has neither 'path' nor 'data'")
@@ -367,7 +387,9 @@ def _resource_spec(
     size = path.stat().st_size
     if size == 0:
         raise InputError(f"{what}: data file {rel!r} is empty")
+    refuse_compressed(rel, desc.get("compression"), what)
     fmt = str(desc.get("format") or _SUFFIX_FORMAT.get(path.suffix.lower(), "")).lower()
+    fmt = {"parq": "parquet"}.get(fmt, fmt)  # frictionless' name for a .parq file
     if fmt not in FORMATS - {"inline"}:
         raise InputError(f"{what}: unsupported format {fmt or path.suffix!r} (csv, xlsx, parquet)")
     encoding = None
@@ -395,6 +417,38 @@ def _resource_spec(
         encoding=encoding,
         dialect=dialect,
     )
+
+
+_STANDARD_PROFILES = {"data-resource", "tabular-data-resource", "default"}
+_PROFILE_HOMES = ("https://specs.frictionlessdata.io/", "https://datapackage.org/profiles/")
+
+
+def _refuse_custom_profile(desc: dict[str, Any], what: str) -> None:
+    """A resource `profile` (v1) or `$schema` (v2) other than the standard ones is a JSON
+    Schema the descriptor must satisfy: opengov does not fetch or run those, so it says so
+    rather than validating as if the profile were not there."""
+    for key in ("profile", "$schema"):
+        value = desc.get(key)
+        if value is None or value in _STANDARD_PROFILES:
+            continue
+        if isinstance(value, str) and value.startswith(_PROFILE_HOMES):
+            continue
+        raise SchemaError(
+            f"{what}: custom {key!r} {shown(value)} is not checked by opengov; remove it, or "
+            "use a standard profile (tabular-data-resource)"
+        )
+
+
+def refuse_compressed(rel: str, declared: object, what: str) -> None:
+    """An InputError for a compressed table (declared `compression`, or named .gz, .bz2, .xz,
+    .zip): its decompressed size is unknown until it is read, so it is unpacked first."""
+    kind = declared or _COMPRESSED.get(PurePosixPath(rel).suffix.lower())
+    if kind:
+        raise InputError(
+            f"{what}: data file {rel!r} is compressed ({kind}); opengov reads uncompressed "
+            "tables only (a compressed file can unpack to any size): unpack it and point "
+            "'path' at the table"
+        )
 
 
 def load_package(path: Path | str) -> Package:
@@ -461,8 +515,14 @@ def load_single_file(
     *,
     encoding: str | None = None,
     delimiter: str | None = None,
+    sheet: str | None = None,
 ) -> Package:
-    """A bare data file validated against a schema file: a one-resource package, no rules."""
+    """A bare data file validated against a schema file: a one-resource package, no rules.
+
+    What the file does not say is worked out as frictionless does: the encoding from its
+    bytes (a byte order mark first), the delimiter sniffed from its first lines (`,` tab `;`
+    `|`), the first sheet of a workbook. `encoding`, `delimiter` and `sheet` say it instead.
+    """
     data, schema = Path(data), Path(schema)
     if not data.is_file():
         raise InputError(f"data file {str(data)!r} does not exist")
@@ -474,10 +534,21 @@ def load_single_file(
     }
     if encoding:
         desc["encoding"] = encoding
+    fmt = _SUFFIX_FORMAT.get(data.suffix.lower())
     if delimiter:
+        delimiter = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)
+        if len(delimiter) != 1:
+            raise InputError(f"--delimiter must be one character, not {delimiter!r}")
+        if fmt not in (None, "csv", "tsv"):
+            raise InputError(f"--delimiter is for CSV files; {data.name} is {fmt}")
         desc["dialect"] = {"delimiter": delimiter}
-    elif data.suffix.lower() in {".csv", ".txt"}:
-        desc["dialect"] = {"delimiter": sniff_delimiter(data)}
+    if sheet is not None or fmt == "xlsx":
+        if fmt != "xlsx":
+            raise InputError(f"--sheet is for XLSX workbooks; {data.name} is not one")
+        from opengov.sources.xlsx import choose_sheet
+
+        chosen = choose_sheet(data, sheet, schema_desc)
+        desc["dialect"] = {"excel": {"sheet": chosen}}
     root = data.resolve().parent
     inputs = [_input_file("schema", schema.name, schema)]
     res = _resource_spec(root, desc, 1, inputs)
@@ -490,13 +561,6 @@ def load_single_file(
         rules_path=None,
         single_file=True,
     )
-
-
-def sniff_delimiter(path: Path) -> str:
-    """`;` if the header line has more semicolons than commas: Swedish exports usually do."""
-    with path.open("rb") as fh:
-        head = fh.readline(65536)
-    return ";" if head.count(b";") > head.count(b",") else ","
 
 
 def _safe_name(stem: str) -> str:

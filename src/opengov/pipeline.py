@@ -16,7 +16,7 @@ import logging
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from opengov.errors import OpengovError
 from opengov.load import Loaded, load
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from opengov.release.build import Release
+    from opengov.sources.typed import TypedBatch
     from opengov.stream import Run
 
 log = logging.getLogger("opengov.pipeline")
@@ -147,7 +148,7 @@ def publish_resource(
             if run.failed is None and writer is not None:
                 try:
                     check_kept(spec, batch)
-                    out = redactor.feed(typed_table(spec, batch.columns))
+                    out = redactor.feed(typed_table(spec, batch))
                     writer.write(out.table, out.csv_table)
                     withheld = out.withheld
                 except OpengovError as exc:
@@ -172,15 +173,16 @@ def publish_resource(
     return rows
 
 
-def typed_table(spec: ResourceSpec, columns: list[Any] | None) -> pa.Table:
-    """A batch's cast columns as a table named by field (the published reader's layout)."""
+def typed_table(spec: ResourceSpec, batch: TypedBatch | None) -> pa.Table:
+    """A batch's cast columns as a table named by field, in schema order (the published
+    reader's layout; columns matched by name where `fieldsMatch` says so)."""
     import pyarrow as pa
 
     from opengov.sources.cast import arrow_type
 
     fields = spec.schema.get("fields", [])
-    if columns is None:
+    if batch is None:
         arrays = [pa.array([], arrow_type(f)) for f in fields]
     else:
-        arrays = [c.cast.array for c in columns[: len(fields)]]
+        arrays = batch.schema_arrays(fields)
     return pa.table(arrays, names=[str(f["name"]) for f in fields])

@@ -38,7 +38,19 @@ from opengov.cli.app import cli, dump, progress_wanted
     help="Pseudonym key (else OPENGOV_PSEUDONYM_KEY): masked values get a keyed fingerprint.",
 )
 @click.option(
-    "--sheet", help="Sheet of an .xlsx file validated without --schema (schema inferred)."
+    "--sheet",
+    help="Sheet of a single .xlsx file (default: the first; a first sheet without the "
+    "schema's columns is refused, naming the sheets).",
+)
+@click.option(
+    "--encoding",
+    help="Encoding of a single CSV file with --schema (default: from its bytes: a byte order "
+    "mark, else UTF-8 or Windows-1252), e.g. utf-8, windows-1252, utf-16.",
+)
+@click.option(
+    "--delimiter",
+    help="Delimiter of a single CSV file with --schema (default: sniffed from its first lines "
+    "among , ; tab |, as frictionless does). A tab: --delimiter $'\\t'.",
 )
 @click.option(
     "--show-values",
@@ -55,6 +67,8 @@ def validate(
     target: Path,
     schema: Path | None,
     sheet: str | None,
+    encoding: str | None,
+    delimiter: str | None,
     show_values: bool,
     show_values_in_report: bool,
     as_json: bool,
@@ -84,6 +98,8 @@ def validate(
         progress=progress_wanted(),
         key=load_key(key_file),
         sheet=sheet,
+        encoding=encoding,
+        delimiter=delimiter,
     )
     data = report.to_dict()
     shown = report.to_dict(show_values=True) if show_values else data

@@ -144,8 +144,14 @@ def csv_dialect(resource: ResourceSpec) -> CsvDialect:
     sniffed_space = False
     if (delimiter is None or "skipInitialSpace" not in opts) and resource.path is not None:
         sample = _decode_head(resource, _SNIFF_LINES)
+        text = "".join(sample)
+        if "\n" not in text and "\r" in text:
+            # Lines ended by a bare carriage return (a region's ledger export): Python's
+            # Sniffer splits lines at "\n" only and would see one line (frictionless then
+            # falls back to a comma and reads one column). Show it the lines.
+            text = "".join(line.rstrip("\r") + "\n" for line in sample)
         try:
-            sniffed = csv.Sniffer().sniff("".join(sample), delimiter or _SNIFF_DELIMITERS)
+            sniffed = csv.Sniffer().sniff(text, delimiter or _SNIFF_DELIMITERS)
             sniffed_delimiter = sniffed.delimiter
             sniffed_space = bool(sniffed.skipinitialspace)
         except csv.Error:

@@ -1,10 +1,14 @@
 """Text encodings of CSV files: naming them, guessing them, and checking them while streaming.
 
-Swedish offices export UTF-8 or Windows-1252. A file is read once for publishing, so the
-encoding is settled from its first megabyte where that can tell (non-ASCII text decides), and
-the stream itself checks the rest: pyarrow refuses invalid UTF-8, and `HashingReader` refuses a
-Windows-1252 file that turns into UTF-8 half-way. Only a file whose first megabyte is plain
-ASCII and whose encoding is not declared is read ahead once to decide.
+Swedish offices export UTF-8 or Windows-1252, and some systems UTF-16 (Excel's "Unicode text",
+Göteborg's supplier ledger) with a byte order mark. A byte order mark decides first (UTF-32
+before UTF-16: a UTF-32-LE mark starts with the UTF-16-LE one). Otherwise a file is read once
+for publishing, so the encoding is settled from its first megabyte where that can tell
+(non-ASCII text decides), and the stream itself checks the rest: pyarrow refuses invalid UTF-8,
+and `HashingReader` refuses a Windows-1252 file that turns into UTF-8 half-way. Only a file
+whose first megabyte is plain ASCII and whose encoding is not declared is read ahead once to
+decide. What none of this can tell (zero bytes without a byte order mark, bytes that are neither
+UTF-8 nor Windows-1252) is an error naming the encodings to declare (`ENCODING_CHOICES`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,33 @@ from opengov.sources.limits import HEAD_BYTES
 _UTF8_LATIN = re.compile(rb"\xc3[\x80-\xbf]")
 _SINGLE_BYTE = frozenset({"cp1252", "latin-1", "iso8859-15", "iso8859-1", "cp1257", "cp850"})
 _WIDE = ("utf-16", "utf-32")
+# Byte order marks, longest first: the UTF-32-LE mark begins with the UTF-16-LE one.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Bytes Windows-1252 leaves undefined: a file holding them is in neither of the two encodings.
+_NOT_CP1252 = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+ENCODING_CHOICES = "utf-8, utf-8-sig, windows-1252, iso-8859-1, utf-16, utf-16-le, utf-32"
+
+
+def bom_encoding(head: bytes) -> str | None:
+    """The encoding a byte order mark names (the codec skips the mark), or None."""
+    for bom, name in _BOMS:
+        if head.startswith(bom):
+            return name
+    return None
+
+
+def undetectable(path: Path, what: str, why: str) -> InputError:
+    return InputError(
+        f"{what}: cannot tell the encoding of file {path.name} ({why}); save it as UTF-8, or "
+        f"declare its encoding ('encoding' in datapackage.json, or --encoding): one of "
+        f"{ENCODING_CHOICES}"
+    )
 
 
 def normalise_encoding(name: str, what: str) -> str:
@@ -64,13 +95,19 @@ def detect_encoding(path: Path, what: str) -> str:
     """
     with path.open("rb") as fh:
         head = fh.read(HEAD_BYTES)
-        if head.startswith(codecs.BOM_UTF8):
-            return "utf-8-sig"
+        marked = bom_encoding(head)
+        if marked is not None:
+            return marked
+        if b"\x00" in head[:4096]:
+            # Text without zero bytes is never UTF-16 or UTF-32; these have no byte order mark
+            # to say which byte order.
+            raise undetectable(path, what, "zero bytes and no byte order mark: UTF-16 or UTF-32?")
         complete = len(head) < HEAD_BYTES
         if not head.isascii():
             if _utf8_prefix_ok(head, complete):
                 return "utf-8"
             _refuse_mixed(head, 0, path, what)
+            _refuse_undefined(head, path, what)
             return "cp1252"
         if complete:
             return "utf-8"
@@ -84,6 +121,7 @@ def detect_encoding(path: Path, what: str) -> str:
                 # An ASCII start, then bytes that are not UTF-8: Windows-1252 throughout, unless
                 # UTF-8 letters follow too (checked while streaming).
                 _refuse_mixed(block, offset, path, what)
+                _refuse_undefined(block, path, what)
                 return "cp1252"
             offset += len(block)
         try:
@@ -91,6 +129,11 @@ def detect_encoding(path: Path, what: str) -> str:
         except UnicodeDecodeError:
             return "cp1252"
     return "utf-8"
+
+
+def _refuse_undefined(block: bytes, path: Path, what: str) -> None:
+    if _NOT_CP1252.search(block) is not None:
+        raise undetectable(path, what, "not UTF-8, and bytes Windows-1252 does not define")
 
 
 def check_declared(path: Path, encoding: str, what: str) -> None:

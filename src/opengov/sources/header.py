@@ -76,6 +76,7 @@ class Header:
     expected: list[Expected]
     problems: list[LabelProblem] = field(default_factory=list)
     exact: bool = True  # the labels are the schema's field names, in order
+    by_name: bool = False  # labels were matched to fields by name (`fieldsMatch` not exact)
 
 
 def schema_missing_values(resource: ResourceSpec) -> list[str]:
@@ -162,4 +163,4 @@ def _frictionless_header(resource: ResourceSpec, labels: list[str], dialect: Csv
                 supported=list(fl_field.supported_constraints),
             )
         )
-    return Header(expected, problems, exact=False)
+    return Header(expected, problems, exact=False, by_name=declared not in (None, "exact"))

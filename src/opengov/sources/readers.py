@@ -62,7 +62,12 @@ def open_for_publishing(resource: ResourceSpec) -> TypedSource:
 def check_labels(
     resource: ResourceSpec, labels: list[str], header: Header, *, has_header: bool
 ) -> None:
+    """Publishing needs every label matched to its field: by position, or by name under a
+    `fieldsMatch` that maps by name (the batches then carry each column's field name and the
+    published table is put in schema order, `TypedBatch.schema_arrays`)."""
     if header.exact or not has_header:
+        return
+    if header.by_name and not header.problems:
         return
     names = resource.field_names
     problems = []
@@ -89,7 +94,13 @@ def check_kept(resource: ResourceSpec, batch: TypedBatch) -> None:
     into the column: publishing must never turn a valid value into a null. The message names
     the field and row, never the value (it may be personal data)."""
     fields = resource.schema.get("fields", [])
-    for fdesc, column in zip(fields, batch.columns, strict=False):
+    if batch.names:
+        by_name = {str(f["name"]): f for f in fields}
+        named = zip(batch.names, batch.columns, strict=False)
+        pairs = [(by_name[n], c) for n, c in named if n in by_name]
+    else:
+        pairs = list(zip(fields, batch.columns, strict=False))
+    for fdesc, column in pairs:
         _check_kept(resource, fdesc, column.cast, batch.row_numbers)
 
 
@@ -121,8 +132,8 @@ def read_typed(resource: ResourceSpec) -> pa.Table:
     parts: list[list[pa.Array]] = [[] for _ in fields]
     for batch in source.batches():
         check_kept(resource, batch)
-        for index, column in enumerate(batch.columns[: len(fields)]):
-            parts[index].append(column.cast.array)
+        for index, array in enumerate(batch.schema_arrays(fields)):
+            parts[index].append(array)
     if not fields:
         return pa.table({})
     arrays = [concat_typed(p, arrow_type(f)) for p, f in zip(parts, fields, strict=True)]

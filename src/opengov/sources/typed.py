@@ -75,13 +75,29 @@ class TypedColumn:
 
 @dataclass
 class TypedBatch:
-    columns: list[TypedColumn]
+    columns: list[TypedColumn]  # one per expected field, in the file's column order
     row_numbers: pa.Array
     ragged: list[RaggedRow] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)  # the expected fields' names, per column
 
     @property
     def num_rows(self) -> int:
         return len(self.row_numbers)
+
+    def schema_arrays(self, fields: Sequence[dict[str, Any]]) -> list[pa.Array]:
+        """The cast columns in schema order, matched by name: with `fieldsMatch` other than
+        exact the file's columns may come in any order, and a field the file leaves out
+        (an optional one) is a column of nulls. Columns of labels the schema does not have
+        (`subset`, `partial`) are not among them."""
+        index = {name: i for i, name in enumerate(self.names)}
+        out = []
+        for position, fdesc in enumerate(fields):
+            i = index.get(str(fdesc["name"]), position if not self.names else None)
+            if i is not None and i < len(self.columns):
+                out.append(self.columns[i].cast.array)
+            else:
+                out.append(pa.nulls(self.num_rows, arrow_type(fdesc)))
+        return out
 
 
 class TypedSource:
@@ -96,6 +112,10 @@ class TypedSource:
         self.total_bytes = resource.path.stat().st_size if resource.path else 0
         self.position = 0  # bytes of the source read so far (for progress)
         self.has_header = True  # the layout has a header row (labels come from the file)
+
+    @property
+    def names(self) -> list[str]:
+        return [e.name for e in self.header.expected]
 
     def batches(self, pool: Executor | None = None) -> Iterator[TypedBatch]:
         raise NotImplementedError
@@ -178,7 +198,7 @@ class _CsvSource(TypedSource):
                     ragged = [r for r in ragged if r.number in kept]
             columns = list(mapper(text_column, expected, texts))
             self.position = streams[-1].size if streams else 0
-            yield TypedBatch(columns, numbers, ragged)
+            yield TypedBatch(columns, numbers, ragged, self.names)
         last = streams[-1]
         self.sha256, self.size = last.sha256(), last.size
 
@@ -237,7 +257,7 @@ class _PythonCsvSource(TypedSource):
         numbers = pa.array([number for number, _ in rows], pa.int64())
         ragged = [RaggedRow(number, cells) for number, cells in rows if len(cells) != n]
         columns = [text_column(e, t) for e, t in zip(expected, texts, strict=True)]
-        return TypedBatch(columns, numbers, ragged)
+        return TypedBatch(columns, numbers, ragged, [e.name for e in expected])
 
 
 def _has_empty_lines(resource: ResourceSpec) -> bool:
@@ -316,7 +336,7 @@ class _ParquetSource(TypedSource):
             ]
             ragged = _native_ragged(native, len(expected)) if not all(plan) else []
             self.position = min(self.position + record.nbytes, self.total_bytes)
-            yield TypedBatch(columns, numbers, ragged)
+            yield TypedBatch(columns, numbers, ragged, self.names)
         self.sha256, self.size = _hash_unchanged(res, self.before)  # type: ignore[attr-defined]
 
     def _plan(self, kinds: list[pa.DataType]) -> list[bool]:
@@ -471,7 +491,7 @@ class _NativeSource(TypedSource):
         for rows in self.native.batches:
             numbers = pa.array([number for number, _ in rows], pa.int64())
             columns = [native_column(i, e, rows) for i, e in enumerate(expected)]
-            yield TypedBatch(columns, numbers, _native_ragged(rows, len(expected)))
+            yield TypedBatch(columns, numbers, _native_ragged(rows, len(expected)), self.names)
         if self.digest is not None:
             self.sha256, self.size = self.digest
 

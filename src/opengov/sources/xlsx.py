@@ -18,9 +18,10 @@ import io
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from opengov.errors import InputError, LimitExceeded
+from opengov.errors import InputError, LimitExceeded, SheetChoiceNeeded
 from opengov.package import ResourceSpec
 from opengov.sources import limits
 from opengov.sources.native import NativeRows, native_rows
@@ -132,8 +133,11 @@ def _sheet_rows(resource: ResourceSpec, workbook: XlsxFile) -> Iterator[tuple[in
                 book[sheet_ref] if isinstance(sheet_ref, str) else book.worksheets[sheet_ref - 1]
             )
         except (KeyError, IndexError, TypeError):
-            raise InputError(
-                f"resource {resource.name!r}: {resource.path.name} has no sheet {sheet_ref!r}"
+            listing = ", ".join(repr(n) for n in book.sheetnames)
+            raise SheetChoiceNeeded(
+                f"resource {resource.name!r}: {resource.path.name} has no sheet {sheet_ref!r}; "
+                f"its sheets: {listing}",
+                details=[str(n) for n in book.sheetnames],
             ) from None
         try:
             for number, cells in enumerate(sheet.iter_rows(), start=1):
@@ -145,3 +149,69 @@ def _sheet_rows(resource: ResourceSpec, workbook: XlsxFile) -> Iterator[tuple[in
             ) from None
     finally:
         book.close()
+
+
+# Rows of each sheet looked at to find the schema's column names (a header may follow a few
+# title rows).
+_HEADER_SEARCH_ROWS = 20
+
+
+def choose_sheet(path: Path, sheet: str | None, schema: Any) -> str:
+    """The sheet a single workbook is validated from: `sheet` if given (it must exist), else
+    the first, as frictionless reads it, unless the first holds none of the schema's column
+    names while another sheet does (a description or cover sheet first): then the steward is
+    asked to choose, with the sheets named."""
+    what = f"file {path.name}"
+    with path.open("rb") as fh:
+        data = fh.read(limits.MAX_XLSX_BYTES + 1)
+    if len(data) > limits.MAX_XLSX_BYTES:
+        raise LimitExceeded(
+            f"{what} is larger than {limits.MAX_XLSX_BYTES >> 20} MiB, the limit for a "
+            "spreadsheet; export it as CSV"
+        )
+    check_zip(data, what)
+    import warnings
+
+    import openpyxl
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:
+        raise InputError(f"{what} is not a readable xlsx") from None
+    try:
+        names = [str(n) for n in book.sheetnames]
+        listing = ", ".join(repr(n) for n in names)
+        if sheet is not None:
+            if sheet not in names:
+                raise SheetChoiceNeeded(
+                    f"{what} has no sheet {sheet!r}; its sheets: {listing}", details=names
+                )
+            return sheet
+        if len(names) < 2:
+            return names[0]
+        fields = schema.get("fields") if isinstance(schema, dict) else None
+        wanted = {
+            str(f.get("name")).strip().casefold() for f in (fields or []) if isinstance(f, dict)
+        }
+        hits = [_names_in(book[name], wanted) for name in names]
+        if hits[0] or not any(hits):
+            return names[0]
+        better = [n for n, h in zip(names, hits, strict=True) if h]
+        raise SheetChoiceNeeded(
+            f"{what}: its first sheet {names[0]!r} has none of the schema's column names "
+            f"(a description?), sheet {better[0]!r} has them; choose the sheet with --sheet "
+            f"(sheets: {listing})",
+            details=names,
+        )
+    finally:
+        book.close()
+
+
+def _names_in(sheet: Any, wanted: set[str]) -> bool:
+    for row in sheet.iter_rows(max_row=_HEADER_SEARCH_ROWS, values_only=True):
+        for cell in row:
+            if isinstance(cell, str) and cell.strip().casefold() in wanted:
+                return True
+    return False

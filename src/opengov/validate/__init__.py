@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from opengov.errors import InputError
 from opengov.package import Package, load_package, load_single_file
 from opengov.redact import PseudonymKey
 from opengov.rules import Rules, load_for_package
@@ -24,11 +25,24 @@ __all__ = [
 ]
 
 
-def load_target(target: Path | str, schema: Path | str | None = None) -> Package:
-    """A package folder, a datapackage.json, or a single data file with `schema`."""
+def load_target(
+    target: Path | str,
+    schema: Path | str | None = None,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+) -> Package:
+    """A package folder, a datapackage.json, or a single data file with `schema` (and, for
+    that file, its encoding, delimiter or sheet when they are not to be worked out)."""
     target = Path(target)
     if schema is not None:
-        return load_single_file(target, schema)
+        return load_single_file(target, schema, encoding=encoding, delimiter=delimiter, sheet=sheet)
+    if encoding or delimiter or sheet:
+        raise InputError(
+            "--encoding, --delimiter and --sheet are for a single data file with --schema; a "
+            "package says them in datapackage.json ('encoding', 'dialect')"
+        )
     return load_package(target)
 
 
@@ -64,6 +78,8 @@ def validate(
     progress: bool = False,
     key: PseudonymKey | None = None,
     sheet: str | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
 ) -> ValidationReport:
     """Validate a package (with its rules.yaml, if any) or a single file against a schema.
 
@@ -75,8 +91,13 @@ def validate(
     """
     target = Path(target)
     if schema is None and target.is_file() and not target.name.endswith(".json"):
+        if encoding or delimiter:
+            raise InputError(
+                "--encoding and --delimiter need --schema; without one the file is read as "
+                "opengov init reads it (encoding and delimiter worked out from its bytes)"
+            )
         return _validate_inferred(target, engine, samples, progress, key, sheet)
-    package = load_target(target, schema)
+    package = load_target(target, schema, encoding=encoding, delimiter=delimiter, sheet=sheet)
     rules = None if package.single_file else load_for_package(package, required=False)
     return validate_package(
         package, rules, engine=engine, samples=samples, progress=progress, key=key

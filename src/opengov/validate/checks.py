@@ -41,12 +41,20 @@ class ConstraintFailure:
     mask: pa.BooleanArray
 
 
+V2_TABLE_SCHEMA = "https://datapackage.org/profiles/2.0/tableschema.json"
+
+
 @functools.lru_cache(maxsize=256)
 def _cell_reader(field_json: str, missing_json: str) -> Callable[[Any], Any]:
-    from frictionless import Schema
+    from frictionless import FrictionlessException, Schema
 
     descriptor = {"fields": [json.loads(field_json)], "missingValues": json.loads(missing_json)}
-    schema = Schema.from_descriptor(descriptor)
+    try:
+        schema = Schema.from_descriptor(descriptor)
+    except FrictionlessException:
+        # The package loader has accepted the schema under its profile; a v2 constraint
+        # (exclusiveMinimum, ...) needs the v2 profile to build a reader.
+        schema = Schema.from_descriptor({"$schema": V2_TABLE_SCHEMA, **descriptor})
     reader: Callable[[Any], Any] = schema.fields[0].create_cell_reader()
     return reader
 

@@ -35,6 +35,7 @@ from opengov.sources.header import Expected, Header
 from opengov.sources.typed import TypedBatch, TypedColumn, nulled, primary_key
 from opengov.validate import checks
 from opengov.validate.checks import ConstraintFailure
+from opengov.validate.declared import declared_findings
 from opengov.validate.foreign import fold_zero, lookup_keys, member
 from opengov.validate.keys import DuplicateFinder, canonical_key, make_spill_dir
 from opengov.validate.model import Finding, ResourceResult, SampleCollector
@@ -443,6 +444,10 @@ class ResourceValidator:
         finally:
             self._spill.cleanup()
         res = self.resource
+        declared, warnings = declared_findings(res, sha256=sha256, size=size, rows=self.rows)
+        for finding in declared:
+            self.collector.add(finding)
+            self.public.add(finding)
         results = []
         for collector in (self.collector, self.public):
             result = ResourceResult(
@@ -456,6 +461,7 @@ class ResourceValidator:
                 sha256=sha256,
                 seconds=time.perf_counter() - self.start,
                 python_checks=dict(self.notes),
+                warnings=list(warnings),
             )
             collector.fill(result)
             results.append(result)

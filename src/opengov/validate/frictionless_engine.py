@@ -29,6 +29,9 @@ def validate_resources(
         # Every resource, so that foreign keys to resources on the fast path still resolve.
         "resources": [r.frictionless_descriptor() for r in package.resources],
     }
+    profile = _profile(package)
+    if profile:
+        descriptor["$schema"] = profile
     wanted = {r.name for r in resources}
     start = time.perf_counter()
     try:
@@ -62,6 +65,22 @@ def validate_resources(
         collector.fill(result)
         results.append(result)
     return results
+
+
+V2_PACKAGE = "https://datapackage.org/profiles/2.0/datapackage.json"
+
+
+def _profile(package: Package) -> str | None:
+    """The package's profile; v2 when a resource or schema declares v2 (frictionless refuses a
+    v2 constraint such as exclusiveMinimum in a package that does not)."""
+    declared = package.descriptor.get("$schema")
+    if isinstance(declared, str):
+        return declared
+    for resource in package.resources:
+        for profile in (resource.descriptor.get("$schema"), resource.schema.get("$schema")):
+            if isinstance(profile, str) and "/2.0/" in profile:
+                return V2_PACKAGE
+    return None
 
 
 def refuse_risky_patterns(resource: ResourceSpec) -> None:

@@ -65,6 +65,10 @@ KNOWN_ERRORS: dict[str, ErrorKind] = {
     "incorrect-label": ErrorKind("Incorrect Label", "One of the data source header does not match the field name defined in the schema.", 'Label "{label}" in field {fieldName} at position "{fieldNumber}" does not match the field name in the schema', _LABEL),  # noqa: E501
     "missing-label": ErrorKind("Missing Label", "Based on the schema there should be a label that is missing in the data's header.", 'There is a missing label in the header\'s field "{fieldName}" at position "{fieldNumber}"', _LABEL),  # noqa: E501
     "extra-label": ErrorKind("Extra Label", "The header of the data source contains label that does not exist in the provided schema.", 'There is an extra label "{label}" in header at position "{fieldNumber}"', _LABEL),  # noqa: E501
+    "hash-count": ErrorKind("Hash Count Error", "This error can happen if the data is corrupted.", "The data source does not match the expected hash count: {note}", ("#file",)),  # noqa: E501
+    "byte-count": ErrorKind("Byte Count Error", "This error can happen if the data is corrupted.", "The data source does not match the expected byte count: {note}", ("#file",)),  # noqa: E501
+    "field-count": ErrorKind("Field Count Error", "This error can happen if the data is corrupted.", "The data source does not match the expected field count: {note}", ("#table",)),  # noqa: E501
+    "row-count": ErrorKind("Row Count Error", "This error can happen if the data is corrupted.", "The data source does not match the expected row count: {note}", ("#table",)),  # noqa: E501
 }  # fmt: skip
 
 
