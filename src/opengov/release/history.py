@@ -4,8 +4,8 @@ each release's provenance.
 What changed is computed when a release is published, from published data only: the previous
 release's published Parquet file (checked against its provenance first) against the new one.
 Rows are matched by the published primary key; a table published without one is compared as a
-multiset of whole rows (rows added and removed; "changed" needs a key). Both tables are read
-into memory, as the release builder holds them anyway.
+multiset of whole rows (rows added and removed; "changed" needs a key). Both files are read a
+batch at a time and only 64-bit hashes of each row's key and values are held (16 bytes a row).
 
 The record of every release travels with the dataset in history.json (listed in provenance like
 every published file) and is shown in history.html; a withdrawal (`opengov withdraw`) is a
@@ -15,12 +15,13 @@ release of its own in both.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
+import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from opengov.errors import LimitExceeded, OpengovError, VerifyFailed
@@ -70,119 +71,173 @@ class ReleaseRecord:
 
 # ------------------------------------------------------------------------------ comparing
 
+# Tables are compared as 64-bit hashes of their rows, read a batch at a time, so memory is
+# bounded by 16 bytes a row (key and row hash) whatever the width of the rows: reading both
+# releases whole took 1.6 GB for a 1M-row table. A hash collision can only miscount a change
+# in this summary for citizens; nothing is published or withheld by it.
+Source: TypeAlias = pa.Table | Path
+_BATCH_ROWS = 16_384
+_SLICE_BYTES = 4 * 1024 * 1024  # text hashed at a time: the arrays below take 40 bytes a byte
+_MULT = 0x100000001B3  # odd, so invertible modulo 2**64
+_MULT_INV = pow(_MULT, -1, 2**64)
+_NULL_MARK = np.uint64(0x5BD1E9955BD1E995)
+_powers: dict[int, np.ndarray] = {}
 
-def compare(old: pa.Table | None, new: pa.Table | None, key: list[str] | None) -> dict[str, Any]:
-    """Rows added, removed and changed from `old` to `new` (either may be missing)."""
-    rows_before = old.num_rows if old is not None else 0
-    rows_after = new.num_rows if new is not None else 0
+
+def compare(old: Source | None, new: Source | None, key: list[str] | None) -> dict[str, Any]:
+    """Rows added, removed and changed from `old` to `new` (either may be missing): tables, or
+    Parquet files read a batch at a time."""
+    rows_before = _num_rows(old) if old is not None else 0
+    rows_after = _num_rows(new) if new is not None else 0
     out: dict[str, Any] = {"rows_before": rows_before, "rows_after": rows_after}
     if old is None or new is None:
         return {**out, "added": rows_after, "removed": rows_before, "changed": 0, "key": key}
-    old_cols, new_cols = set(old.column_names), set(new.column_names)
-    out["columns_added"] = [c for c in new.column_names if c not in old_cols]
-    out["columns_removed"] = [c for c in old.column_names if c not in new_cols]
-    common = [c for c in new.column_names if c in old_cols]
+    old_names, new_names = _column_names(old), _column_names(new)
+    old_cols = set(old_names)
+    out["columns_added"] = [c for c in new_names if c not in old_cols]
+    out["columns_removed"] = [c for c in old_names if c not in set(new_names)]
+    common = [c for c in new_names if c in old_cols]
     if key and set(key) <= set(common):
-        return {**out, **_by_key(old, new, key, [c for c in common if c not in key]), "key": key}
+        values = [c for c in common if c not in key]
+        return {**out, **_by_key(old, new, key, values), "key": key}
     return {**out, **_as_multisets(old, new, common), "key": None}
 
 
-def _comparable(table: pa.Table, columns: list[str], prefix: str) -> pa.Table:
-    """The columns, as text where their types differ between releases or cannot be joined."""
-    arrays = []
-    for name in columns:
-        column = table.column(name)
-        if not (pa.types.is_primitive(column.type) or pa.types.is_string(column.type)):
-            column = _as_text(column)
-        arrays.append(column)
-    return pa.table(arrays, names=[prefix + c for c in columns])
+def _num_rows(source: Source) -> int:
+    if isinstance(source, pa.Table):
+        return int(source.num_rows)
+    return int(pq.ParquetFile(source).metadata.num_rows)
 
 
-def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+def _column_names(source: Source) -> list[str]:
+    if isinstance(source, pa.Table):
+        return list(source.column_names)
+    return list(pq.ParquetFile(source).schema_arrow.names)
+
+
+def _batches(source: Source, columns: list[str]) -> Iterator[pa.RecordBatch]:
+    if isinstance(source, pa.Table):
+        yield from source.select(columns).to_batches(max_chunksize=_BATCH_ROWS)
+    else:
+        yield from pq.ParquetFile(source).iter_batches(batch_size=_BATCH_ROWS, columns=columns)
+
+
+def _hashes(source: Source, key: list[str], values: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: the hash of its key columns and the hash of its value columns."""
+    keys, rows = [], []
+    for batch in _batches(source, key + values):
+        hashed = [_column_hash(batch.column(i)) for i in range(batch.num_columns)]
+        n = batch.num_rows
+        keys.append(_combine(hashed[: len(key)], n))
+        rows.append(_combine(hashed[len(key) :], n))
+    if not keys:
+        return np.zeros(0, np.uint64), np.zeros(0, np.uint64)
+    return np.concatenate(keys), np.concatenate(rows)
+
+
+def _combine(parts: list[np.ndarray], n: int) -> np.ndarray:
+    result = np.full(n, 0x9E3779B97F4A7C15, np.uint64)
+    for part in parts:
+        result = _mix(result * np.uint64(_MULT) + part)
+    return result
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser (as validate/keys.py): every input bit spreads over the output."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    mixed: np.ndarray = x ^ (x >> np.uint64(31))
+    return mixed
+
+
+def _column_hash(column: pa.Array) -> np.ndarray:
+    """A hash of each value's text: values that read alike compare equal across releases, even
+    where a column's type changed between them (1 and "1")."""
+    text = _as_text(column).cast(pa.large_string())
+    out = np.empty(len(text), np.uint64)
+    offsets = np.frombuffer(text.buffers()[1], np.int64)[text.offset : text.offset + len(text) + 1]
+    data_buffer = text.buffers()[2]
+    data = (
+        np.frombuffer(data_buffer, np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
+    )
+    row = 0
+    while row < len(text):
+        # As many rows as fit in a slice of text (at least one).
+        stop = int(np.searchsorted(offsets, offsets[row] + _SLICE_BYTES, side="right")) - 1
+        stop = min(max(stop, row + 1), len(text))
+        out[row:stop] = _text_hash(data, offsets[row : stop + 1])
+        row = stop
+    valid = np.asarray(text.is_valid().to_numpy(zero_copy_only=False), bool)
+    return np.where(valid, out, _NULL_MARK)
+
+
+def _text_hash(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """A polynomial hash of every byte of each value, for all values at once: the sum of
+    byte * M**position over the slice, cut at the offsets, each shifted back to position 0."""
+    first, last = int(offsets[0]), int(offsets[-1])
+    size = last - first
+    power, inverse = _power_table(_MULT, size + 1), _power_table(_MULT_INV, size + 1)
+    weighted = (data[first:last].astype(np.uint64) + np.uint64(1)) * power[:size]
+    running = np.concatenate([np.zeros(1, np.uint64), np.cumsum(weighted, dtype=np.uint64)])
+    starts, ends = offsets[:-1] - first, offsets[1:] - first
+    sums = (running[ends] - running[starts]) * inverse[starts]
+    lengths = (ends - starts).astype(np.uint64)
+    return _mix(sums ^ (lengths * np.uint64(0x9E3779B97F4A7C15)))
+
+
+def _power_table(base: int, n: int) -> np.ndarray:
+    """base**k modulo 2**64 for k < n (uint64 arithmetic wraps), kept for the next slice."""
+    table = _powers.get(base)
+    if table is None or len(table) < n:
+        steps = np.full(max(n, _SLICE_BYTES + 1), base, np.uint64)
+        steps[0] = 1
+        table = np.cumprod(steps, dtype=np.uint64)
+        _powers[base] = table
+    return table
+
+
+def _as_text(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
     try:
         return column.cast(pa.string())
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
-        return pa.chunked_array(
-            [
-                pa.array(
-                    [
-                        None if v is None else json.dumps(v, default=str, sort_keys=True)
-                        for v in column.to_pylist()
-                    ],
-                    pa.string(),
-                )
-            ]
-        )
+        return pa.array(
+            [None if v is None else json.dumps(v, default=str, sort_keys=True)
+             for v in column.to_pylist()],
+            pa.string(),
+        )  # fmt: skip
 
 
-def _align(old: pa.Table, new: pa.Table, columns: list[str]) -> tuple[pa.Table, pa.Table]:
-    """Both tables with each column of the same type (text where the two releases differ)."""
-    olds, news = [], []
-    for name in columns:
-        a, b = old.column(name), new.column(name)
-        if a.type != b.type:
-            a, b = _as_text(a), _as_text(b)
-        olds.append(a)
-        news.append(b)
-    return pa.table(olds, names=columns), pa.table(news, names=columns)
+def _by_key(old: Source, new: Source, key: list[str], values: list[str]) -> dict[str, Any]:
+    old_keys, old_rows = _hashes(old, key, values)
+    new_keys, new_rows = _hashes(new, key, values)
+    order = np.argsort(old_keys, kind="stable")
+    old_keys, old_rows = old_keys[order], old_rows[order]
+    at = np.searchsorted(old_keys, new_keys)
+    found = at < len(old_keys)
+    found[found] = old_keys[at[found]] == new_keys[found]
+    changed = int(np.count_nonzero(old_rows[at[found]] != new_rows[found]))
+    kept = int(np.count_nonzero(found))
+    return {"added": len(new_keys) - kept, "removed": len(old_keys) - kept, "changed": changed}
 
 
-def _by_key(old: pa.Table, new: pa.Table, key: list[str], values: list[str]) -> dict[str, Any]:
-    old, new = _align(old, new, key + values)
-    left = pa.table(
-        [*_comparable(new, key, "").columns, *_comparable(new, values, "n:").columns,
-         pa.array([True] * new.num_rows, pa.bool_())],
-        names=[*key, *("n:" + v for v in values), "n:present"],
-    )  # fmt: skip
-    right = pa.table(
-        [*_comparable(old, key, "").columns, *_comparable(old, values, "o:").columns,
-         pa.array([True] * old.num_rows, pa.bool_())],
-        names=[*key, *("o:" + v for v in values), "o:present"],
-    )  # fmt: skip
-    joined = left.join(right, keys=key, join_type="full outer")
-    in_new = pc.fill_null(joined.column("n:present"), False)
-    in_old = pc.fill_null(joined.column("o:present"), False)
-    both = pc.and_(in_new, in_old)
-    differs = pa.chunked_array([pa.array([False] * joined.num_rows, pa.bool_())])
-    for name in values:
-        a, b = joined.column("n:" + name), joined.column("o:" + name)
-        same_null = pc.and_(pc.is_null(a), pc.is_null(b))
-        unequal = pc.fill_null(pc.not_equal(a, b), True)
-        differs = pc.or_(differs, pc.and_(pc.invert(same_null), unequal))
-    return {
-        "added": _count(pc.and_(in_new, pc.invert(in_old))),
-        "removed": _count(pc.and_(in_old, pc.invert(in_new))),
-        "changed": _count(pc.and_(both, differs)),
-    }
-
-
-def _as_multisets(old: pa.Table, new: pa.Table, columns: list[str]) -> dict[str, Any]:
+def _as_multisets(old: Source, new: Source, columns: list[str]) -> dict[str, Any]:
     if not columns:
-        return {"added": new.num_rows, "removed": old.num_rows, "changed": None}
-    old, new = _align(old, new, columns)
-
-    def counted(table: pa.Table) -> pa.Table:
-        # Joins never match a null key, so every value is text and null a marker of its own.
-        text = pa.table(
-            [pc.fill_null(_as_text(table.column(c)), "\x00") for c in columns], names=columns
-        )
-        return text.group_by(columns).aggregate([([], "count_all")])
-
-    joined = (
-        counted(new)
-        .rename_columns([*columns, "n"])
-        .join(counted(old).rename_columns([*columns, "o"]), keys=columns, join_type="full outer")
-    )
-    n = pc.fill_null(joined.column("n"), 0)
-    o = pc.fill_null(joined.column("o"), 0)
-    diff = pc.subtract(n, o)
-    added = pc.sum(pc.max_element_wise(diff, 0)).as_py() or 0
-    removed = pc.sum(pc.max_element_wise(pc.negate(diff), 0)).as_py() or 0
-    return {"added": int(added), "removed": int(removed), "changed": None}
-
-
-def _count(mask: Any) -> int:
-    return int(pc.sum(mask).as_py() or 0)
+        return {"added": _num_rows(new), "removed": _num_rows(old), "changed": None}
+    old_values, old_counts = np.unique(_hashes(old, [], columns)[1], return_counts=True)
+    new_values, new_counts = np.unique(_hashes(new, [], columns)[1], return_counts=True)
+    at = np.searchsorted(old_values, new_values)
+    found = at < len(old_values)
+    found[found] = old_values[at[found]] == new_values[found]
+    before = np.zeros(len(new_values), np.int64)
+    before[found] = old_counts[at[found]]
+    added = int(np.maximum(new_counts - before, 0).sum())
+    # Every row of the old release not matched by one of the new is removed.
+    matched = int(np.minimum(new_counts, before).sum())
+    return {"added": added, "removed": int(old_counts.sum()) - matched, "changed": None}
 
 
 # ------------------------------------------------------------------------------ records
@@ -224,13 +279,15 @@ def _published_parquet(
     return good, bad
 
 
-def _read(path: Path | None) -> pa.Table | None:
+def _read(path: Path | None) -> Path | None:
+    """The file, when it reads as Parquet (its footer; rows are read batch by batch later)."""
     if path is None:
         return None
     try:
-        return pq.read_table(path)
+        pq.read_metadata(path)
     except (OSError, pa.ArrowException):
         return None
+    return path
 
 
 def changes(folder: Path, previous: dict[str, Any] | None, release: Any) -> list[ResourceChange]:
@@ -244,7 +301,7 @@ def changes(folder: Path, previous: dict[str, Any] | None, release: Any) -> list
             continue
         name = str(res["name"])
         seen.add(name)
-        new = pq.read_table(release.path(release.resource_files[name]["parquet"]))
+        new = release.path(release.resource_files[name]["parquet"])
         pk = res.get("schema", {}).get("primaryKey")
         key = [pk] if isinstance(pk, str) else list(pk) if isinstance(pk, list) else None
         old = _read(old_files.get(name))
@@ -256,7 +313,9 @@ def changes(folder: Path, previous: dict[str, Any] | None, release: Any) -> list
         elif name in unverified or (name in old_files and old is None):
             # The previous file no longer matches what was published: nothing to compare with.
             title = pages.text(res.get("title")) or name
-            out.append(ResourceChange(name, title, None, new.num_rows, key=key, note="unverified"))
+            out.append(
+                ResourceChange(name, title, None, _num_rows(new), key=key, note="unverified")
+            )
             continue
         elif old is None:
             note = "new"
