@@ -499,10 +499,16 @@ def _resource_context(release: Any, res: dict[str, Any], index: int) -> dict[str
             )
     made = release.xlsx.get(name)
     xlsx_note = ""
-    if made is not None and not made.written:
+    if made is not None and not made.written and made.reason == "too-many-rows":
         xlsx_note = (
             f"Tabellen har fler rader än ett Excel-blad rymmer ({number_sv(1_048_576)} "
             "inklusive rubrikraden), så det finns ingen Excel-fil. Hämta CSV eller Parquet."
+        )
+    elif made is not None and not made.written:
+        xlsx_note = (
+            f"Tabellen har {number_sv(made.rows)} rader; Excel-filer görs för tabeller med "
+            f"högst {number_sv(made.limit or 0)} rader. Hämta CSV (den öppnas i Excel) "
+            "eller Parquet."
         )
     elif made is not None and made.truncated_cells:
         xlsx_note = (
