@@ -366,3 +366,32 @@ def test_a_planted_file_is_never_unchanged(published: tuple[Path, Path], settled
         result = _republish(package, portal)
         assert result.status == "published", rel
         assert not (portal / "personal" / rel).exists()
+
+
+def test_a_fresh_checkout_of_an_unchanged_package_makes_no_release(tmp_path: Path) -> None:
+    """Without a pseudonym key the fingerprint covers file times, not content, so a fresh
+    checkout (every file newer) misses the fast path; the built release is then compared with
+    the published one and, byte for byte the same, nothing is written."""
+    import shutil
+
+    from helpers import EXAMPLES
+    from hostile import snapshot
+
+    work = tmp_path / "datapackages" / "leverantorsreskontra-2024"
+    shutil.copytree(EXAMPLES / "leverantorsreskontra-2024", work)
+    shutil.copytree(EXAMPLES.parent / "schemas", tmp_path / "schemas")
+    portal = tmp_path / "portal"
+    assert publish_static(work, portal).status == "published"
+    before = snapshot(portal)
+    for path in [work, *work.rglob("*")]:
+        stat = path.stat()
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5 * 10**9))
+    again = publish_static(work, portal)
+    assert (again.status, again.release) == ("unchanged", 1)
+    assert snapshot(portal) == before
+    # A change the reader would see is still a release.
+    descriptor = json.loads((work / "datapackage.json").read_text(encoding="utf-8"))
+    descriptor["title"] = descriptor["title"] + " (rättad)"
+    (work / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
+    changed = publish_static(work, portal)
+    assert (changed.status, changed.release) == ("published", 2)

@@ -130,11 +130,46 @@ class _Placement:
             return None
         if not _same_approvals(self.loaded, previous):
             return None  # one added or withdrawn: the publish records (or refuses) them anew
+        return self._unchanged_if_published(previous)
+
+    def _unchanged_if_published(self, previous: dict[str, Any]) -> PublishResult | None:
         if not self._still_published():
             return None  # same inputs, damaged folder: publish again to repair it
         if not self.plan_only:
             _refresh_catalogue(self.target.portal, self.settings)
         return self._result(Status.UNCHANGED, int(previous.get("release", 0)), [])
+
+    def _same_content(self, release: Release) -> bool:
+        """The built release is what the folder already publishes: the same files with the same
+        bytes, apart from the pages and history a new release number would rewrite.
+
+        Without a pseudonym key the inputs' fingerprint covers file times, not content (it is
+        published, and unkeyed content hashes would let anyone test guesses), so a fresh
+        checkout or a `touch` misses the fast path. Comparing what was built keeps such a
+        publish from making a release that changes nothing."""
+        previous = self.previous
+        if not previous or previous.get("og:withdrawal"):
+            return False
+        signer, signing = self.loaded.signer, previous.get("signing")
+        signed_by = signing.get("key_id") if isinstance(signing, dict) else None
+        if signed_by != (signer.key_id if signer is not None else None):
+            return False
+        if not _same_approvals(self.loaded, previous):
+            return False
+        activity = previous.get("activity")
+        tools = activity.get("og:tools") if isinstance(activity, dict) else None
+        if not isinstance(tools, dict) or tools.get("opengov") != provenance.__version__:
+            return False  # a release names the version that made it: a new one is a release
+        from opengov.release import history
+
+        rewritten = {"index.html", history.HISTORY_PAGE, history.HISTORY_JSON, PROVENANCE}
+        old = {
+            e.get("og:path"): e.get("og:sha256")
+            for e in previous.get("generated", [])
+            if isinstance(e, dict) and e.get("og:path") not in rewritten
+        }
+        new = {p: o.sha256 for p, o in release.files.items() if p not in rewritten}
+        return bool(new) and old == new
 
     def _still_published(self) -> bool:
         """The folder as the last publish (or the last full check) left it, by lstat; else the
@@ -161,6 +196,10 @@ class _Placement:
         from opengov.release import history
         from opengov.release.build import finish
 
+        if previous is not None and self._same_content(release):
+            same = self._unchanged_if_published(previous)
+            if same is not None:
+                return same
         if plan_only:
             # The pages and provenance are regenerated on every release; list them as such.
             items = diff(old, {p: o.sha256 for p, o in release.files.items()})
