@@ -58,8 +58,13 @@ def xlsx_unsupported_option(resource: ResourceSpec) -> str | None:
 def read_workbook(resource: ResourceSpec) -> XlsxFile:
     """The workbook's bytes, refused when the file or what it unpacks to is too large."""
     assert resource.path is not None
-    what = f"resource {resource.name!r}: file {resource.path.name}"
-    with resource.path.open("rb") as fh:
+    data = _read_bounded(resource.path, f"resource {resource.name!r}: file {resource.path.name}")
+    return XlsxFile(data, hashlib.sha256(data).hexdigest())
+
+
+def _read_bounded(path: Path, what: str) -> bytes:
+    """A workbook's bytes, refused when the file or what it unpacks to is too large."""
+    with path.open("rb") as fh:
         data = fh.read(limits.MAX_XLSX_BYTES + 1)
     if len(data) > limits.MAX_XLSX_BYTES:
         raise LimitExceeded(
@@ -67,7 +72,7 @@ def read_workbook(resource: ResourceSpec) -> XlsxFile:
             "spreadsheet; export it as CSV"
         )
     check_zip(data, what)
-    return XlsxFile(data, hashlib.sha256(data).hexdigest())
+    return data
 
 
 def check_zip(data: bytes, what: str) -> None:
@@ -162,14 +167,7 @@ def choose_sheet(path: Path, sheet: str | None, schema: Any) -> str:
     names while another sheet does (a description or cover sheet first): then the steward is
     asked to choose, with the sheets named."""
     what = f"file {path.name}"
-    with path.open("rb") as fh:
-        data = fh.read(limits.MAX_XLSX_BYTES + 1)
-    if len(data) > limits.MAX_XLSX_BYTES:
-        raise LimitExceeded(
-            f"{what} is larger than {limits.MAX_XLSX_BYTES >> 20} MiB, the limit for a "
-            "spreadsheet; export it as CSV"
-        )
-    check_zip(data, what)
+    data = _read_bounded(path, what)
     import warnings
 
     import openpyxl

@@ -122,14 +122,8 @@ class _Placement:
         previous = self.previous
         if not previous or previous.get("inputs_fingerprint") != self.loaded.fingerprint:
             return None
-        signer, signing = self.loaded.signer, previous.get("signing")
-        signed_by = signing.get("key_id") if isinstance(signing, dict) else None
-        if signed_by != (signer.key_id if signer is not None else None):
-            # To be signed, signed by the key that took over, or left unsigned (which the
-            # publish refuses for a signed chain): not what the folder holds.
+        if not _same_signing_and_approvals(self.loaded, previous):
             return None
-        if not _same_approvals(self.loaded, previous):
-            return None  # one added or withdrawn: the publish records (or refuses) them anew
         return self._unchanged_if_published(previous)
 
     def _unchanged_if_published(self, previous: dict[str, Any]) -> PublishResult | None:
@@ -150,15 +144,12 @@ class _Placement:
         previous = self.previous
         if not previous or previous.get("og:withdrawal"):
             return False
-        signer, signing = self.loaded.signer, previous.get("signing")
-        signed_by = signing.get("key_id") if isinstance(signing, dict) else None
-        if signed_by != (signer.key_id if signer is not None else None):
-            return False
-        if not _same_approvals(self.loaded, previous):
+        if not _same_signing_and_approvals(self.loaded, previous):
             return False
         activity = previous.get("activity")
         tools = activity.get("og:tools") if isinstance(activity, dict) else None
-        if not isinstance(tools, dict) or tools.get("opengov") != provenance.__version__:
+        version = provenance.tool_versions()["opengov"]
+        if not isinstance(tools, dict) or tools.get("opengov") != version:
             return False  # a release names the version that made it: a new one is a release
         from opengov.release import history
 
@@ -228,6 +219,18 @@ class _Placement:
             write_keys(self.target.portal, release.signer.info)
         _write_catalogue(self.target.portal, self.settings)
         return self._result(Status.PUBLISHED, number, items)
+
+
+def _same_signing_and_approvals(loaded: Loaded, previous: dict[str, Any]) -> bool:
+    """This publish would sign as the previous release was signed and record the same
+    approvals. Otherwise it is a release: to be signed, signed by the key that took over, left
+    unsigned (which the publish refuses for a signed chain), or an approval added or withdrawn
+    (recorded, or refused, anew)."""
+    signer, signing = loaded.signer, previous.get("signing")
+    signed_by = signing.get("key_id") if isinstance(signing, dict) else None
+    if signed_by != (signer.key_id if signer is not None else None):
+        return False
+    return _same_approvals(loaded, previous)
 
 
 def _read_own(target: Path, rel: str) -> bytes | None:
