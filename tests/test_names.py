@@ -221,6 +221,16 @@ def test_candidates_are_a_superset_of_hits(values: list[str]) -> None:
                 assert was_picked, (want, value)
 
 
+def test_a_run_of_names_cut_short_is_replaced_to_the_end() -> None:
+    """Found by hypothesis: the first reading took "Karin Karin Karin Karin K." and left
+    "Sten Karin", which only a second reading of the replaced text finds."""
+    text = "Karin Karin Karin Karin K. Sten Karin"
+    assert replace_text(text, BOTH) == "[namn borttaget] [namn borttaget]"
+    column = scan_replace(pa.array([text, "Inget namn här", None]), BOTH)
+    assert column.array.to_pylist() == ["[namn borttaget] [namn borttaget]", "Inget namn här", None]
+    assert column.cells["name"] == 1 and column.matches["name"] == 2
+
+
 @settings(max_examples=300, deadline=None)
 @given(texts)
 def test_replacing_is_stable(text: str) -> None:

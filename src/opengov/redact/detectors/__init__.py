@@ -162,9 +162,22 @@ def scan_text(text: str, kinds: Sequence[str] = KINDS) -> list[Hit]:
     return _text_hits(text, _wanted(kinds))
 
 
+# Replacing can expose a hit the first reading did not see: a run of names cut short leaves
+# the rest of it ("Karin Karin Karin Karin K. Sten Karin": "Sten Karin" after the tag). Cells
+# with a hit are read again until nothing more is found, a bounded number of times; the last
+# scan still blocks the publish if a hit remains after that.
+REPLACE_PASSES = 4
+
+
 def replace_text(text: str, kinds: Sequence[str] = DEFAULT_LAST_SCAN) -> str:
-    """`text` with every hit replaced by its tag."""
-    return _replace(text, _text_hits(text, _wanted(kinds)))
+    """`text` with every hit replaced by its tag (again, until nothing more is found)."""
+    want = _wanted(kinds)
+    for _ in range(REPLACE_PASSES):
+        hits = _text_hits(text, want)
+        if not hits:
+            break
+        text = _replace(text, hits)
+    return text
 
 
 def contains_personal_data(text: str, kinds: Sequence[str] = DEFAULT_LAST_SCAN) -> bool:
@@ -208,12 +221,42 @@ def scan_replace(array: pa.Array | pa.ChunkedArray, kinds: Sequence[str]) -> Sca
     out: list[pa.Array] = []
     for chunk, candidates in zip(chunks, engine.candidate_masks(chunks, the_plan), strict=True):
         hits = engine.chunk_hits(chunk, the_plan, candidates)
-        _count(hits, matches, cells)
+        found = [hits]
         chunk = engine.replace_hits(chunk, hits)
+        rows = np.unique(hits.row)
+        for _ in range(REPLACE_PASSES - 1):
+            if not len(rows):
+                break
+            again = chunk.take(pa.array(rows))
+            more = engine.chunk_hits(again, the_plan, np.ones(len(again), dtype=bool))
+            if not len(more):
+                break
+            replaced = engine.replace_hits(again, more)
+            mask = np.zeros(len(chunk), dtype=bool)
+            mask[rows] = True
+            chunk = pc.replace_with_mask(chunk, pa.array(mask), replaced.cast(chunk.type))
+            # `more` numbers the re-read rows 0, 1, ...: back to the chunk's own row numbers.
+            hit_rows = rows[more.row]
+            found.append(engine.Hits(hit_rows, more.start, more.end, more.kind))
+            rows = np.unique(hit_rows)
+        _count_all(found, matches, cells)
         out.append(chunk if chunk.type == out_type else pc.cast(chunk, out_type))
     if isinstance(array, pa.ChunkedArray):
         return ScanResult(pa.chunked_array(out, type=out_type), matches, cells, want)
     return ScanResult(out[0], matches, cells, want)
+
+
+def _count_all(found: list[engine.Hits], matches: dict[str, int], cells: dict[str, int]) -> None:
+    """Matches of every pass; a cell counted once per kind however many passes found it."""
+    found = [h for h in found if len(h)]
+    if not found:
+        return
+    if len(found) == 1:
+        _count(found[0], matches, cells)
+        return
+    row = np.concatenate([h.row for h in found])
+    kind = np.concatenate([h.kind for h in found])
+    _count(engine.Hits(row, row, row, kind), matches, cells)
 
 
 def _count(hits: engine.Hits, matches: dict[str, int], cells: dict[str, int]) -> None:
