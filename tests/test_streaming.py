@@ -306,10 +306,10 @@ def test_detectors_run_once_per_distinct_value_where_values_repeat() -> None:
     from opengov.redact import gates
 
     orgnr = pa.array([f"55{i % 5000:04d}-1234" for i in range(32768)])  # 5,000 distinct
-    distinct = gates._distinct(orgnr)
+    distinct = gates.repeats(orgnr)
     assert distinct is not None and len(distinct[0]) == 5000
     ids = pa.array([f"F{i:010d}" for i in range(32768)])
-    assert gates._distinct(ids) is None
+    assert gates.repeats(ids) is None
     # Same verdicts either way, the personnummer included.
     cells = pa.array([PNR, "x", PNR, "y"] * 100)
     found = gates.find_cells(cells, ["personnummer"])["personnummer"].to_pylist()

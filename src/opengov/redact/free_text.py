@@ -40,11 +40,19 @@ def _strings(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray |
     return None
 
 
-def is_free_text(column: pa.Array | pa.ChunkedArray) -> bool:
+Distinct = tuple[pa.Array, pa.Array]  # a column's distinct values, and each cell's index in them
+
+
+def is_free_text(column: pa.Array | pa.ChunkedArray, distinct: Distinct | None = None) -> bool:
+    """`distinct`, when the caller has it (`gates.LastScan`), is the string column's distinct
+    values and each cell's index among them: the words of each value are counted once."""
     text = _strings(column)
     if text is None:
         return False
-    words = pc.count_substring_regex(text, pattern=_WORD)
+    if distinct is not None:
+        words = pc.count_substring_regex(distinct[0], pattern=_WORD).take(distinct[1])
+    else:
+        words = pc.count_substring_regex(text, pattern=_WORD)
     non_null = len(words) - words.null_count
     if non_null == 0:
         return False
@@ -53,19 +61,24 @@ def is_free_text(column: pa.Array | pa.ChunkedArray) -> bool:
     return multi >= MULTIWORD_SHARE * non_null or longest >= LONG_VALUE_WORDS
 
 
-def text_kinds(column: pa.Array | pa.ChunkedArray, rule: FieldRule | None) -> list[str]:
+def text_kinds(
+    column: pa.Array | pa.ChunkedArray, rule: FieldRule | None, distinct: Distinct | None = None
+) -> list[str]:
     """`name` and `address`, less what the rule declares public, if the column is free text."""
     declared = rule.public_text if rule else ()
     wanted = [k for k in ("name", "address") if k not in declared]
-    if not wanted or not is_free_text(column):
+    if not wanted or not is_free_text(column, distinct):
         return []
     return wanted
 
 
-def last_scan_kinds(column: pa.Array | pa.ChunkedArray, rule: FieldRule | None) -> list[str]:
-    """The kinds the last scan looks for in one published column."""
+def last_scan_kinds(
+    column: pa.Array | pa.ChunkedArray, rule: FieldRule | None, distinct: Distinct | None = None
+) -> list[str]:
+    """The kinds the last scan looks for in one published column (`distinct`: see
+    `is_free_text`)."""
     from opengov.redact import detectors as detect
 
     declared = rule.identifier_column if rule else None
     kinds = [k for k in detect.DEFAULT_LAST_SCAN if not (declared and k in declared.skip)]
-    return kinds + text_kinds(column, rule)
+    return kinds + text_kinds(column, rule, distinct)

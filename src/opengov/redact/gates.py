@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from opengov.errors import DisclosureBlocked, ReidentificationRisk, RulesError
-from opengov.redact.free_text import last_scan_kinds
+from opengov.redact.free_text import Distinct, last_scan_kinds
 from opengov.rules import QuasiIdentifiers, ResourceRules
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -67,12 +67,16 @@ class LastScan:
     quarantined: int = 0
 
     def kinds(
-        self, name: str, column: pa.Array | pa.ChunkedArray, cleaned: Sequence[str]
+        self,
+        name: str,
+        column: pa.Array | pa.ChunkedArray,
+        cleaned: Sequence[str],
+        distinct: Distinct | None = None,
     ) -> list[str]:
         """What to look for in this column (`free_text.last_scan_kinds`: the identifier kinds
         less a declared identifier column's, names and addresses in free text), less what the
-        field's own scan already removed."""
-        kinds = last_scan_kinds(column, self.rules.fields.get(name))
+        field's own scan already removed. `distinct`: `repeats(column)`, when the caller has it."""
+        kinds = last_scan_kinds(column, self.rules.fields.get(name), distinct)
         return [k for k in kinds if k not in cleaned]
 
     def feed(
@@ -86,10 +90,15 @@ class LastScan:
         for name, column in zip(table.column_names, table.columns, strict=True):
             if pa.types.is_boolean(column.type):
                 continue  # true/false: no identifier fits
-            kinds = self.kinds(name, column, cleaned.get(name, ()))
+            text = scan_text(column)
+            # One dictionary of the column's values serves the free-text decision and the scan.
+            distinct = repeats(text)
+            kinds = self.kinds(
+                name, column, cleaned.get(name, ()), distinct if text is column else None
+            )
             if not kinds:
                 continue
-            found = find_cells(scan_text(column), kinds)
+            found = find_cells(text, kinds, distinct)
             for kind, cells in found.items():
                 count = int(pc.sum(cells).as_py() or 0)
                 if not count:
@@ -248,7 +257,7 @@ def check_linked(groups: Sequence[QuasiCounts]) -> None:
 _DISTINCT_SHARE = 0.5  # below this share of distinct values, scan each value once
 
 
-def _distinct(column: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, pa.Array] | None:
+def repeats(column: pa.ChunkedArray | pa.Array) -> Distinct | None:
     """The distinct values of a column and each cell's index among them, when repeats make
     scanning each value once cheaper than scanning each cell (detectors depend on the value
     alone)."""
@@ -261,11 +270,15 @@ def _distinct(column: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, pa.Array] |
     return encoded.dictionary, encoded.indices
 
 
-def find_cells(column: pa.ChunkedArray | pa.Array, kinds: Sequence[str]) -> dict[str, pa.Array]:
-    """`detectors.find_cells`, each distinct value scanned once."""
+def find_cells(
+    column: pa.ChunkedArray | pa.Array, kinds: Sequence[str], distinct: Distinct | None = None
+) -> dict[str, pa.Array]:
+    """`detectors.find_cells`, each distinct value scanned once (`distinct`: `repeats(column)`
+    when the caller already has it)."""
     from opengov.redact import detectors as detect
 
-    distinct = _distinct(column)
+    if distinct is None:
+        distinct = repeats(column)
     if distinct is None:
         return dict(detect.find_cells(column, kinds))
     uniques, index = distinct
@@ -273,13 +286,16 @@ def find_cells(column: pa.ChunkedArray | pa.Array, kinds: Sequence[str]) -> dict
     return {kind: pc.fill_null(mask.take(index), False) for kind, mask in found.items()}
 
 
-def scan_replace(column: pa.ChunkedArray, kinds: Sequence[str]) -> Any:
+def scan_replace(
+    column: pa.ChunkedArray, kinds: Sequence[str], distinct: Distinct | None = None
+) -> Any:
     """`detectors.scan_replace`; a column whose distinct values hold no hit is returned as it
     is after scanning each value once (the usual case), else every cell is scanned for exact
-    counts."""
+    counts. `distinct`: `repeats(column)`, when the caller already has it."""
     from opengov.redact import detectors as detect
 
-    distinct = _distinct(column)
+    if distinct is None:
+        distinct = repeats(column)
     if distinct is not None:
         probe = detect.scan_replace(distinct[0], kinds)
         if not any(probe.matches.values()):
