@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from helpers import PNR, STAFF_ROWS, STAFF_RULES, PackageFactory
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from opengov import errors
 from opengov.cli import cli
@@ -314,3 +316,45 @@ def test_detectors_run_once_per_distinct_value_where_values_repeat() -> None:
     cells = pa.array([PNR, "x", PNR, "y"] * 100)
     found = gates.find_cells(cells, ["personnummer"])["personnummer"].to_pylist()
     assert found == [True, False, True, False] * 100
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    batches=st.lists(
+        st.lists(
+            st.sampled_from(
+                [PNR, f"tel {PNR}", "Åkerblom Bygg AB", "Anna Svensson", "x", "", None, "19-12"]
+            ),
+            min_size=0,
+            max_size=150,
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_the_last_scan_remembering_clean_values_finds_what_a_fresh_scan_finds(
+    batches: list[list[str | None]],
+) -> None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from opengov.redact import gates
+
+    known = gates.KnownClean()
+    kinds = ["personnummer", "samordningsnummer", "email", "phone", "name"]
+    for cells in batches:
+        column = pa.array(cells, pa.string())
+        fresh = gates.find_cells(column, kinds)
+        distinct = gates.repeats(column)
+        if distinct is None:
+            # Too few repeats for a dictionary: build it anyway, the memo must agree.
+            encoded = pc.dictionary_encode(column)
+            distinct = (encoded.dictionary, encoded.indices)
+        remembered = known.find_cells(("c", tuple(kinds)), distinct, kinds)
+        for kind in kinds:
+            want = fresh[kind].to_pylist() if kind in fresh else [False] * len(cells)
+            got = remembered[kind].to_pylist() if kind in remembered else [False] * len(cells)
+            assert got == want, kind
+    # Only values without a hit are remembered: a personnummer is scanned every time.
+    for values in known.values.values():
+        assert PNR not in values.to_pylist() and f"tel {PNR}" not in values.to_pylist()

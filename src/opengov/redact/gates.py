@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -65,6 +66,7 @@ class LastScan:
     rules: ResourceRules
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     quarantined: int = 0
+    known: KnownClean = field(default_factory=lambda: KnownClean())
 
     def kinds(
         self,
@@ -98,7 +100,10 @@ class LastScan:
             )
             if not kinds:
                 continue
-            found = find_cells(text, kinds, distinct)
+            if distinct is not None:
+                found = self.known.find_cells((name, tuple(kinds)), distinct, kinds)
+            else:
+                found = find_cells(text, kinds, distinct)
             for kind, cells in found.items():
                 count = int(pc.sum(cells).as_py() or 0)
                 if not count:
@@ -268,6 +273,56 @@ def repeats(column: pa.ChunkedArray | pa.Array) -> Distinct | None:
     if len(encoded.dictionary) > _DISTINCT_SHARE * len(array):
         return None
     return encoded.dictionary, encoded.indices
+
+
+KNOWN_CLEAN_MAX = 1 << 16  # distinct values remembered per column and set of kinds
+
+
+@dataclass
+class KnownClean:
+    """Values of a column the detectors already found nothing in, per column and set of kinds,
+    so that a later batch scans only the values it brings that no earlier batch had: a column
+    of suppliers, categories or dates is scanned value by value once, not batch by batch.
+
+    Sound because a detector's verdict depends on the value alone (the same text always gets
+    the same hits). Only values with no hit of any of the kinds are remembered, so every cell
+    with a hit is found and counted in every batch; at most `KNOWN_CLEAN_MAX` values a key,
+    after which new values are scanned every time they come."""
+
+    values: dict[tuple[str, tuple[str, ...]], pa.Array] = field(default_factory=dict)
+
+    def find_cells(
+        self, key: tuple[str, tuple[str, ...]], distinct: Distinct, kinds: Sequence[str]
+    ) -> dict[str, pa.Array]:
+        """`find_cells` over a column given as `repeats(column)`."""
+        from opengov.redact import detectors as detect
+
+        uniques, index = distinct
+        known = self.values.get(key)
+        if known is not None and known.type != uniques.type:
+            known = known.cast(uniques.type)
+        fresh = (
+            pc.invert(pc.fill_null(pc.is_in(uniques, value_set=known), False))
+            if known is not None
+            else None
+        )
+        new = uniques if fresh is None else uniques.filter(fresh)
+        found = detect.find_cells(new, kinds) if len(new) else {}
+        masks: dict[str, pa.Array] = {}
+        hit_any = pa.array(np.zeros(len(new), bool))
+        for kind, mask in found.items():
+            hit_any = pc.or_(hit_any, mask)
+            if fresh is not None:
+                # Over all distinct values: known ones False, new ones as scanned.
+                mask = pc.replace_with_mask(pa.array(np.zeros(len(uniques), bool)), fresh, mask)
+            masks[kind] = pc.fill_null(mask.take(index), False)
+        clean = new.filter(pc.invert(hit_any))
+        if len(clean) and (known is None or len(known) < KNOWN_CLEAN_MAX):
+            self.values[key] = clean if known is None else pa.concat_arrays([known, clean])
+        if not found:
+            none = pa.array(np.zeros(len(index), bool))
+            masks = {kind: none for kind in kinds}
+        return masks
 
 
 def find_cells(
