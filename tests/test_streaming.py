@@ -358,3 +358,32 @@ def test_the_last_scan_remembering_clean_values_finds_what_a_fresh_scan_finds(
     # Only values without a hit are remembered: a personnummer is scanned every time.
     for values in known.values.values():
         assert PNR not in values.to_pylist() and f"tel {PNR}" not in values.to_pylist()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    batches=st.lists(
+        st.lists(
+            st.sampled_from(
+                ["Anna Svensson", "KS 2024/15", "x", "", "Åsa", "Ett två tre fyra fem"]
+            ),
+            min_size=1,
+            max_size=20,
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_word_counts_remembered_across_batches_equal_fresh_counts(
+    batches: list[list[str]],
+) -> None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from opengov.redact import free_text
+
+    known = free_text.KnownWords()
+    for cells in batches:
+        values = pc.unique(pa.array(cells, pa.string()))
+        fresh = pc.count_substring_regex(values, pattern=free_text._WORD).to_pylist()
+        assert known.count(values).to_pylist() == fresh

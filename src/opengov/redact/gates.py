@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from opengov.errors import DisclosureBlocked, ReidentificationRisk, RulesError
-from opengov.redact.free_text import Distinct, last_scan_kinds
+from opengov.redact.free_text import Distinct, KnownWords, last_scan_kinds
 from opengov.rules import QuasiIdentifiers, ResourceRules
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -67,6 +67,7 @@ class LastScan:
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     quarantined: int = 0
     known: KnownClean = field(default_factory=lambda: KnownClean())
+    words: dict[str, KnownWords] = field(default_factory=dict)  # per column: free-text decisions
 
     def kinds(
         self,
@@ -78,7 +79,8 @@ class LastScan:
         """What to look for in this column (`free_text.last_scan_kinds`: the identifier kinds
         less a declared identifier column's, names and addresses in free text), less what the
         field's own scan already removed. `distinct`: `repeats(column)`, when the caller has it."""
-        kinds = last_scan_kinds(column, self.rules.fields.get(name), distinct)
+        known = self.words.setdefault(name, KnownWords()) if distinct is not None else None
+        kinds = last_scan_kinds(column, self.rules.fields.get(name), distinct, known)
         return [k for k in kinds if k not in cleaned]
 
     def feed(
