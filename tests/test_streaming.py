@@ -387,3 +387,32 @@ def test_word_counts_remembered_across_batches_equal_fresh_counts(
         values = pc.unique(pa.array(cells, pa.string()))
         fresh = pc.count_substring_regex(values, pattern=free_text._WORD).to_pylist()
         assert known.count(values).to_pylist() == fresh
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    batches=st.lists(
+        st.lists(
+            st.sampled_from([PNR, f"orgnr {PNR}", "556677-8899", "x", None, "Anna Svensson"]),
+            min_size=64,
+            max_size=200,
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_the_rule_scan_remembering_clean_values_replaces_what_a_fresh_scan_replaces(
+    batches: list[list[str | None]],
+) -> None:
+    import pyarrow as pa
+
+    from opengov.redact import gates
+
+    known = gates.KnownClean()
+    kinds = ("personnummer", "samordningsnummer", "phone")
+    for cells in batches:
+        column = pa.chunked_array([pa.array(cells, pa.string())])
+        fresh = gates.scan_replace(column, kinds)
+        memo = gates.scan_replace(column, kinds, None, (known, ("scan:c", kinds)))
+        assert memo.array.to_pylist() == fresh.array.to_pylist()
+        assert (memo.matches, memo.cells, memo.clean) == (fresh.matches, fresh.cells, fresh.clean)

@@ -220,7 +220,9 @@ class ResourceRedactor:
         kinds = [k for k in rule.scan if k not in detect.CONTEXT_KINDS]
         distinct = repeats(column)
         extra = self.last_scan.kinds(name, column, kinds, distinct)
-        scanned = scan_replace(column, [*kinds, *extra], distinct)
+        wanted = [*kinds, *extra]
+        memo = self.last_scan.known
+        scanned = scan_replace(column, wanted, distinct, (memo, (f"scan:{name}", tuple(wanted))))
         own = {k: v for k, v in scanned.matches.items() if k in kinds}
         own_cells = {k: v for k, v in scanned.cells.items() if k in kinds}
         found = [k for k in extra if scanned.cells.get(k)]
@@ -229,7 +231,9 @@ class ResourceRedactor:
         if found:
             # Kinds the rule does not remove were found: the last scan blocks the publish or
             # quarantines those rows, so it looks again at the original cells for which ones.
-            out = scan_replace(column, kinds, distinct).array
+            out = scan_replace(
+                column, kinds, distinct, (memo, (f"scan:{name}", tuple(kinds)))
+            ).array
             cleaned = [k for k in cleaned if k not in found]
         if handles.KIND in rule.scan:
             replaced = handles.scan_replace(out, self.rules.own_accounts)

@@ -352,15 +352,27 @@ def find_cells(
 
 
 def scan_replace(
-    column: pa.ChunkedArray, kinds: Sequence[str], distinct: Distinct | None = None
+    column: pa.ChunkedArray,
+    kinds: Sequence[str],
+    distinct: Distinct | None = None,
+    known: tuple[KnownClean, tuple[str, tuple[str, ...]]] | None = None,
 ) -> Any:
     """`detectors.scan_replace`; a column whose distinct values hold no hit is returned as it
     is after scanning each value once (the usual case), else every cell is scanned for exact
-    counts. `distinct`: `repeats(column)`, when the caller already has it."""
+    counts. `distinct`: `repeats(column)`, when the caller already has it; `known`: the values
+    earlier batches of the column showed clean for these kinds, and the key to them (only the
+    new values are scanned)."""
     from opengov.redact import detectors as detect
 
     if distinct is None:
         distinct = repeats(column)
+    if distinct is not None and known is not None:
+        memo, key = known
+        masks = memo.find_cells(key, distinct, kinds)
+        if not any(pc.any(mask).as_py() for mask in masks.values()):
+            none = dict.fromkeys(detect._ordered(detect._wanted(kinds)), 0)
+            return detect.ScanResult(column, none, dict(none), detect._wanted(kinds))
+        return detect.scan_replace(column, kinds)
     if distinct is not None:
         probe = detect.scan_replace(distinct[0], kinds)
         if not any(probe.matches.values()):
