@@ -176,7 +176,13 @@ class _Distinct:
         self.kept = pa.array([], pa.uint64())
 
     def add(self, hashes: pa.Array) -> None:
-        both = pc.unique(pa.concat_arrays([self.kept, hashes.cast(pa.uint64())]))
+        hashes = hashes.cast(pa.uint64())
+        if len(self.kept) >= SKETCH_SIZE:
+            # Full: only a hash below the largest kept one can be among the k smallest.
+            hashes = hashes.filter(pc.less(hashes, pc.max(self.kept)))
+            if not len(hashes):
+                return
+        both = pc.unique(pa.concat_arrays([self.kept, hashes]))
         if len(both) > SKETCH_SIZE:
             both = both.take(pc.bottom_k_unstable(both, SKETCH_SIZE))
         self.kept = both
