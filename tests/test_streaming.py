@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from helpers import PNR, STAFF_ROWS, STAFF_RULES, PackageFactory
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from opengov import errors
 from opengov.cli import cli
@@ -306,11 +308,111 @@ def test_detectors_run_once_per_distinct_value_where_values_repeat() -> None:
     from opengov.redact import gates
 
     orgnr = pa.array([f"55{i % 5000:04d}-1234" for i in range(32768)])  # 5,000 distinct
-    distinct = gates._distinct(orgnr)
+    distinct = gates.repeats(orgnr)
     assert distinct is not None and len(distinct[0]) == 5000
     ids = pa.array([f"F{i:010d}" for i in range(32768)])
-    assert gates._distinct(ids) is None
+    assert gates.repeats(ids) is None
     # Same verdicts either way, the personnummer included.
     cells = pa.array([PNR, "x", PNR, "y"] * 100)
     found = gates.find_cells(cells, ["personnummer"])["personnummer"].to_pylist()
     assert found == [True, False, True, False] * 100
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    batches=st.lists(
+        st.lists(
+            st.sampled_from(
+                [PNR, f"tel {PNR}", "Åkerblom Bygg AB", "Anna Svensson", "x", "", None, "19-12"]
+            ),
+            min_size=0,
+            max_size=150,
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_the_last_scan_remembering_clean_values_finds_what_a_fresh_scan_finds(
+    batches: list[list[str | None]],
+) -> None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from opengov.redact import gates
+
+    known = gates.KnownClean()
+    kinds = ["personnummer", "samordningsnummer", "email", "phone", "name"]
+    for cells in batches:
+        column = pa.array(cells, pa.string())
+        fresh = gates.find_cells(column, kinds)
+        distinct = gates.repeats(column)
+        if distinct is None:
+            # Too few repeats for a dictionary: build it anyway, the memo must agree.
+            encoded = pc.dictionary_encode(column)
+            distinct = (encoded.dictionary, encoded.indices)
+        remembered = known.find_cells(("c", tuple(kinds)), distinct, kinds)
+        for kind in kinds:
+            want = fresh[kind].to_pylist() if kind in fresh else [False] * len(cells)
+            got = remembered[kind].to_pylist() if kind in remembered else [False] * len(cells)
+            assert got == want, kind
+    # Only values without a hit are remembered: a personnummer is scanned every time.
+    for values in known.values.values():
+        assert PNR not in values.to_pylist() and f"tel {PNR}" not in values.to_pylist()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    batches=st.lists(
+        st.lists(
+            st.sampled_from(
+                ["Anna Svensson", "KS 2024/15", "x", "", "Åsa", "Ett två tre fyra fem"]
+            ),
+            min_size=1,
+            max_size=20,
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_word_counts_remembered_across_batches_equal_fresh_counts(
+    batches: list[list[str]],
+) -> None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from opengov.redact import free_text
+
+    known = free_text.KnownWords()
+    for cells in batches:
+        values = pc.unique(pa.array(cells, pa.string()))
+        fresh = pc.count_substring_regex(values, pattern=free_text._WORD).to_pylist()
+        assert known.count(values).to_pylist() == fresh
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    batches=st.lists(
+        st.lists(
+            st.sampled_from([PNR, f"orgnr {PNR}", "556677-8899", "x", None, "Anna Svensson"]),
+            min_size=64,
+            max_size=200,
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_the_rule_scan_remembering_clean_values_replaces_what_a_fresh_scan_replaces(
+    batches: list[list[str | None]],
+) -> None:
+    import pyarrow as pa
+
+    from opengov.redact import gates
+
+    known = gates.KnownClean()
+    kinds = ("personnummer", "samordningsnummer", "phone")
+    for cells in batches:
+        column = pa.chunked_array([pa.array(cells, pa.string())])
+        fresh = gates.scan_replace(column, kinds)
+        memo = gates.scan_replace(column, kinds, None, (known, ("scan:c", kinds)))
+        assert memo.array.to_pylist() == fresh.array.to_pylist()
+        assert (memo.matches, memo.cells, memo.clean) == (fresh.matches, fresh.cells, fresh.clean)

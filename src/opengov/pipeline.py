@@ -128,6 +128,7 @@ def publish_resource(
     run: Run, spec: ResourceSpec, release: Release, pool: ThreadPoolExecutor
 ) -> int:
     """One pass over one resource: each batch validated, redacted and written."""
+    from opengov.redact.actions import published_schema
     from opengov.redact.apply import ResourceRedactor
     from opengov.release.build import add_resource
     from opengov.release.writers import ResourceWriter
@@ -138,7 +139,8 @@ def publish_resource(
     redactor = ResourceRedactor(spec, run.rules(spec), run.loaded.key, run.published,
                                 run.wanted.get(spec.name, set()),
                                 dataset=run.loaded.name)  # fmt: skip
-    writer = ResourceWriter(release, spec.name) if publishable else None
+    fields = published_schema(spec.schema, redactor.rules, redactor.kept)["fields"]
+    writer = ResourceWriter(release, spec.name, fields) if publishable else None
     run.progress.resource(spec.name, spec.path.stat().st_size if spec.path else 0,
                           "validating, redacting, writing")  # fmt: skip
     rows = 0
@@ -167,7 +169,8 @@ def publish_resource(
     run.finished(spec, source, validator, redactor)
     if writer is not None and run.failed is None:
         csv_out, parquet_out = writer.close()
-        add_resource(release, spec.name, run.redacted[spec.name].schema, csv_out, parquet_out)
+        add_resource(release, spec.name, run.redacted[spec.name].schema, csv_out, parquet_out,
+                     writer.profile())  # fmt: skip
     elif writer is not None:
         writer.abort()
     return rows

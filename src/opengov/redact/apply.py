@@ -27,6 +27,7 @@ from opengov.redact.gates import (
     QuasiCounts,
     check_linked,
     neutralise_formulas,
+    repeats,
     scan_replace,
 )
 from opengov.redact.keys import KEY_ENV, PseudonymKey
@@ -217,8 +218,11 @@ class ResourceRedactor:
         from opengov.redact.detectors import handles
 
         kinds = [k for k in rule.scan if k not in detect.CONTEXT_KINDS]
-        extra = self.last_scan.kinds(name, column, kinds)
-        scanned = scan_replace(column, [*kinds, *extra])
+        distinct = repeats(column)
+        extra = self.last_scan.kinds(name, column, kinds, distinct)
+        wanted = [*kinds, *extra]
+        memo = self.last_scan.known
+        scanned = scan_replace(column, wanted, distinct, (memo, (f"scan:{name}", tuple(wanted))))
         own = {k: v for k, v in scanned.matches.items() if k in kinds}
         own_cells = {k: v for k, v in scanned.cells.items() if k in kinds}
         found = [k for k in extra if scanned.cells.get(k)]
@@ -227,7 +231,9 @@ class ResourceRedactor:
         if found:
             # Kinds the rule does not remove were found: the last scan blocks the publish or
             # quarantines those rows, so it looks again at the original cells for which ones.
-            out = scan_replace(column, kinds).array
+            out = scan_replace(
+                column, kinds, distinct, (memo, (f"scan:{name}", tuple(kinds)))
+            ).array
             cleaned = [k for k in cleaned if k not in found]
         if handles.KIND in rule.scan:
             replaced = handles.scan_replace(out, self.rules.own_accounts)

@@ -40,11 +40,58 @@ def _strings(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray |
     return None
 
 
-def is_free_text(column: pa.Array | pa.ChunkedArray) -> bool:
+Distinct = tuple[pa.Array, pa.Array]  # a column's distinct values, and each cell's index in them
+KNOWN_WORDS_MAX = 1 << 16
+
+
+class KnownWords:
+    """Word counts of values earlier batches of a column held (at most `KNOWN_WORDS_MAX`), so
+    a batch counts only the values it brings new: the count depends on the value alone."""
+
+    def __init__(self) -> None:
+        self.values: pa.Array | None = None
+        self.words: pa.Array | None = None
+
+    def count(self, values: pa.Array) -> pa.Array:
+        """Words in each of `values` (distinct, without nulls)."""
+        known, words = self.values, self.words
+        if known is None or words is None or known.type != values.type:
+            counted = pc.count_substring_regex(values, pattern=_WORD)
+            self.values, self.words = values, counted
+            return counted
+        where = pc.index_in(values, value_set=known)
+        fresh = pc.is_null(where)
+        if not pc.any(fresh).as_py():
+            return words.take(where)
+        new = values.filter(fresh)
+        counted = pc.count_substring_regex(new, pattern=_WORD)
+        if len(known) < KNOWN_WORDS_MAX:
+            self.values = pa.concat_arrays([known, new])
+            self.words = pa.concat_arrays([words, counted])
+        out = pc.replace_with_mask(pc.fill_null(words.take(where), 0), fresh, counted)
+        return out
+
+
+def is_free_text(
+    column: pa.Array | pa.ChunkedArray,
+    distinct: Distinct | None = None,
+    known: KnownWords | None = None,
+) -> bool:
+    """`distinct`, when the caller has it (`gates.LastScan`), is the string column's distinct
+    values and each cell's index among them: the words of each value are counted once, and
+    with `known` (the column's earlier batches) once per publish."""
     text = _strings(column)
     if text is None:
         return False
-    words = pc.count_substring_regex(text, pattern=_WORD)
+    if distinct is not None:
+        counts = (
+            known.count(distinct[0])
+            if known is not None
+            else pc.count_substring_regex(distinct[0], pattern=_WORD)
+        )
+        words = counts.take(distinct[1])
+    else:
+        words = pc.count_substring_regex(text, pattern=_WORD)
     non_null = len(words) - words.null_count
     if non_null == 0:
         return False
@@ -53,19 +100,30 @@ def is_free_text(column: pa.Array | pa.ChunkedArray) -> bool:
     return multi >= MULTIWORD_SHARE * non_null or longest >= LONG_VALUE_WORDS
 
 
-def text_kinds(column: pa.Array | pa.ChunkedArray, rule: FieldRule | None) -> list[str]:
+def text_kinds(
+    column: pa.Array | pa.ChunkedArray,
+    rule: FieldRule | None,
+    distinct: Distinct | None = None,
+    known: KnownWords | None = None,
+) -> list[str]:
     """`name` and `address`, less what the rule declares public, if the column is free text."""
     declared = rule.public_text if rule else ()
     wanted = [k for k in ("name", "address") if k not in declared]
-    if not wanted or not is_free_text(column):
+    if not wanted or not is_free_text(column, distinct, known):
         return []
     return wanted
 
 
-def last_scan_kinds(column: pa.Array | pa.ChunkedArray, rule: FieldRule | None) -> list[str]:
-    """The kinds the last scan looks for in one published column."""
+def last_scan_kinds(
+    column: pa.Array | pa.ChunkedArray,
+    rule: FieldRule | None,
+    distinct: Distinct | None = None,
+    known: KnownWords | None = None,
+) -> list[str]:
+    """The kinds the last scan looks for in one published column (`distinct`: see
+    `is_free_text`)."""
     from opengov.redact import detectors as detect
 
     declared = rule.identifier_column if rule else None
     kinds = [k for k in detect.DEFAULT_LAST_SCAN if not (declared and k in declared.skip)]
-    return kinds + text_kinds(column, rule)
+    return kinds + text_kinds(column, rule, distinct, known)

@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from opengov.errors import DisclosureBlocked, ReidentificationRisk, RulesError
-from opengov.redact.free_text import last_scan_kinds
+from opengov.redact.free_text import Distinct, KnownWords, last_scan_kinds
 from opengov.rules import QuasiIdentifiers, ResourceRules
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -65,14 +66,21 @@ class LastScan:
     rules: ResourceRules
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     quarantined: int = 0
+    known: KnownClean = field(default_factory=lambda: KnownClean())
+    words: dict[str, KnownWords] = field(default_factory=dict)  # per column: free-text decisions
 
     def kinds(
-        self, name: str, column: pa.Array | pa.ChunkedArray, cleaned: Sequence[str]
+        self,
+        name: str,
+        column: pa.Array | pa.ChunkedArray,
+        cleaned: Sequence[str],
+        distinct: Distinct | None = None,
     ) -> list[str]:
         """What to look for in this column (`free_text.last_scan_kinds`: the identifier kinds
         less a declared identifier column's, names and addresses in free text), less what the
-        field's own scan already removed."""
-        kinds = last_scan_kinds(column, self.rules.fields.get(name))
+        field's own scan already removed. `distinct`: `repeats(column)`, when the caller has it."""
+        known = self.words.setdefault(name, KnownWords()) if distinct is not None else None
+        kinds = last_scan_kinds(column, self.rules.fields.get(name), distinct, known)
         return [k for k in kinds if k not in cleaned]
 
     def feed(
@@ -86,10 +94,18 @@ class LastScan:
         for name, column in zip(table.column_names, table.columns, strict=True):
             if pa.types.is_boolean(column.type):
                 continue  # true/false: no identifier fits
-            kinds = self.kinds(name, column, cleaned.get(name, ()))
+            text = scan_text(column)
+            # One dictionary of the column's values serves the free-text decision and the scan.
+            distinct = repeats(text)
+            kinds = self.kinds(
+                name, column, cleaned.get(name, ()), distinct if text is column else None
+            )
             if not kinds:
                 continue
-            found = find_cells(scan_text(column), kinds)
+            if distinct is not None:
+                found = self.known.find_cells((name, tuple(kinds)), distinct, kinds)
+            else:
+                found = find_cells(text, kinds, distinct)
             for kind, cells in found.items():
                 count = int(pc.sum(cells).as_py() or 0)
                 if not count:
@@ -246,26 +262,88 @@ def check_linked(groups: Sequence[QuasiCounts]) -> None:
 # --- detectors over distinct values ------------------------------------------------------------
 
 _DISTINCT_SHARE = 0.5  # below this share of distinct values, scan each value once
+_PROBE_ROWS = 1024
 
 
-def _distinct(column: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, pa.Array] | None:
+def repeats(column: pa.ChunkedArray | pa.Array) -> Distinct | None:
     """The distinct values of a column and each cell's index among them, when repeats make
     scanning each value once cheaper than scanning each cell (detectors depend on the value
     alone)."""
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     if len(array) < 64:
         return None
+    if len(array) > 2 * _PROBE_ROWS:
+        # A column whose sampled rows (spread over the batch) are all different (ids, amounts,
+        # timestamps) is not dictionary-encoded whole to find that out; either way the
+        # verdicts are the same.
+        probe = array.take(pa.array(np.arange(_PROBE_ROWS) * (len(array) // _PROBE_ROWS)))
+        if pc.count_distinct(probe, mode="all").as_py() == len(probe):
+            return None
     encoded = pc.dictionary_encode(array)
     if len(encoded.dictionary) > _DISTINCT_SHARE * len(array):
         return None
     return encoded.dictionary, encoded.indices
 
 
-def find_cells(column: pa.ChunkedArray | pa.Array, kinds: Sequence[str]) -> dict[str, pa.Array]:
-    """`detectors.find_cells`, each distinct value scanned once."""
+KNOWN_CLEAN_MAX = 1 << 16  # distinct values remembered per column and set of kinds
+
+
+@dataclass
+class KnownClean:
+    """Values of a column the detectors already found nothing in, per column and set of kinds,
+    so that a later batch scans only the values it brings that no earlier batch had: a column
+    of suppliers, categories or dates is scanned value by value once, not batch by batch.
+
+    Sound because a detector's verdict depends on the value alone (the same text always gets
+    the same hits). Only values with no hit of any of the kinds are remembered, so every cell
+    with a hit is found and counted in every batch; at most `KNOWN_CLEAN_MAX` values a key,
+    after which new values are scanned every time they come."""
+
+    values: dict[tuple[str, tuple[str, ...]], pa.Array] = field(default_factory=dict)
+
+    def find_cells(
+        self, key: tuple[str, tuple[str, ...]], distinct: Distinct, kinds: Sequence[str]
+    ) -> dict[str, pa.Array]:
+        """`find_cells` over a column given as `repeats(column)`."""
+        from opengov.redact import detectors as detect
+
+        uniques, index = distinct
+        known = self.values.get(key)
+        if known is not None and known.type != uniques.type:
+            known = known.cast(uniques.type)
+        fresh = (
+            pc.invert(pc.fill_null(pc.is_in(uniques, value_set=known), False))
+            if known is not None
+            else None
+        )
+        new = uniques if fresh is None else uniques.filter(fresh)
+        found = detect.find_cells(new, kinds) if len(new) else {}
+        masks: dict[str, pa.Array] = {}
+        hit_any = pa.array(np.zeros(len(new), bool))
+        for kind, mask in found.items():
+            hit_any = pc.or_(hit_any, mask)
+            if fresh is not None:
+                # Over all distinct values: known ones False, new ones as scanned.
+                mask = pc.replace_with_mask(pa.array(np.zeros(len(uniques), bool)), fresh, mask)
+            masks[kind] = pc.fill_null(mask.take(index), False)
+        clean = new.filter(pc.invert(hit_any))
+        if len(clean) and (known is None or len(known) < KNOWN_CLEAN_MAX):
+            self.values[key] = clean if known is None else pa.concat_arrays([known, clean])
+        if not found:
+            none = pa.array(np.zeros(len(index), bool))
+            masks = {kind: none for kind in kinds}
+        return masks
+
+
+def find_cells(
+    column: pa.ChunkedArray | pa.Array, kinds: Sequence[str], distinct: Distinct | None = None
+) -> dict[str, pa.Array]:
+    """`detectors.find_cells`, each distinct value scanned once (`distinct`: `repeats(column)`
+    when the caller already has it)."""
     from opengov.redact import detectors as detect
 
-    distinct = _distinct(column)
+    if distinct is None:
+        distinct = repeats(column)
     if distinct is None:
         return dict(detect.find_cells(column, kinds))
     uniques, index = distinct
@@ -273,13 +351,28 @@ def find_cells(column: pa.ChunkedArray | pa.Array, kinds: Sequence[str]) -> dict
     return {kind: pc.fill_null(mask.take(index), False) for kind, mask in found.items()}
 
 
-def scan_replace(column: pa.ChunkedArray, kinds: Sequence[str]) -> Any:
+def scan_replace(
+    column: pa.ChunkedArray,
+    kinds: Sequence[str],
+    distinct: Distinct | None = None,
+    known: tuple[KnownClean, tuple[str, tuple[str, ...]]] | None = None,
+) -> Any:
     """`detectors.scan_replace`; a column whose distinct values hold no hit is returned as it
     is after scanning each value once (the usual case), else every cell is scanned for exact
-    counts."""
+    counts. `distinct`: `repeats(column)`, when the caller already has it; `known`: the values
+    earlier batches of the column showed clean for these kinds, and the key to them (only the
+    new values are scanned)."""
     from opengov.redact import detectors as detect
 
-    distinct = _distinct(column)
+    if distinct is None:
+        distinct = repeats(column)
+    if distinct is not None and known is not None:
+        memo, key = known
+        masks = memo.find_cells(key, distinct, kinds)
+        if not any(pc.any(mask).as_py() for mask in masks.values()):
+            none = dict.fromkeys(detect._ordered(detect._wanted(kinds)), 0)
+            return detect.ScanResult(column, none, dict(none), detect._wanted(kinds))
+        return detect.scan_replace(column, kinds)
     if distinct is not None:
         probe = detect.scan_replace(distinct[0], kinds)
         if not any(probe.matches.values()):

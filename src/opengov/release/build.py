@@ -149,9 +149,11 @@ def add_resource(
     schema: dict[str, Any],
     csv_out: provenance.OutputFile,
     parquet_out: provenance.OutputFile,
+    profiled: profile.ResourceProfile | None = None,
 ) -> None:
     """Record a resource's written files (from the streaming writers), and derive from its
-    Parquet file what the dataset page shows (column profiles, a preview) and the XLSX."""
+    Parquet file what the dataset page shows (column profiles, unless the writer `profiled`
+    them on the way; a preview) and the XLSX."""
     release.files[csv_out.path] = csv_out
     release.files[parquet_out.path] = parquet_out
     release.resource_files[name] = {"csv": csv_out.path, "parquet": parquet_out.path}
@@ -161,7 +163,9 @@ def add_resource(
     }
     fields = schema.get("fields", [])
     parquet_path = release.path(parquet_out.path)
-    release.profiles[name] = profile.profile_parquet(parquet_path, fields)
+    if profiled is None:
+        profiled = profile.profile_parquet(parquet_path, fields)
+    release.profiles[name] = profiled
     release.previews[name] = profile.preview_parquet(parquet_path)
     xlsx_rel = f"data/{name}.xlsx"
     title = pages.text(source.get("title")) or name

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -125,14 +125,48 @@ def _splitmix(values: pa.Array) -> pa.Array:
     return pc.bit_wise_xor(z, pc.shift_right(z, pa.scalar(31, u64)))
 
 
-def _text_hashes(values: list[Any]) -> pa.Array:
-    """64-bit hashes of text values: CRC-32 and Adler-32 side by side (C speed, deterministic
-    across runs), spread over all 64 bits by splitmix64 for the sketch."""
-    codes = []
-    for value in values:
-        data = str(value).encode()
-        codes.append(zlib.crc32(data) << 32 | zlib.adler32(data))
-    return _splitmix(pa.array(codes, pa.uint64()))
+_WEIGHTS: list[np.ndarray] = []
+
+
+def _weights(length: int) -> np.ndarray:
+    """A pseudo-random 64-bit weight per byte position (splitmix64 of the position)."""
+    if not _WEIGHTS or len(_WEIGHTS[0]) < length:
+        size = max(length, 64, 2 * len(_WEIGHTS[0]) if _WEIGHTS else 0)
+        mixed = _splitmix(pa.array(np.arange(1, size + 1, dtype=np.uint64)))
+        _WEIGHTS[:] = [mixed.to_numpy()]
+    return _WEIGHTS[0]
+
+
+def _text_hashes(values: list[Any] | pa.Array) -> pa.Array:
+    """64-bit hashes of text values (a list of values, or an Arrow array without nulls), the
+    same for a value however it comes: each byte times its position's weight, summed modulo
+    2**64 (numpy over the whole buffer, no Python per value), then spread by splitmix64 with
+    the length mixed in. Deterministic across runs and platforms."""
+    if isinstance(values, list):
+        values = pa.array([str(v) for v in values], pa.string())
+    elif pa.types.is_boolean(values.type):
+        values = pc.if_else(values, "True", "False")  # as str() writes them, like the lists
+    elif not pa.types.is_large_string(values.type):
+        values = values.cast(pa.string())
+    values = values.cast(pa.large_string())
+    if len(values) == 0:
+        return pa.array([], pa.uint64())
+    offsets = np.frombuffer(values.buffers()[1], np.int64, len(values) + 1, values.offset * 8)
+    data = (
+        np.frombuffer(values.buffers()[2], np.uint8)
+        if values.buffers()[2]
+        else np.zeros(0, np.uint8)
+    )
+    start, end = int(offsets[0]), int(offsets[-1])
+    lengths = np.diff(offsets)
+    position = np.arange(end - start, dtype=np.int64) - np.repeat(offsets[:-1] - start, lengths)
+    weighted = (data[start:end].astype(np.uint64) + np.uint64(1)) * _weights(int(lengths.max()))[
+        position
+    ]
+    running = np.concatenate([np.zeros(1, np.uint64), np.cumsum(weighted, dtype=np.uint64)])
+    sums = running[offsets[1:] - start] - running[offsets[:-1] - start]  # wraps modulo 2**64
+    mixed = sums ^ (lengths.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+    return _splitmix(pa.array(mixed, pa.uint64()))
 
 
 class _Distinct:
@@ -142,7 +176,13 @@ class _Distinct:
         self.kept = pa.array([], pa.uint64())
 
     def add(self, hashes: pa.Array) -> None:
-        both = pc.unique(pa.concat_arrays([self.kept, hashes.cast(pa.uint64())]))
+        hashes = hashes.cast(pa.uint64())
+        if len(self.kept) >= SKETCH_SIZE:
+            # Full: only a hash below the largest kept one can be among the k smallest.
+            hashes = hashes.filter(pc.less(hashes, pc.max(self.kept)))
+            if not len(hashes):
+                return
+        both = pc.unique(pa.concat_arrays([self.kept, hashes]))
         if len(both) > SKETCH_SIZE:
             both = both.take(pc.bottom_k_unstable(both, SKETCH_SIZE))
         self.kept = both
@@ -509,7 +549,7 @@ class _Column:
             # From here on the column has too many values to count them all: every value seen
             # so far goes into the sketch, and every later one too.
             self.distinct.add(_text_hashes(list(top.counts)))
-        self.distinct.add(_text_hashes(values.to_pylist()))
+        self.distinct.add(_text_hashes(values))
         if len(values) > TOP_CAPACITY:
             # A value outside this batch's TOP_CAPACITY most common ones occurs at most
             # rows/TOP_CAPACITY times in it: the Misra-Gries bound, applied per batch.

@@ -8,13 +8,16 @@ import hashlib
 import queue
 import threading
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from opengov.release import provenance
 from opengov.release.build import MEDIA_TYPES, Release
+
+if TYPE_CHECKING:
+    from opengov.release.profile import ResourceProfile
 
 
 class HashingFile:
@@ -72,13 +75,53 @@ def csv_ready(table: pa.Table) -> pa.Table:
     return pa.table(columns, names=table.column_names)
 
 
+class _Profiler:
+    """The dataset page's column profiles of the published table, accumulated from the batches
+    the Parquet writer writes, on a thread of its own (instead of reading the Parquet file
+    back once it is written)."""
+
+    def __init__(self, fields: list[dict[str, Any]]) -> None:
+        self.fields = fields
+        self.profile: Any = None
+        self._queue: queue.Queue[pa.Table | None] = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="opengov-profile", daemon=True)
+        self._thread.start()
+
+    def put(self, table: pa.Table) -> None:
+        self._queue.put(table)
+
+    def _run(self) -> None:
+        from opengov.release.profile import Profile
+
+        while (table := self._queue.get()) is not None:
+            if self.error is None:
+                try:
+                    if self.profile is None:
+                        self.profile = Profile(table.schema, self.fields)
+                    self.profile.update(table)
+                except BaseException as exc:  # handed over when the writer closes
+                    self.error = exc
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+
 class ResourceWriter:
     """CSV and Parquet of one published resource, written on a thread of their own so that
     compressing and writing batch k overlaps redacting batch k+1. The first batch fixes the
     columns' types; later batches are cast to them (a datetime column that turns out to carry
-    offsets after naive values keeps the first batch's type, its values in UTC)."""
+    offsets after naive values keeps the first batch's type, its values in UTC).
 
-    def __init__(self, release: Release, name: str) -> None:
+    With `fields` (the published schema's), the column profiles of what is written are
+    accumulated on the way (`profile()` after `close()`)."""
+
+    def __init__(
+        self, release: Release, name: str, fields: list[dict[str, Any]] | None = None
+    ) -> None:
+        self._profiler = _Profiler(fields) if fields is not None else None
         self.csv_rel, self.parquet_rel = f"data/{name}.csv", f"data/{name}.parquet"
         csv_path, parquet_path = release.path(self.csv_rel), release.path(self.parquet_rel)
         csv_path.parent.mkdir(parents=True, exist_ok=True)
@@ -122,6 +165,8 @@ class ResourceWriter:
                 table = table.cast(self._schemas[0])
             if text.schema != self._schemas[1]:
                 text = text.cast(self._schemas[1])
+        if self._profiler is not None:
+            self._profiler.put(table)  # an empty first batch still fixes the profile's columns
         if table.num_rows:
             self._parquet.write_table(table)
             self._csv.write_table(text)
@@ -130,6 +175,16 @@ class ResourceWriter:
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()
+        if self._profiler is not None:
+            self._profiler.stop()
+            self._error = self._error or self._profiler.error
+
+    def profile(self) -> ResourceProfile | None:
+        """The published table's column profiles (None: not asked for, or nothing written)."""
+        if self._profiler is None or self._profiler.profile is None:
+            return None
+        result: ResourceProfile = self._profiler.profile.finish()
+        return result
 
     def close(self) -> tuple[provenance.OutputFile, provenance.OutputFile]:
         self._stop()

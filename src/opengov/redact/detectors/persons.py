@@ -137,6 +137,11 @@ def _has_listed_piece(chunk: pa.Array) -> pa.BooleanArray:
     value_set = _name_set()
     if flat.type != value_set.type:
         value_set = value_set.cast(flat.type)
+    if len(flat) < len(value_set):
+        # `is_in` hashes its value set on every call: with fewer pieces than listed names it is
+        # cheaper to hash the pieces, probe the name set with them, and look up in what matched
+        # (the same answer: a piece is listed iff it is one of the listed names it equals).
+        value_set = pc.filter(value_set, pc.is_in(value_set, value_set=pc.unique(flat)))
     listed = pc.cast(pc.is_in(flat, value_set=value_set), pa.int64())
     running = pa.concat_arrays(
         [pa.array([0], pa.int64()), pc.cumulative_sum(listed) if len(listed) else listed]
