@@ -286,6 +286,7 @@ def repeats(column: pa.ChunkedArray | pa.Array) -> Distinct | None:
 
 
 KNOWN_CLEAN_MAX = 1 << 16  # distinct values remembered per column and set of kinds
+KNOWN_CLEAN_BYTES = 32 << 20  # and their text, so long repeated cells cannot grow it unbounded
 
 
 @dataclass
@@ -327,7 +328,8 @@ class KnownClean:
                 mask = pc.replace_with_mask(pa.array(np.zeros(len(uniques), bool)), fresh, mask)
             masks[kind] = pc.fill_null(mask.take(index), False)
         clean = new.filter(pc.invert(hit_any))
-        if len(clean) and (known is None or len(known) < KNOWN_CLEAN_MAX):
+        roomy = known is None or (len(known) < KNOWN_CLEAN_MAX and known.nbytes < KNOWN_CLEAN_BYTES)
+        if len(clean) and roomy:
             self.values[key] = clean if known is None else pa.concat_arrays([known, clean])
         if not found:
             none = pa.array(np.zeros(len(index), bool))
