@@ -101,3 +101,31 @@ def test_single_file_with_schema_sniffs_semicolon(tmp_path: Path) -> None:
 
     # Sniffed from the first lines as frictionless does (not declared in the descriptor).
     assert csv_dialect(res).delimiter == ";" and res.encoding == "cp1252"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"title": "Leverantörsreskontra", "description": "En rad per kontering"},
+        {"fieldsMatch": "superset"},
+        {"fieldsMatch": "partial", "title": "x"},
+        {"fieldsMatch": "sometimes"},
+        {"title": 5},
+        {"description": ["a"]},
+        {"fieldsMatch": 1},
+    ],
+)
+def test_schemas_passed_without_frictionless_are_ones_it_accepts(extra: dict[str, object]) -> None:
+    """The shortcut that spares loading frictionless says yes only where frictionless' own
+    profile does (and so never lets a wrong schema through unchecked)."""
+    from frictionless import Schema
+
+    from opengov.package import _plainly_valid
+
+    schema = {"fields": [{"name": "id", "type": "integer"}], **extra}
+    if _plainly_valid(schema):
+        assert Schema.validate_descriptor(schema).valid, extra
+    bad = isinstance(extra.get("title", ""), str) and isinstance(extra.get("description", ""), str)
+    bad = not bad or extra.get("fieldsMatch", "exact") not in ("exact", "equal", "subset",
+                                                                "superset", "partial")  # fmt: skip
+    assert _plainly_valid(schema) is not bad

@@ -259,6 +259,7 @@ _TYPES = {
 }  # fmt: skip
 _STRING_FORMATS = {"default", "email", "uri", "binary", "uuid"}
 _BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+_FIELDS_MATCH = {"exact", "equal", "subset", "superset", "partial"}
 
 
 def _plainly_valid(schema: dict[str, Any]) -> bool:
@@ -269,7 +270,12 @@ def _plainly_valid(schema: dict[str, Any]) -> bool:
     def strings(value: Any) -> bool:
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
-    if not set(schema) <= {"fields", "primaryKey", "missingValues"}:
+    if not set(schema) <= {"fields", "primaryKey", "missingValues", "title", "description",
+                           "fieldsMatch"}:  # fmt: skip
+        return False
+    if any(not isinstance(schema[k], str) for k in ("title", "description") if k in schema):
+        return False
+    if schema.get("fieldsMatch", "exact") not in _FIELDS_MATCH:
         return False
     if "missingValues" in schema and not strings(schema["missingValues"]):
         return False
