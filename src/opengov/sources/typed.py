@@ -19,6 +19,7 @@ replaced during the run stops it.
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import os
 import threading
@@ -100,8 +101,9 @@ class TypedBatch:
         return out
 
 
-class TypedSource:
-    """A resource opened for reading: its labels, its header, and then its batches."""
+class TypedSource(abc.ABC):
+    """A resource opened for reading: its labels, its header, and then its batches (one
+    subclass per reader: CSV through Arrow or Python's csv, Parquet, XLSX and inline data)."""
 
     def __init__(self, resource: ResourceSpec, labels: list[str], header: Header) -> None:
         self.resource = resource
@@ -117,8 +119,9 @@ class TypedSource:
     def names(self) -> list[str]:
         return [e.name for e in self.header.expected]
 
+    @abc.abstractmethod
     def batches(self, pool: Executor | None = None) -> Iterator[TypedBatch]:
-        raise NotImplementedError
+        """The typed batches, once; the source's sha256 is known when they are exhausted."""
 
 
 def open_typed(resource: ResourceSpec, *, strict: bool) -> TypedSource:
