@@ -13,7 +13,9 @@ import json
 import logging
 import os
 import sys
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -21,6 +23,27 @@ from opengov import __version__
 from opengov.errors import EXIT_CODES, OpengovError
 
 log = logging.getLogger("opengov")
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def ckan_options(command: F) -> F:
+    """--ckan-url, --org and --config, as every command that can reach CKAN takes them."""
+    for option in reversed(
+        [
+            click.option("--ckan-url", help="CKAN base URL (or OPENGOV_CKAN_URL / config)."),
+            click.option("--org", help="CKAN organisation (or OPENGOV_CKAN_ORG / config)."),
+            click.option(
+                "--config",
+                "config_path",
+                type=click.Path(path_type=Path),
+                help="Config file (TOML) with ckan_url, org, token_file.",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
 
 
 def dump(data: Any) -> str:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from opengov.cli.app import cli, dump
+from opengov.cli.app import ckan_options, cli, dump
 
 if TYPE_CHECKING:
     from opengov.review import Review
@@ -30,14 +30,7 @@ if TYPE_CHECKING:
     help="Where the release will be published (for the plan): a portal folder or 'ckan'.",
 )
 @click.option("--key-file", type=click.Path(path_type=Path), help="Pseudonym key file.")
-@click.option("--ckan-url", help="CKAN base URL (or OPENGOV_CKAN_URL / config).")
-@click.option("--org", help="CKAN organisation (or OPENGOV_CKAN_ORG / config).")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    help="Config file (TOML) with ckan_url, org, token_file.",
-)
+@ckan_options
 @click.option("--yes", is_flag=True, help="Approve without asking (after reading the review).")
 @click.option("--json", "as_json", is_flag=True, help="Print the review and approval as JSON.")
 def approve(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from opengov.cli.app import cli, dump
+from opengov.cli.app import ckan_options, cli, dump
 from opengov.errors import InputError
 
 
@@ -91,14 +91,7 @@ def portal_show(portal: Path, as_json: bool) -> None:
 )
 @click.option("--reason", required=True, help="Why, in one sentence; it is published.")
 @click.option("--agent", help="Who withdraws (default: OPENGOV_AGENT or user@host).")
-@click.option("--ckan-url", help="CKAN base URL (or OPENGOV_CKAN_URL / config).")
-@click.option("--org", help="CKAN organisation (or OPENGOV_CKAN_ORG / config).")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    help="Config file (TOML) with ckan_url, org, token_file.",
-)
+@ckan_options
 @click.option(
     "--signing-key",
     envvar="OPENGOV_SIGNING_KEY_FILE",

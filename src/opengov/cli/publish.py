@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from opengov.cli.app import cli, dump, progress_wanted
+from opengov.cli.app import ckan_options, cli, dump, progress_wanted
 from opengov.errors import InputError
 from opengov.targets.plan import PublishResult
 
@@ -77,14 +77,7 @@ def redact(package: Path, out: Path, key_file: Path | None, as_json: bool) -> No
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--agent", help="Who publishes (default: OPENGOV_AGENT or user@host).")
 @click.option("--key-file", type=click.Path(path_type=Path), help="Pseudonym key file.")
-@click.option("--ckan-url", help="CKAN base URL (or OPENGOV_CKAN_URL / config).")
-@click.option("--org", help="CKAN organisation (or OPENGOV_CKAN_ORG / config).")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    help="Config file (TOML) with ckan_url, org, token_file.",
-)
+@ckan_options
 @click.option(
     "--engine",
     type=click.Choice(["auto", "arrow", "frictionless"]),
