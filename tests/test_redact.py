@@ -8,6 +8,8 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from helpers import PNR, STAFF_ROWS, STAFF_RULES, PackageFactory
 
 from opengov.errors import DisclosureBlocked, KeyMissing, ReidentificationRisk
@@ -311,3 +313,25 @@ def test_only_a_kept_public_field_can_be_an_identifier_column(make_package: Pack
     root = make_package("ids", rows=_ID_ROWS, schema=_ID_SCHEMA, rules=_id_rules(ref))
     with pytest.raises(RulesError, match="only a public field"):
         load_rules(root / "rules.yaml")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.text(alphabet="=+-@\t\r'aö€ 1\x00\n", max_size=6))),
+    st.integers(0, 3),
+    st.booleans(),
+)
+def test_formula_cells_match_startswith(values: list[str | None], cut: int, large: bool) -> None:
+    """The first-byte check agrees with str.startswith on every cell, for sliced, chunked,
+    large and null-holding columns alike."""
+    from opengov.redact.gates import FORMULA_PREFIXES, formula_cells
+
+    kind = pa.large_string() if large else pa.string()
+    whole = pa.array(["=pad", *values], kind).slice(1)  # a non-zero offset, as slices have
+    parts = [whole.slice(0, cut), whole.slice(cut)] if cut <= len(values) else [whole]
+    column = pa.chunked_array(parts, kind)
+    expected = [v is not None and v.startswith(FORMULA_PREFIXES) for v in values]
+    assert formula_cells(column).tolist() == expected
+    out, counts = neutralise_formulas(pa.table({"t": column}))
+    assert out["t"].to_pylist() == ["'" + v if e else v for v, e in zip(values, expected)]
+    assert counts == ({"t": sum(expected)} if any(expected) else {})

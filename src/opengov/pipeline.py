@@ -138,7 +138,7 @@ def publish_resource(
     source, validator, publishable = open_resource(run, spec, pool)
     redactor = ResourceRedactor(spec, run.rules(spec), run.loaded.key, run.published,
                                 run.wanted.get(spec.name, set()),
-                                dataset=run.loaded.name)  # fmt: skip
+                                dataset=run.loaded.name, pool=pool)  # fmt: skip
     fields = published_schema(spec.schema, redactor.rules, redactor.kept)["fields"]
     writer = ResourceWriter(release, spec.name, fields) if publishable else None
     run.progress.resource(spec.name, spec.path.stat().st_size if spec.path else 0,

@@ -18,7 +18,6 @@ from opengov.redact.free_text import Distinct, KnownWords, last_scan_kinds
 from opengov.rules import QuasiIdentifiers, ResourceRules
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_STARTS = pa.array(list(FORMULA_PREFIXES), pa.string())
 
 
 def neutralise_formulas(table: pa.Table) -> tuple[pa.Table, dict[str, int]]:
@@ -27,14 +26,39 @@ def neutralise_formulas(table: pa.Table) -> tuple[pa.Table, dict[str, int]]:
     columns = []
     for name, column in zip(table.column_names, table.columns, strict=True):
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            first = pc.utf8_slice_codeunits(column, 0, 1)
-            starts = pc.fill_null(pc.is_in(first, value_set=_FORMULA_STARTS), False)
-            count = int(pc.sum(starts).as_py() or 0)
+            starts = formula_cells(column)
+            count = int(starts.sum())
             if count:
                 counts[name] = count
-                column = pc.if_else(starts, pc.binary_join_element_wise("'", column, ""), column)
+                quote, empty = pa.scalar("'", column.type), pa.scalar("", column.type)
+                quoted = pc.binary_join_element_wise(quote, column, empty)
+                column = pc.if_else(pa.array(starts), quoted, column)
         columns.append(column)
     return pa.table(columns, names=table.column_names), counts
+
+
+_FORMULA_BYTES = np.zeros(256, dtype=bool)
+_FORMULA_BYTES[[ord(p) for p in FORMULA_PREFIXES]] = True
+
+
+def formula_cells(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Which cells of a string column start with a formula character: each prefix is one
+    ASCII byte, which in UTF-8 never begins a longer character, so the first byte decides
+    (numpy over the offsets, not a string kernel per cell)."""
+    from opengov.redact.detectors.engine import chunk_buffers
+
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    parts = []
+    for chunk in chunks:
+        data, offsets = chunk_buffers(chunk)
+        firsts = offsets[:-1]
+        filled = offsets[1:] > firsts
+        starts = np.zeros(len(chunk), dtype=bool)
+        starts[filled] = _FORMULA_BYTES[data[firsts[filled]]]
+        if chunk.null_count:
+            starts &= np.asarray(pc.is_valid(chunk).to_numpy(zero_copy_only=False), dtype=bool)
+        parts.append(starts)
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 
 def scan_text(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
@@ -87,26 +111,39 @@ class LastScan:
         self, table: pa.Table, cleaned: dict[str, Sequence[str]]
     ) -> tuple[pa.Table, pa.BooleanArray | None]:
         """The batch to publish, and which of its rows were withheld (None: none)."""
-
         if not table.num_rows:
             return table, None
+        found = {
+            name: self.scan_column(name, column, cleaned.get(name, ()))
+            for name, column in zip(table.column_names, table.columns, strict=True)
+        }
+        return self.record(table, found)
+
+    def scan_column(
+        self, name: str, column: pa.Array | pa.ChunkedArray, cleaned: Sequence[str]
+    ) -> dict[str, pa.Array]:
+        """Which cells of one column hold each kind. Touches only this column's state (its
+        known-clean values and word counts), so columns can be scanned on several threads."""
+        if not len(column) or pa.types.is_boolean(column.type):
+            return {}  # true/false: no identifier fits
+        text = scan_text(column)
+        # One dictionary of the column's values serves the free-text decision and the scan.
+        distinct = repeats(text)
+        kinds = self.kinds(name, column, cleaned, distinct if text is column else None)
+        if not kinds:
+            return {}
+        if distinct is not None:
+            return self.known.find_cells((name, tuple(kinds)), distinct, kinds)
+        return find_cells(text, kinds, distinct)
+
+    def record(
+        self, table: pa.Table, found: dict[str, dict[str, pa.Array]]
+    ) -> tuple[pa.Table, pa.BooleanArray | None]:
+        """Count what `scan_column` found in each column of `table` (in column order); the
+        table to publish and the rows withheld, as `feed`."""
         hits_any: pa.Array | None = None
-        for name, column in zip(table.column_names, table.columns, strict=True):
-            if pa.types.is_boolean(column.type):
-                continue  # true/false: no identifier fits
-            text = scan_text(column)
-            # One dictionary of the column's values serves the free-text decision and the scan.
-            distinct = repeats(text)
-            kinds = self.kinds(
-                name, column, cleaned.get(name, ()), distinct if text is column else None
-            )
-            if not kinds:
-                continue
-            if distinct is not None:
-                found = self.known.find_cells((name, tuple(kinds)), distinct, kinds)
-            else:
-                found = find_cells(text, kinds, distinct)
-            for kind, cells in found.items():
+        for name in table.column_names:
+            for kind, cells in found.get(name, {}).items():
                 count = int(pc.sum(cells).as_py() or 0)
                 if not count:
                     continue
