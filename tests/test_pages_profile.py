@@ -225,3 +225,33 @@ def test_preview_cells_are_cut_and_carried_as_text(tmp_path: Path, value: str) -
     cell = preview_parquet(path).rows[0][0]
     assert len(cell.text) <= prof.PREVIEW_CELL_CHARS
     assert cell.text.startswith(value[: prof.PREVIEW_CELL_CHARS - 1])
+
+
+def _reference_hash(value: str) -> int:
+    """The sketch's text hash as its docstring defines it, one value at a time in Python."""
+    from opengov.release import profile as P
+
+    data = value.encode()
+    weights = P._weights(max(len(data), 1))
+    total = 0
+    for j, byte in enumerate(data):
+        total = (total + (byte + 1) * int(weights[j])) % (1 << 64)
+    mixed = total ^ ((len(data) * 0x9E3779B97F4A7C15) % (1 << 64))
+    return int(P._splitmix(pa.array([mixed], pa.uint64()))[0].as_py())
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.text(alphabet="aö€1 -\x00", max_size=70), min_size=1, max_size=20),
+    st.sampled_from([None, 0, 11, 60]),
+)
+def test_text_hashes_agree_on_every_path(values: list[str], width: int | None) -> None:
+    """Equal-length, short and long values take different numpy paths to one hash."""
+    from opengov.release.profile import _text_hashes
+
+    if width is not None:
+        values = [(v * (width + 1))[:width] for v in values]  # one length: the matrix path
+    expected = [_reference_hash(v) for v in values]
+    sliced = pa.array(["pad", *values]).slice(1)
+    assert _text_hashes(sliced).to_pylist() == expected
+    assert _text_hashes(values).to_pylist() == expected

@@ -126,6 +126,7 @@ def _splitmix(values: pa.Array) -> pa.Array:
 
 
 _WEIGHTS: list[np.ndarray] = []
+_SHORT_TEXT = 48  # bytes: up to this length, text is hashed by byte position, not per byte
 
 
 def _weights(length: int) -> np.ndarray:
@@ -159,12 +160,28 @@ def _text_hashes(values: list[Any] | pa.Array) -> pa.Array:
     )
     start, end = int(offsets[0]), int(offsets[-1])
     lengths = np.diff(offsets)
-    position = np.arange(end - start, dtype=np.int64) - np.repeat(offsets[:-1] - start, lengths)
-    weighted = (data[start:end].astype(np.uint64) + np.uint64(1)) * _weights(int(lengths.max()))[
-        position
-    ]
-    running = np.concatenate([np.zeros(1, np.uint64), np.cumsum(weighted, dtype=np.uint64)])
-    sums = running[offsets[1:] - start] - running[offsets[:-1] - start]  # wraps modulo 2**64
+    longest = int(lengths.max())
+    weights = _weights(longest)
+    one = np.uint64(1)
+    if longest == int(lengths.min()):
+        # Values of one length (ids, codes, dates as text): a matrix, one column per byte.
+        matrix = data[start:end].reshape(len(values), longest)
+        sums = np.zeros(len(values), np.uint64)
+        for j in range(longest):
+            sums += (matrix[:, j].astype(np.uint64) + one) * weights[j]  # wraps modulo 2**64
+    elif longest <= _SHORT_TEXT:
+        # Short values: one gather per byte position; positions past a value's end add 0.
+        firsts = offsets[:-1] - start
+        sums = np.zeros(len(values), np.uint64)
+        last = max(end - start - 1, 0)
+        for j in range(longest):
+            byte = data[start:end][np.minimum(firsts + j, last)].astype(np.uint64) + one
+            sums += np.where(lengths > j, byte * weights[j], np.uint64(0))
+    else:
+        position = np.arange(end - start, dtype=np.int64) - np.repeat(offsets[:-1] - start, lengths)
+        weighted = (data[start:end].astype(np.uint64) + one) * weights[position]
+        running = np.concatenate([np.zeros(1, np.uint64), np.cumsum(weighted, dtype=np.uint64)])
+        sums = running[offsets[1:] - start] - running[offsets[:-1] - start]  # modulo 2**64
     mixed = sums ^ (lengths.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
     return _splitmix(pa.array(mixed, pa.uint64()))
 
