@@ -498,10 +498,14 @@ class _Column:
             column = column.dictionary_decode()
         present = column.drop_null()
         empty = len(column) - len(present)
+        sizes = None  # text: the byte length of each present value
         if out.kind == "text":
-            blank = pc.equal(pc.utf8_length(present), 0)
-            empty += int(pc.sum(blank).as_py() or 0)
-            present = present.filter(pc.invert(blank))
+            sizes = pc.binary_length(present)
+            blanks = int(pc.sum(pc.equal(sizes, 0)).as_py() or 0)
+            if blanks:
+                empty += blanks
+                present = present.filter(pc.not_equal(sizes, 0))
+                sizes = sizes.filter(pc.not_equal(sizes, 0))
         out.empty += empty
         if len(present) == 0:
             return
@@ -510,7 +514,7 @@ class _Column:
         elif out.kind == "time":
             self._times(present)
         elif out.kind in ("text", "boolean"):
-            self._texts(present)
+            self._texts(present, sizes)
         else:
             self.out.distinct = None
 
@@ -547,9 +551,11 @@ class _Column:
         self.distinct.add(_number_hashes(pc.unique(present)))
         self.dates.add(present)
 
-    def _texts(self, present: pa.Array) -> None:
-        if self.out.kind == "text":
-            long = pc.greater(pc.utf8_length(present), LONG_TEXT)
+    def _texts(self, present: pa.Array, sizes: pa.Array | None) -> None:
+        if sizes is not None:
+            # Bytes, not characters: a value of at most LONG_TEXT bytes has at most as many
+            # characters, and the slice leaves a longer-in-bytes but short value as it is.
+            long = pc.greater(sizes, LONG_TEXT)
             if pc.any(long).as_py():
                 # Counting long free text by a prefix keeps memory bounded; the page shows at
                 # most 80 characters of a value anyway.
