@@ -26,6 +26,9 @@ if [ ! -x .venv/bin/opengov ]; then
     exit 1
   fi
 fi
+# An editable install leaves opengov's modules to be compiled at import (with
+# PYTHONDONTWRITEBYTECODE set, at every command); compile them once, as pip does otherwise.
+.venv/bin/python -m compileall -q src >/dev/null
 
 # A signing key for the demo (a municipality keeps its own, private key elsewhere).
 key=".opengov-demo/kommun.key"
