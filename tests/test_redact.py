@@ -8,9 +8,9 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from helpers import PNR, STAFF_ROWS, STAFF_RULES, PackageFactory
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from helpers import PNR, STAFF_ROWS, STAFF_RULES, PackageFactory
 
 from opengov.errors import DisclosureBlocked, KeyMissing, ReidentificationRisk
 from opengov.package import load_package
@@ -333,5 +333,28 @@ def test_formula_cells_match_startswith(values: list[str | None], cut: int, larg
     expected = [v is not None and v.startswith(FORMULA_PREFIXES) for v in values]
     assert formula_cells(column).tolist() == expected
     out, counts = neutralise_formulas(pa.table({"t": column}))
-    assert out["t"].to_pylist() == ["'" + v if e else v for v, e in zip(values, expected)]
+    assert out["t"].to_pylist() == [
+        "'" + v if e else v for v, e in zip(values, expected, strict=True)
+    ]
     assert counts == ({"t": sum(expected)} if any(expected) else {})
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pa.array(([8112289874] * 3 + list(range(1000, 1097))) * 10, pa.int64()),
+        pa.array(([8112289874.0] * 3 + [float(i) for i in range(1000, 1097)]) * 10),
+        pa.chunked_array([pa.array(([8112289874] * 3 + list(range(97))) * 5, pa.int64())] * 2),
+    ],
+)
+def test_last_scan_finds_identifiers_in_repeating_numbers(column: Any) -> None:
+    """Numbers and dates are scanned value by value once (repeats found on the typed values):
+    every cell holding a personnummer written as a number is still counted."""
+    from opengov.redact.gates import LastScan
+    from opengov.rules import parse_rules
+
+    rules = parse_rules({"version": 1, "resources": {"r": {"fields": {"n": "public"}}}})
+    scan = LastScan("r", rules.resources["r"])
+    found = scan.scan_column("n", column, ())
+    assert int(pa.compute.sum(found["personnummer"]).as_py()) == 30
+    assert sum(int(pa.compute.sum(v).as_py()) for k, v in found.items() if k != "personnummer") == 0

@@ -61,6 +61,15 @@ def formula_cells(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 
+def _is_scalar(kind: pa.DataType) -> bool:
+    """Numbers and times: values whose text is a function of a fixed-width value."""
+    t = pa.types
+    return bool(
+        t.is_integer(kind) or t.is_floating(kind) or t.is_decimal(kind) or t.is_date(kind)
+        or t.is_timestamp(kind) or t.is_time(kind)
+    )  # fmt: skip
+
+
 def scan_text(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
     """A column as the text the detectors read: strings as they are, every other type as the
     published CSV prints it (a personnummer read as a float or an integer is still one)."""
@@ -126,10 +135,22 @@ class LastScan:
         known-clean values and word counts), so columns can be scanned on several threads."""
         if not len(column) or pa.types.is_boolean(column.type):
             return {}  # true/false: no identifier fits
-        text = scan_text(column)
-        # One dictionary of the column's values serves the free-text decision and the scan.
-        distinct = repeats(text)
-        kinds = self.kinds(name, column, cleaned, distinct if text is column else None)
+        if not _is_scalar(column.type):
+            text = scan_text(column)
+            # One dictionary of the column's values serves the free-text decision and the scan.
+            distinct = repeats(text)
+            kinds = self.kinds(name, column, cleaned, distinct if text is column else None)
+        else:
+            # Dates, numbers: the repeats are found on the typed values (cheaper to hash than
+            # their text), and only the distinct ones are written out as text.
+            kinds = self.kinds(name, column, cleaned, None)
+            if not kinds:
+                return {}
+            typed = repeats(column)
+            if typed is None:
+                text, distinct = scan_text(column), None
+            else:
+                text, distinct = column, (scan_text(typed[0]), typed[1])
         if not kinds:
             return {}
         if distinct is not None:
