@@ -18,6 +18,7 @@ less than scanning.
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -72,6 +73,30 @@ class KnownWords:
         return out
 
 
+_MAYBE_LETTER = np.zeros(256, dtype=bool)
+_MAYBE_LETTER[ord("A") : ord("Z") + 1] = True
+_MAYBE_LETTER[ord("a") : ord("z") + 1] = True
+_MAYBE_LETTER[0x80:] = True  # any byte of a character beyond ASCII
+
+
+def _letter_pairs(column: pa.Array | pa.ChunkedArray) -> bool:
+    """False only if no two letters stand side by side anywhere in the column, so that no
+    cell holds a word: a numpy pass over the bytes, far cheaper than counting words in each
+    cell. Any byte beyond ASCII counts as a possible letter, and a pair across two cells
+    counts too: a superset, never a miss."""
+    from opengov.redact.detectors.engine import chunk_buffers
+
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    for chunk in chunks:
+        if pa.types.is_string_view(chunk.type):
+            return True
+        data, _ = chunk_buffers(chunk)
+        maybe = _MAYBE_LETTER[data]
+        if bool((maybe[:-1] & maybe[1:]).any()):
+            return True
+    return False
+
+
 def is_free_text(
     column: pa.Array | pa.ChunkedArray,
     distinct: Distinct | None = None,
@@ -91,6 +116,8 @@ def is_free_text(
         )
         words = counts.take(distinct[1])
     else:
+        if not _letter_pairs(text):
+            return False  # no word anywhere (ids, codes, numbers as text)
         words = pc.count_substring_regex(text, pattern=_WORD)
     non_null = len(words) - words.null_count
     if non_null == 0:
