@@ -75,6 +75,24 @@ def csv_ready(table: pa.Table) -> pa.Table:
     return pa.table(columns, names=table.column_names)
 
 
+_DICTIONARY_PROBE_ROWS = 1024
+_DICTIONARY_SHARE = 0.5
+
+
+def dictionary_columns(first: pa.Table) -> bool | list[str]:
+    """The columns Parquet dictionary-encodes, judged on the first batch: those whose values
+    repeat (suppliers, categories, dates). Parquet's writer otherwise builds a dictionary for
+    every column and drops it a megabyte later for the ones that don't (ids, amounts): a
+    third of its time, and a larger file. Too small a batch to judge: every column."""
+    if first.num_rows < _DICTIONARY_PROBE_ROWS:
+        return True
+    return [
+        name
+        for name, column in zip(first.column_names, first.columns, strict=True)
+        if pc.count_distinct(column, mode="all").as_py() <= _DICTIONARY_SHARE * len(column)
+    ]
+
+
 class _Profiler:
     """The dataset page's column profiles of the published table, accumulated from the batches
     the Parquet writer writes, on a thread of its own (instead of reading the Parquet file
@@ -154,7 +172,12 @@ class ResourceWriter:
         text = csv_ready(csv_table)
         if self._parquet is None:
             self._schemas = (table.schema, text.schema)
-            self._parquet = pq.ParquetWriter(self.parquet_file, table.schema, compression="zstd")
+            self._parquet = pq.ParquetWriter(
+                self.parquet_file,
+                table.schema,
+                compression="zstd",
+                use_dictionary=dictionary_columns(table),
+            )
             self._csv = pacsv.CSVWriter(
                 self.csv_file,
                 text.schema,
