@@ -190,18 +190,28 @@ class _CsvSource(TypedSource):
             res, self.dialect, n, block_size=csv_source.BLOCK_SIZE, open_file=open_file
         )
         mapper: Callable[..., Any] = pool.map if pool is not None else map
-        for raw in _prefetch(_coalesce(raws, BATCH_ROWS)):
-            texts, numbers, ragged = raw.columns, raw.row_numbers, raw.ragged
-            if self.dialect.skip_blank_rows:
-                keep = blank_row_filter(texts, ragged, numbers)
-                if not pc.all(keep).as_py():
-                    texts = [t.filter(keep) for t in texts]
-                    numbers = numbers.filter(keep)
-                    kept = set(numbers.to_pylist()) if ragged else set()
-                    ragged = [r for r in ragged if r.number in kept]
-            columns = list(mapper(text_column, expected, texts))
-            self.position = streams[-1].size if streams else 0
-            yield TypedBatch(columns, numbers, ragged, self.names)
+
+        def typed() -> Iterator[tuple[TypedBatch, int]]:
+            for raw in _coalesce(raws, BATCH_ROWS):
+                texts, numbers, ragged = raw.columns, raw.row_numbers, raw.ragged
+                if self.dialect.skip_blank_rows:
+                    keep = blank_row_filter(texts, ragged, numbers)
+                    if not pc.all(keep).as_py():
+                        texts = [t.filter(keep) for t in texts]
+                        numbers = numbers.filter(keep)
+                        kept = set(numbers.to_pylist()) if ragged else set()
+                        ragged = [r for r in ragged if r.number in kept]
+                columns = list(mapper(text_column, expected, texts))
+                yield (
+                    TypedBatch(columns, numbers, ragged, self.names),
+                    (streams[-1].size if streams else 0),
+                )
+
+        # Parsing and casting batch k+1 (on the reader's thread, casts on the pool) overlap
+        # checking, redacting and writing batch k.
+        for batch, position in _prefetch(typed()):
+            self.position = position
+            yield batch
         last = streams[-1]
         self.sha256, self.size = last.sha256(), last.size
 
