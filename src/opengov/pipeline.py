@@ -149,6 +149,8 @@ def publish_resource(
     try:
         for batch in run.batches(spec, source, validator, pool):
             withheld = None
+            # The batch's checks run on the pool while it is redacted.
+            started = validator.begin(batch)
             if run.failed is None and writer is not None:
                 try:
                     check_kept(spec, batch)
@@ -157,7 +159,7 @@ def publish_resource(
                     withheld = out.withheld
                 except OpengovError as exc:
                     run.fail(exc)  # raised after validation, which decides first
-            validator.feed(batch, withheld)
+            validator.feed(batch, withheld, started)
             rows += batch.num_rows
             run.progress.update(batch.num_rows, source.position if source else 0)
         if run.failed is None and writer is not None and not rows:

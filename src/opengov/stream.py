@@ -57,7 +57,12 @@ class FallbackValidator:
         self.reason = reason
         self.hidden: list[pa.Array] = []
 
-    def feed(self, batch: TypedBatch, withheld: pa.Array | None = None) -> None:
+    def begin(self, batch: TypedBatch) -> None:
+        return None  # checked up front by frictionless
+
+    def feed(
+        self, batch: TypedBatch, withheld: pa.Array | None = None, started: object = None
+    ) -> None:
         if withheld is not None:
             rows = batch.row_numbers.filter(pc.fill_null(withheld, True))
             if len(rows):

@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,13 @@ class Validated:
 
     steward: ResourceResult
     published: ResourceResult
+
+
+@dataclass(frozen=True)
+class Checks:
+    """A batch's column checks under way on the pool (None: no pool, checked in `feed`)."""
+
+    futures: list[Future[list[ConstraintFailure]]] | None
 
 
 class ResourceValidator:
@@ -91,8 +98,19 @@ class ResourceValidator:
 
     # -- batches --
 
-    def feed(self, batch: TypedBatch, withheld: pa.Array | None = None) -> None:
-        """Check one batch. `withheld`: rows the redaction keeps out of the published data."""
+    def begin(self, batch: TypedBatch) -> Checks:
+        """Begin checking a batch's columns on the pool; `feed` collects the results. A publish
+        redacts the batch meanwhile (the published report needs to know what it withholds)."""
+        if self.pool is None:
+            return Checks(None)
+        return Checks([self.pool.submit(self._check, e, c)
+                       for e, c in zip(self.expected, batch.columns, strict=True)])  # fmt: skip
+
+    def feed(
+        self, batch: TypedBatch, withheld: pa.Array | None = None, started: Checks | None = None
+    ) -> None:
+        """Check one batch. `withheld`: rows the redaction keeps out of the published data;
+        `started`: what `begin` returned for this batch."""
         numbers = batch.row_numbers
         self.rows += len(numbers)
         if not len(numbers):
@@ -102,8 +120,11 @@ class ResourceValidator:
             hidden = numbers.filter(pc.fill_null(withheld, True))
             if len(hidden):
                 self._withheld.append(hidden)
-        mapper: Callable[..., Any] = self.pool.map if self.pool is not None else map
-        failures = list(mapper(self._check, self.expected, batch.columns))
+        if started is not None and started.futures is not None:
+            failures = [future.result() for future in started.futures]
+        else:
+            mapper: Callable[..., Any] = self.pool.map if self.pool is not None else map
+            failures = list(mapper(self._check, self.expected, batch.columns))
         cols = batch.columns
         blank: pa.Array = cols[0].cast.missing if cols else pa.array([], pa.bool_())
         for col in cols[1:]:
