@@ -100,12 +100,10 @@ def build_release(
     # unchanged re-publish needs none of it.
     from concurrent.futures import ThreadPoolExecutor
 
-    from opengov.release import pages
     from opengov.release.build import new_release, write_metadata
     from opengov.stream import Run
     from opengov.validate.arrow_engine import WORKERS
 
-    pages.warm()
     release = new_release(loaded, staging_parent)
     run = Run(loaded, engine=engine, samples=samples, progress=Progress(enabled=progress))
     try:

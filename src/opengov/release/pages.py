@@ -9,7 +9,6 @@ no name can turn into `javascript:` or a link to another host.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
 import math
@@ -168,22 +167,6 @@ def _env() -> Environment:
         text=text,
     )
     return env
-
-
-def warm() -> None:
-    """Compile every template ahead (a tenth of a second of Jinja's lexing and code
-    generation), on a thread of its own while the data is read, so that the pages written
-    at the end of a publish do not wait for it. Errors are left to `render` to raise."""
-    import threading
-
-    env = _env()  # made here, once: the thread compiles into the environment `render` uses
-
-    def compile_all() -> None:
-        for name in env.list_templates(filter_func=lambda n: n.endswith(".html")):
-            with contextlib.suppress(Exception):
-                env.get_template(name)
-
-    threading.Thread(target=compile_all, name="opengov-templates", daemon=True).start()
 
 
 def render(template: str, **context: Any) -> str:
