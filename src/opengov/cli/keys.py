@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from opengov.cli.app import cli, dump
+from opengov.errors import InputError, KeyFileExists
 
 
 @cli.group("key")
@@ -55,7 +56,14 @@ def key_new(
             raise click.UsageError("--name and --replaces apply to signing keys (--signing)")
         from opengov.redact.keys import write_new_key
 
-        key = write_new_key(out)
+        if out.exists() or out.is_symlink():
+            raise KeyFileExists.at(out)  # as for a signing key
+        try:
+            key = write_new_key(out)
+        except InputError:
+            if out.exists() or out.is_symlink():  # made meanwhile: write_new_key refused it
+                raise KeyFileExists.at(out) from None
+            raise
         data = {"kind": "pseudonym", "file": str(out), "fingerprint": key.fingerprint}
         if as_json:
             click.echo(dump(data))
