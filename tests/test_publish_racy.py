@@ -111,6 +111,10 @@ def test_right_after_a_publish_an_unchanged_publish_hashes_no_published_file(
     assert publish_static(package, portal).status == "published"
 
 
+def _no_named_file(*args: Any, **kw: Any) -> Any:
+    raise AssertionError("a named file was made where O_TMPFILE works")
+
+
 @pytest.mark.parametrize("tmpfile", [True, False], ids=["O_TMPFILE", "named file"])
 def test_a_change_after_the_stamp_has_a_ctime_at_or_after_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tmpfile: bool
@@ -119,6 +123,9 @@ def test_a_change_after_the_stamp_has_a_ctime_at_or_after_it(
     was read is stamped at or after it, however close the two are; the clock leaves nothing."""
     if not tmpfile:
         monkeypatch.delattr(os, "O_TMPFILE", raising=False)
+    elif hasattr(os, "O_TMPFILE"):
+        # The unnamed file it is: no named one is made.
+        monkeypatch.setattr(folder_state.tempfile, "mkstemp", _no_named_file)
     clock = tmp_path / "clock"
     clock.mkdir()
     file = tmp_path / "file"
