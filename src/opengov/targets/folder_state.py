@@ -20,10 +20,12 @@ the record carries the file system's own time when it was taken: the ctime the f
 gives a file created then (an unnamed one, in a folder on the same file system, gone when
 closed). A file whose ctime is at or after that stamp (the same tick) is "racy": it is hashed
 again, not trusted, and recorded anew once it is older. A file strictly older than the stamp
-is trusted by lstat: any later change stamps it with a ctime at or after the stamp, which the
-record does not hold. Where no such file can be created (a read-only folder, a plan that writes
-nothing, a file on another file system), the system clock stands in: a file whose ctime is
-within RACY_NS of the record's time is racy.
+is trusted by lstat: the stamp is read before the folder's lstat is taken, so any change after
+that lstat stamps the file with a ctime at or after the stamp, which the record does not hold.
+A publish records its folder once its newest file is older than the tick (TICK_WAIT_NS at
+most), so the next publish hashes nothing. Where no such file can be created (a read-only
+folder, a plan that writes nothing, a file on another file system), the system clock stands
+in: a file whose ctime is within RACY_NS of the record's time is racy.
 """
 
 from __future__ import annotations
