@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from opengov.cli.app import cli, dump
-from opengov.errors import InputError, KeyFileExists
+from opengov.errors import KeyFileExists
 
 
 @cli.group("key")
@@ -58,12 +58,7 @@ def key_new(
 
         if out.exists() or out.is_symlink():
             raise KeyFileExists.at(out)  # as for a signing key
-        try:
-            key = write_new_key(out)
-        except InputError:
-            if out.exists() or out.is_symlink():  # made meanwhile: write_new_key refused it
-                raise KeyFileExists.at(out) from None
-            raise
+        key = write_new_key(out)  # KeyFileExists also if the file was made meanwhile
         data = {"kind": "pseudonym", "file": str(out), "fingerprint": key.fingerprint}
         if as_json:
             click.echo(dump(data))
