@@ -120,8 +120,12 @@ def test_redact_writes_a_review_package(
     assert json.loads(result.output)["resources"][0]["rows_published"] == 3
     assert (out / "data" / "personal.csv").is_file() and (out / "redactions.json").is_file()
     assert not (out / "provenance.json").exists()
+    # Its own earlier output is replaced (tests/test_redact_out.py); another folder is not.
     again = runner.invoke(cli, ["redact", str(make_package()), "--out", str(out)])
-    assert again.exit_code == errors.InputError.exit_code
+    assert again.exit_code == 0, again.output
+    (out / "notes.txt").write_text("x", encoding="utf-8")
+    refused = runner.invoke(cli, ["redact", str(make_package()), "--out", str(out)])
+    assert refused.exit_code == errors.InputError.exit_code
 
 
 def test_missing_key_has_its_own_exit_code(

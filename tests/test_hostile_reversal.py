@@ -19,7 +19,7 @@ from hostile import PLANTED, assert_clean_failure, every_byte, invoke, rules_for
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from opengov.errors import RulesError, WeakKey
+from opengov.errors import KeyFileExists, RulesError, WeakKey
 from opengov.package import load_package
 from opengov.redact.canonical import personnummer
 from opengov.redact.keys import KEY_ENV, PseudonymKey, key_strength, load_key, write_new_key
@@ -212,7 +212,7 @@ def test_write_new_key_makes_a_private_strong_key(
     loaded = load_key(tmp_path / "k")
     assert loaded is not None and loaded.fingerprint == key.fingerprint
     before = (tmp_path / "k").read_bytes()
-    with pytest.raises(Exception, match="never overwritten"):
+    with pytest.raises(KeyFileExists, match="never overwritten"):
         write_new_key(tmp_path / "k")
     assert (tmp_path / "k").read_bytes() == before
     keys = {write_new_key(tmp_path / f"k{i}").fingerprint for i in range(5)}

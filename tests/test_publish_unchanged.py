@@ -71,8 +71,8 @@ def published(make_package: PackageFactory, tmp_path: Path, key: str) -> tuple[P
 
 @pytest.fixture
 def settled(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Files count as older than a clock tick at once, so lstat alone is trusted (the path a
-    re-publish takes once the folder is a few seconds old)."""
+    """Without the file system's clock too, files count as older than a clock tick at once, so
+    lstat alone is trusted (racy files: tests/test_publish_racy.py)."""
     monkeypatch.setattr(folder_state, "RACY_NS", 0)
 
 
@@ -100,23 +100,6 @@ def test_an_unchanged_republish_hashes_no_published_file(
         result = _republish(package, portal)
         assert result.status == "unchanged" and result.release == 1
     assert full.calls == 0 and hashed == []
-
-
-def test_racy_files_are_hashed_once_then_trusted_by_lstat(
-    published: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Just written, every file is within a tick of being recorded: hashed, then recorded anew."""
-    package, portal = published
-    full = FullCheck(monkeypatch)
-    hashed: list[str] = []
-    real = folder_state._sha256
-    monkeypatch.setattr(folder_state, "_sha256", lambda p: hashed.append(p.name) or real(p))
-    assert _republish(package, portal).status == "unchanged"
-    assert "personal.csv" in hashed and full.calls == 0
-    hashed.clear()
-    monkeypatch.setattr(folder_state, "RACY_NS", 0)  # what a few seconds later brings
-    assert _republish(package, portal).status == "unchanged"
-    assert hashed == [] and full.calls == 0
 
 
 def test_without_a_record_the_full_check_runs_once_and_is_recorded(

@@ -62,7 +62,7 @@ def test_key_new_never_overwrites(tmp_path: Path, existing: str) -> None:
     target = out if existing == "key" else Path(f"{out}.pub")
     target.write_text("keep me")
     result = CliRunner().invoke(cli, ["key", "new", "--signing", "--out", str(out), "--name", "X"])
-    assert result.exit_code == errors.SigningKeyError.exit_code, result.output
+    assert result.exit_code == errors.KeyFileExists.exit_code, result.output
     assert target.read_text() == "keep me"
     assert not (Path(f"{out}.pub") if existing == "key" else out).exists()
 
@@ -78,7 +78,7 @@ def test_key_new_pseudonym(tmp_path: Path) -> None:
     assert key is not None and key.fingerprint in result.output
     assert text not in result.output
     again = CliRunner().invoke(cli, ["key", "new", "--out", str(out)])
-    assert again.exit_code == errors.InputError.exit_code
+    assert again.exit_code == errors.KeyFileExists.exit_code
     assert out.read_text().strip() == text
     other = tmp_path / "other.key"
     CliRunner().invoke(cli, ["key", "new", "--out", str(other)])

@@ -65,6 +65,7 @@ def test_json_output_is_exactly_to_dict(monkeypatch: pytest.MonkeyPatch, tmp_pat
         account_type="official",
         export="e.zip",
         out=str(tmp_path),
+        name="kommunchef-sociala-medier",
         files_read=(FileRead("posts/your_posts_1.json", "ab" * 32, 10),),
         files=(FileReport("posts/your_posts_1.json", "read", "posts", 2),),
         posts=counts,

@@ -190,6 +190,27 @@ def write_approval(package_root: Path, envelope: dict[str, Any], key_id: str) ->
     return path
 
 
+def earlier_approval(
+    package_root: Path, approver: Approver, *, dataset: str, fingerprint: str, summary_sha256: str
+) -> Approval | None:
+    """The approval this approver already gave for exactly this review (the same dataset,
+    inputs fingerprint and summary of what was shown), if PACKAGE/approvals/<key id>.json holds
+    it; None for anything else there (another review's, another key's, a damaged file)."""
+    path = approval_path(package_root, approver.key.key_id)
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_ENVELOPE:
+            return None
+        envelope = load_json(path.read_bytes().decode("utf-8"), str(path))
+        policy = ApprovalPolicy(1, (approver,))
+        approval = check_approval(envelope, policy, dataset=dataset, fingerprint=fingerprint)
+        body = load_json(verify_envelope(envelope, APPROVAL_TYPE, approver.key).decode(), str(path))
+    except (OSError, ValueError, LimitExceeded, EnvelopeError):
+        return None
+    if not isinstance(body, dict) or body.get("summary_sha256") != summary_sha256:
+        return None
+    return approval
+
+
 def read_envelopes(package_root: Path) -> list[tuple[str, Any]]:
     folder = package_root / APPROVALS_DIR
     if not folder.is_dir():

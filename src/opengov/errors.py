@@ -223,11 +223,25 @@ class ApprovalsMissing(OpengovError):
 
 
 class SigningKeyError(OpengovError):
-    """A signing key or public key file is missing, unreadable, malformed, or would be
-    overwritten."""
+    """A signing key or public key file is missing, unreadable or malformed."""
 
     exit_code = 48
     title = "signing key error"
+
+
+class KeyFileExists(OpengovError):
+    """`opengov key new` was given a file that exists: a key file is never overwritten."""
+
+    exit_code = 19
+    title = "key file exists"
+
+    @classmethod
+    def at(cls, path: object) -> KeyFileExists:
+        return cls(
+            f"{path} exists, and a key file is never overwritten (pseudonyms, keyed digests and "
+            "signatures made with the old key depend on it): give another file with --out, or "
+            "move the old key away first if it is really no longer needed"
+        )
 
 
 # 30-39: hostile input and weak secrets (docs/security.md). A block of its own, like 40-49.
@@ -339,6 +353,7 @@ EXIT_CODES: dict[int, str] = {
     16: UnsafeArchive.title,
     17: ReidentificationRisk.title,
     18: ConfigError.title,
+    19: KeyFileExists.title,
     30: LimitExceeded.title,
     31: WeakKey.title,
     40: ChainBroken.title,

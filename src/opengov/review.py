@@ -119,14 +119,47 @@ def review(
     )
 
 
-def approve(result: Review, signer: Signer) -> tuple[Path, approvals.Approval]:
-    """Sign the reviewed inputs with the approver's key; write PACKAGE/approvals/<key id>.json."""
+@dataclass(frozen=True)
+class Approved:
+    """An approval of a review: where it is, and whether this call wrote it (False: the same
+    approver had already approved exactly this review, and that approval was kept)."""
+
+    path: Path
+    approval: approvals.Approval
+    written: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {k: v for k, v in self.approval.to_dict().items() if k != "statement"}
+        return {**data, "file": str(self.path), "written": self.written}
+
+
+def already_approved(result: Review, signer: Signer) -> Approved | None:
+    """The signer's approval of exactly this review (dataset, inputs fingerprint, summary of what
+    was shown), if PACKAGE/approvals/<key id>.json already holds it."""
+    approver = approvals.Approver(signer.info.name, signer.info.key)
+    earlier = approvals.earlier_approval(
+        result.package, approver, dataset=result.dataset, fingerprint=result.fingerprint,
+        summary_sha256=result.summary_sha256,
+    )  # fmt: skip
+    if earlier is None:
+        return None
+    return Approved(approvals.approval_path(result.package, signer.key_id), earlier, False)
+
+
+def approve(result: Review, signer: Signer) -> Approved:
+    """Sign the reviewed inputs with the approver's key; write PACKAGE/approvals/<key id>.json.
+
+    Idempotent: an approval the signer already gave for exactly this review is kept as it is
+    (its time included) and nothing is written; any other file there is replaced."""
     policy = result.policy
     if policy is not None and policy.approver(signer.key_id) is None:
         raise SigningKeyError(
             f"key {signer.key_id} is not one of the approvers rules.yaml lists; an approval "
             "by it would not count"
         )
+    earlier = already_approved(result, signer)
+    if earlier is not None:
+        return earlier
     envelope = approvals.sign_approval(
         signer,
         dataset=result.dataset,
@@ -140,4 +173,4 @@ def approve(result: Review, signer: Signer) -> tuple[Path, approvals.Approval]:
         envelope, check_policy, dataset=result.dataset, fingerprint=result.fingerprint
     )
     path = approvals.write_approval(result.package, envelope, signer.key_id)
-    return path, approval
+    return Approved(path, approval, True)

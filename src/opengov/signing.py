@@ -31,7 +31,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from opengov.errors import LimitExceeded, SigningKeyError
+from opengov.errors import KeyFileExists, LimitExceeded, SigningKeyError
 from opengov.limits import load_json
 
 SIGNING_KEY_ENV = "OPENGOV_SIGNING_KEY_FILE"
@@ -400,7 +400,7 @@ def new_signing_key(
     pub = out.with_name(out.name + ".pub")
     for path in (out, pub):
         if path.exists() or path.is_symlink():
-            raise SigningKeyError(f"{path} exists; a key file is never overwritten")
+            raise KeyFileExists.at(path)
     if not name.strip():
         raise SigningKeyError("a signing key needs the name of who holds it (--name)")
     if not 1 <= valid_days <= 3660:
@@ -429,7 +429,7 @@ def new_signing_key(
             out.unlink(missing_ok=True)
             raise
     except FileExistsError:
-        raise SigningKeyError(f"{out} or {pub} appeared meanwhile; nothing overwritten") from None
+        raise KeyFileExists.at(out if out.exists() or out.is_symlink() else pub) from None
     except OSError as exc:
         raise SigningKeyError(f"cannot write {out}: {exc.strerror}") from None
     return info

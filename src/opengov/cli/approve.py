@@ -47,11 +47,12 @@ def approve(
     """Show what PACKAGE's release will publish, then sign an approval of exactly that.
 
     The approval (PACKAGE/approvals/<key id>.json) is bound to the release's inputs
-    fingerprint: any change to the data, the rules or the pseudonym key voids it. When
-    rules.yaml requires approvals, `publish` refuses without enough of them (exit 47).
+    fingerprint: any change to the data, the rules or the pseudonym key voids it. Approving
+    the same inputs again with the same key keeps the earlier approval and writes nothing.
+    When rules.yaml requires approvals, `publish` refuses without enough of them (exit 47).
     """
+    from opengov.review import already_approved, review
     from opengov.review import approve as sign
-    from opengov.review import review
     from opengov.signing import load_signer
     from opengov.targets import TargetOptions, target_for
 
@@ -60,18 +61,26 @@ def approve(
     result = review(package, target_for(to, options), key_file=key_file)
     if not as_json:
         _print_review(result)
-        if not yes and not click.confirm(
-            f"Approve publishing {result.dataset} as {signer.info.name} (key {signer.key_id})?"
+        if (
+            not yes
+            and already_approved(result, signer) is None
+            and not click.confirm(
+                f"Approve publishing {result.dataset} as {signer.info.name} (key {signer.key_id})?"
+            )
         ):
             raise click.Abort()
-    path, approval = sign(result, signer)
+    approved = sign(result, signer)
     if as_json:
-        data = result.to_dict()
-        data["approval"] = {**approval.to_dict(), "file": str(path)}
-        data["approval"].pop("statement")
-        click.echo(dump(data))
+        click.echo(dump({**result.to_dict(), "approval": approved.to_dict()}))
         return
-    click.echo(f"approved: {path} (key {approval.key_id}, {approval.approved_at})")
+    approval = approved.approval
+    if approved.written:
+        click.echo(f"approved: {approved.path} (key {approval.key_id}, {approval.approved_at})")
+    else:
+        click.echo(
+            f"already approved: {approved.path} (key {approval.key_id}, {approval.approved_at}) "
+            "approves exactly these inputs; nothing written"
+        )
 
 
 def _print_review(result: Review) -> None:

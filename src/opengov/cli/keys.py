@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from opengov.cli.app import cli, dump
+from opengov.errors import KeyFileExists
 
 
 @cli.group("key")
@@ -55,7 +56,9 @@ def key_new(
             raise click.UsageError("--name and --replaces apply to signing keys (--signing)")
         from opengov.redact.keys import write_new_key
 
-        key = write_new_key(out)
+        if out.exists() or out.is_symlink():
+            raise KeyFileExists.at(out)  # as for a signing key
+        key = write_new_key(out)  # KeyFileExists also if the file was made meanwhile
         data = {"kind": "pseudonym", "file": str(out), "fingerprint": key.fingerprint}
         if as_json:
             click.echo(dump(data))

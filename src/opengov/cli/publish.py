@@ -18,7 +18,8 @@ from opengov.targets.plan import PublishResult
     "--out",
     required=True,
     type=click.Path(path_type=Path),
-    help="Folder for the redacted package (must not exist or be empty).",
+    help="Folder for the redacted package: new, empty, or this command's own earlier output "
+    "(replaced if untouched).",
 )
 @click.option(
     "--key-file",
@@ -27,7 +28,12 @@ from opengov.targets.plan import PublishResult
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the redaction manifest.")
 def redact(package: Path, out: Path, key_file: Path | None, as_json: bool) -> None:
-    """Redact a package by its rules.yaml into --out for review; nothing is published."""
+    """Redact a package by its rules.yaml into --out for review; nothing is published.
+
+    Run again with the same --out, it replaces its own earlier output, if that is untouched
+    (no file added, removed or changed since); any other folder there is refused.
+    """
+    from opengov import redacted_folder
     from opengov.load import load
     from opengov.paths import inside
     from opengov.release.build import build
@@ -36,16 +42,14 @@ def redact(package: Path, out: Path, key_file: Path | None, as_json: bool) -> No
     # The folder itself, never what a link there points to: renaming onto it replaces it.
     out = inside(absolute.parent, absolute.name, what="--out", within=str(absolute.parent),
                  follow_links=False)  # fmt: skip
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise InputError(f"{out} exists and is not empty; choose a new folder")
+    earlier = redacted_folder.check(out)
     loaded = load(package, key_file=key_file)
     parent = out.parent
     parent.mkdir(parents=True, exist_ok=True)
     release = build(loaded, staging_parent=parent, progress=progress_wanted())
     try:
-        if out.exists():
-            out.rmdir()
-        os.rename(release.staging, out)
+        redacted_folder.mark(release.staging, {p: f.sha256 for p, f in release.files.items()})
+        redacted_folder.put(release.staging, out, earlier)
     finally:
         release.cleanup()
     if as_json:

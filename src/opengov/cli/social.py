@@ -42,7 +42,7 @@ def _summary(result: ImportResult) -> str:
     status = counts_by_status(result.files)
     lines = [
         f"Imported {result.posts.read} posts and {result.comments.read} comments from "
-        f"{Path(result.export).name} into {result.out}",
+        f"{Path(result.export).name} into {result.out} (dataset {result.name})",
         f"  files in the export: {status['read']} read, {status['known']} known and not "
         f"relevant, {status['not_understood']} not understood",
     ]
@@ -84,6 +84,12 @@ def _import_options(func: Any) -> Any:
             help="Data package folder to create or update.",
         ),
         click.option(
+            "--name",
+            help="The dataset's name (lower-case letters, digits, . _ -), which the published "
+            "dataset is named by. Default: the name the package has, else one made from the "
+            "--out folder's name.",
+        ),
+        click.option(
             "--own-handle",
             "own_handles",
             multiple=True,
@@ -123,13 +129,14 @@ def facebook_command(
     account: str,
     account_type: str,
     out: Path,
+    name: str | None,
     own_handles: tuple[str, ...],
     max_unpacked_mb: int,
     as_json: bool,
     key_file: Path | None,
 ) -> None:
     """Import a Facebook "Download your information" export (JSON; ZIP or folder)."""
-    from opengov.importers.social import ArchiveLimits, import_facebook
+    from opengov.importers.social import ArchiveLimits, PackageInfo, import_facebook
     from opengov.importers.social.archive import MB
     from opengov.redact.keys import load_key
 
@@ -141,6 +148,7 @@ def facebook_command(
         limits=ArchiveLimits(max_unpacked_bytes=max_unpacked_mb * MB),
         key=load_key(key_file),
         own_handles=own_handles,
+        info=PackageInfo(name=name),
     )
     _print(result, as_json)
 
@@ -153,12 +161,13 @@ def twitter_command(
     account: str,
     account_type: str,
     out: Path,
+    name: str | None,
     own_handles: tuple[str, ...],
     max_unpacked_mb: int,
     as_json: bool,
 ) -> None:
     """Import an X/Twitter archive (ZIP or folder; current or pre-2019 archives)."""
-    from opengov.importers.social import ArchiveLimits, import_twitter
+    from opengov.importers.social import ArchiveLimits, PackageInfo, import_twitter
     from opengov.importers.social.archive import MB
 
     result = import_twitter(
@@ -168,6 +177,7 @@ def twitter_command(
         out=out,
         limits=ArchiveLimits(max_unpacked_bytes=max_unpacked_mb * MB),
         own_handles=own_handles,
+        info=PackageInfo(name=name),
     )
     _print(result, as_json)
 

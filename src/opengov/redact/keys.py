@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from opengov import limits
-from opengov.errors import InputError, KeyMissing, WeakKey
+from opengov.errors import InputError, KeyFileExists, KeyMissing, WeakKey
 from opengov.redact.canonical import canonical as canonical_form
 
 KEY_ENV = "OPENGOV_PSEUDONYM_KEY"
@@ -229,9 +229,7 @@ def write_new_key(path: Path | str) -> PseudonymKey:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        raise InputError(
-            f"{path} exists; a key file is never overwritten (move the old key away first)"
-        ) from None
+        raise KeyFileExists.at(path) from None
     except OSError as exc:
         raise InputError(f"cannot create the key file {path}: {exc.strerror}") from None
     try:

@@ -168,14 +168,16 @@ class _Placement:
         prov_sha = _provenance_sha256(self.folder)
         if prov_sha is None:
             return False
-        if folder_state.untouched(self.folder, prov_sha):
+        # The file system's clock is read in the staging folder, which a plan does not create.
+        clock = None if self.plan_only else self.target.portal / STAGING
+        if folder_state.untouched(self.folder, prov_sha, clock=clock):
             return True
-        before = folder_state.snapshot(self.folder)
+        before = folder_state.observe(self.folder, clock)
         # Consistency is what decides here; whether the auditor trusts the key is theirs.
         if not verify_folder(self.folder, Trust(allow_unsigned=True)).ok:
             folder_state.forget(self.folder)
             return False
-        if before is not None and before == folder_state.snapshot(self.folder):
+        if before is not None and before.stats == folder_state.snapshot(self.folder):
             folder_state.record(self.folder, prov_sha, _generated(self.previous), before)
         return True
 
@@ -214,10 +216,12 @@ class _Placement:
         # The catalogue must render with the new release before anything is swapped in.
         _check_catalogue(self.target.portal, self.settings, {self.loaded.name: release.staging})
         _swap(self.folder, release.staging, self.target.portal)
-        _record_published(self.folder, {p: o.sha256 for p, o in release.files.items()})
+        _record_published(
+            self.folder, {p: o.sha256 for p, o in release.files.items()}, self.target.portal
+        )
         if release.signer is not None:
             write_keys(self.target.portal, release.signer.info)
-        _write_catalogue(self.target.portal, self.settings)
+        _write_and_record_catalogue(self.target.portal, self.settings)
         return self._result(Status.PUBLISHED, number, items)
 
 
@@ -276,11 +280,13 @@ def _generated(doc: dict[str, Any] | None) -> dict[str, str]:
     return {str(e["og:path"]): str(e["og:sha256"]) for e in (doc or {}).get("generated", [])}
 
 
-def _record_published(folder: Path, written: dict[str, str]) -> None:
-    """What was just swapped in is the release's bytes: remember the folder as it is now."""
+def _record_published(folder: Path, written: dict[str, str], portal: Path) -> None:
+    """What was just swapped in is the release's bytes: remember the folder as it is now (the
+    file system's clock read in the staging folder: the release was renamed from there into
+    place, so it is on the same file system)."""
     prov_sha = _provenance_sha256(folder)
     if prov_sha is not None:
-        folder_state.record(folder, prov_sha, written)
+        folder_state.record(folder, prov_sha, written, clock=portal / STAGING)
 
 
 def _same_approvals(loaded: Loaded, previous: dict[str, Any]) -> bool:
@@ -341,15 +347,23 @@ def _lock(portal: Path, name: str) -> Iterator[None]:
 
 
 def _remove_leftovers(locks: Path, name: str) -> None:
-    """Staging folders of this dataset that a killed publish left (`.<name>.<8 random>[.old]`).
+    """Staging folders of this dataset that a killed publish left (`.<name>.<8 random>[.old]`),
+    and the file system clock's files (`~clock.<8 random>`, where a file system cannot create
+    unnamed files) that a publish killed within the microseconds one exists left.
 
     Only this dataset's: its lock is held, so none of them belongs to a running publish. The
-    random part of `tempfile.mkdtemp` has no `.`, so `a` never matches `a.b`'s folders.
+    random part of `tempfile.mkdtemp` has no `.`, so `a` never matches `a.b`'s folders. A clock
+    file is read through its open descriptor, so removing one in use takes nothing from it.
     """
     pattern = re.compile(rf"\.{re.escape(name)}\.[a-z0-9_]{{8}}(\.old)?")
     for item in locks.iterdir():
         if pattern.fullmatch(item.name) and item.is_dir() and not item.is_symlink():
             shutil.rmtree(item, ignore_errors=True)
+        elif folder_state.CLOCK_NAME.fullmatch(item.name) and (
+            item.is_symlink() or not item.is_dir()
+        ):
+            with contextlib.suppress(OSError):
+                item.unlink()
 
 
 def _history_link(target: Path) -> dict[str, Any]:
@@ -455,22 +469,39 @@ def _check_catalogue(
         ) from None
 
 
+def _catalogue_inputs(
+    portal: Path, settings: portal_settings.PortalSettings
+) -> folder_state.CatalogueInputs:
+    from opengov.release.dcat import DCAT_FILE
+    from opengov.signing import KEYS_FILE
+
+    datasets = sorted(p.name for p in portal.iterdir() if p.is_dir() and p.name[0] != ".")
+    files = ["index.html", CATALOG, DCAT_FILE, KEYS_FILE, portal_settings.SETTINGS]
+    return folder_state.catalogue_inputs(portal, settings.to_dict(), datasets, files)
+
+
 def _refresh_catalogue(portal: Path, settings: portal_settings.PortalSettings) -> None:
     """The catalogue, after an unchanged publish: rewritten only when what it is made from (the
     settings, any dataset's provenance or descriptor, the signing keys) or the catalogue's own
     files changed since it was last written (by lstat, as `folder_state` records it)."""
-    from opengov.release.dcat import DCAT_FILE
-    from opengov.signing import KEYS_FILE
-
-    def digest() -> str:
-        datasets = sorted(p.name for p in portal.iterdir() if p.is_dir() and p.name[0] != ".")
-        files = ["index.html", CATALOG, DCAT_FILE, KEYS_FILE, portal_settings.SETTINGS]
-        return folder_state.catalogue_inputs(portal, settings.to_dict(), datasets, files)
-
-    if folder_state.catalogue_current(portal, digest()):
+    before = _catalogue_inputs(portal, settings)
+    if folder_state.catalogue_current(portal, before.digest):
         return
+    _write_and_record_catalogue(portal, settings, before)
+
+
+def _write_and_record_catalogue(
+    portal: Path,
+    settings: portal_settings.PortalSettings,
+    before: folder_state.CatalogueInputs | None = None,
+) -> None:
+    """Write the catalogue and remember what it was rendered from, so that the next unchanged
+    publish need not render it again (the dataset's lock is held: the staging folder exists)."""
+    before = _catalogue_inputs(portal, settings) if before is None else before
     _write_catalogue(portal, settings)
-    folder_state.record_catalogue(portal, digest())
+    folder_state.record_catalogue(
+        portal, before, lambda: _catalogue_inputs(portal, settings), clock=portal / STAGING
+    )
 
 
 def _write_catalogue(portal: Path, settings: portal_settings.PortalSettings) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import secrets
 import shutil
 from collections import Counter
@@ -43,7 +42,7 @@ from opengov.importers.social.records import (
 from opengov.importers.social.report import FileReport, counts_by_status
 from opengov.importers.social.rules_yaml import render_rules
 from opengov.limits import MAX_DESCRIPTOR_BYTES, load_json, read_limited
-from opengov.paths import inside
+from opengov.paths import RESERVED_PACKAGE_NAMES, inside, name_problem, shown, slug
 
 DESCRIPTOR = "datapackage.json"
 POSTS_CSV = "posts.csv"
@@ -68,7 +67,6 @@ DEFAULT_DESCRIPTION = (
     "officials' social-media accounts, each classified as a public record or not."
 )
 _PLATFORM_TITLES = {"facebook": "Facebook-export", "twitter": "X/Twitter-arkiv"}
-_NAME_OK = re.compile(r"[^a-z0-9._-]+")
 
 
 @dataclass(frozen=True)
@@ -109,6 +107,7 @@ class ImportResult:
     account_type: str
     export: str
     out: str
+    name: str  # the dataset's name (datapackage.json), which a publish names the dataset by
     files_read: tuple[FileRead, ...]
     files: tuple[FileReport, ...]  # every file of the export: read, known, not understood
     posts: ResourceCounts
@@ -125,6 +124,7 @@ class ImportResult:
             "account_type": self.account_type,
             "export": self.export,
             "out": self.out,
+            "name": self.name,
             "files_read": [f.to_dict() for f in self.files_read],
             "files": [f.to_dict() for f in self.files],
             "files_by_status": counts_by_status(self.files),
@@ -286,8 +286,31 @@ def count_by_classification(rows: Iterable[Row]) -> dict[str, int]:
 
 
 def package_name(out: Path) -> str:
-    slug = _NAME_OK.sub("-", out.resolve().name.lower()).strip("-._")
-    return slug or "sociala-medier"
+    """The name of a new package without a `name` given: made from the folder's name (a package
+    keeps the name it has on later imports, wherever its folder is moved)."""
+    return slug(out.resolve().name, default="sociala-medier")
+
+
+def check_name(name: str) -> str:
+    """A dataset name given for the package (`--name`): it becomes the published folder's name
+    and part of every identifier, so it must be a valid one; InputError else."""
+    problem = name_problem(name)
+    if problem is None and name in RESERVED_PACKAGE_NAMES:
+        problem = "it is the name of a file at the top of a portal"
+    if problem is not None:
+        raise InputError(
+            f"the dataset name {shown(name)} is not usable: {problem}; use lower-case letters, "
+            f"digits, '.', '_' and '-' (for example {slug(name, default='sociala-medier')!r})"
+        )
+    return name
+
+
+def dataset_name(existing: Mapping[str, Any] | None, info: PackageInfo, out: Path) -> str:
+    """The name given, else the one the package has, else one made from the folder's name."""
+    if info.name is not None:
+        return check_name(info.name)
+    had = (existing or {}).get("name")
+    return had if isinstance(had, str) and had else package_name(out)
 
 
 def build_descriptor(
@@ -303,7 +326,7 @@ def build_descriptor(
     base = dict(existing or {})
     if own_accounts:
         base[OWN_ACCOUNTS] = list(own_accounts)
-    base["name"] = info.name or base.get("name") or package_name(out)
+    base["name"] = dataset_name(existing, info, out)
     base["title"] = info.title or base.get("title") or DEFAULT_TITLE
     base["description"] = info.description or base.get("description") or DEFAULT_DESCRIPTION
     base["licenses"] = [CC0]
@@ -435,6 +458,7 @@ def write_import(
     from opengov.redact.detectors.handles import normalise_own
 
     existing = read_existing(out)
+    name = dataset_name(existing.descriptor, info or PackageInfo(), out)
     try:
         given = normalise_own(own_handles)
     except ValueError:
@@ -467,6 +491,7 @@ def write_import(
         account_type=account_type,
         export=str(export),
         out=str(out),
+        name=name,
         files_read=tuple(parsed.files),
         files=tuple(parsed.reports),
         posts=ResourceCounts(
