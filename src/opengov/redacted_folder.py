@@ -12,7 +12,6 @@ in by two renames, so the folder is either the old output or the new one, never 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import secrets
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from opengov.errors import InputError, LimitExceeded
 from opengov.limits import MAX_DESCRIPTOR_BYTES, load_json, read_limited
+from opengov.package import sha256_file
 from opengov.targets.folder_state import Stats, snapshot
 
 MARKER = ".opengov-redact.json"
@@ -35,14 +35,6 @@ class Earlier:
     """An earlier run's output in --out, untouched since; `stats` for the check before the swap."""
 
     stats: Stats
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _not_ours(out: Path, why: str) -> InputError:
@@ -88,7 +80,7 @@ def check(out: Path) -> Earlier | None:
         raise _not_ours(out, f"{missing[0]} was removed since")
     for rel in sorted(files):
         try:
-            same = _sha256(out / rel) == files[rel]
+            same = sha256_file(out / rel) == files[rel]
         except OSError:
             same = False
         if not same:
@@ -101,7 +93,7 @@ def mark(staging: Path, known: Mapping[str, str]) -> None:
     stats = snapshot(staging)
     if stats is None:  # the release is built by opengov: no link or device in it
         raise InputError(f"{staging} holds a link or a special file")
-    files = {rel: known.get(rel) or _sha256(staging / rel) for rel in sorted(stats)}
+    files = {rel: known.get(rel) or sha256_file(staging / rel) for rel in sorted(stats)}
     doc = {"format": FORMAT, "written_by": WRITTEN_BY, "files": files}
     (staging / MARKER).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", "utf-8")
 
