@@ -27,6 +27,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from opengov.sources.textbytes import rewrite, text_bytes
+
 DEFAULT_MISSING_VALUES: tuple[str, ...] = ("",)
 DEFAULT_TRUE_VALUES: tuple[str, ...] = ("true", "True", "TRUE", "1")
 DEFAULT_FALSE_VALUES: tuple[str, ...] = ("false", "False", "FALSE", "0")
@@ -288,17 +290,24 @@ def _number_fast(
     if len(decimal_char) != 1 or len(group_char) > 1 or group_char == decimal_char:
         # Multi-character or clashing separators are legal but odd: frictionless decides.
         return _no_nulls(pa.nulls(len(values), pa.bool_())), pa.nulls(len(values), pa.float64())
-    text = values
-    if group_char:
-        # frictionless strips, then removes every group char wherever it is; a value with no
-        # surrounding whitespace gives the same result with the removal alone (and a value
-        # with whitespace is not taken by the fast path).
-        text = pc.replace_substring(values, pattern=group_char, replacement="")
+    # frictionless strips, then removes every group char wherever it is; a value with no
+    # surrounding whitespace gives the same result with the removal alone (and a value with
+    # whitespace is not taken by the fast path). It rejects a "." left after removing group
+    # chars, whatever follows, when the decimal char is another.
+    swap = (decimal_char, ".") if decimal_char != "." else None
+    rewritten = rewrite(values, group_char, swap) if group_char or swap else None
     usable = present
-    if decimal_char != ".":
-        # frictionless rejects a "." left after removing group chars, whatever follows.
-        usable = _no_nulls(pc.and_(present, pc.invert(pc.match_substring(text, "."))))
-        text = pc.replace_substring(text, pattern=decimal_char, replacement=".")
+    if rewritten is not None:
+        text, held_dot = rewritten
+        if held_dot is not None and held_dot.any():
+            usable = _no_nulls(pc.and_(present, pa.array(~held_dot, pa.bool_())))
+    else:
+        text = values
+        if group_char:
+            text = pc.replace_substring(values, pattern=group_char, replacement="")
+        if decimal_char != ".":
+            usable = _no_nulls(pc.and_(present, pc.invert(pc.match_substring(text, "."))))
+            text = pc.replace_substring(text, pattern=decimal_char, replacement=".")
     if field.get("bareNumber", True) is not False:
         # Arrow's float parser accepts a subset of what Decimal() accepts (digits, sign,
         # exponent, inf, nan; no whitespace, underscores or non-ASCII digits), with the same
@@ -524,6 +533,10 @@ def _keep_text(
 def _email_lengths(values: pa.Array, ok: pa.BooleanArray) -> pa.BooleanArray:
     """validators.email's length limits: local part <= 64, domain <= 253 (ASCII: bytes)."""
     if not pc.any(ok).as_py():
+        return ok
+    view = text_bytes(values)
+    if view is not None and (not len(view.lengths) or int(view.lengths.max()) <= 64):
+        # No value is longer than 64 bytes: neither part can be over its limit.
         return ok
     at = pc.find_substring(values, "@")
     total = pc.binary_length(values)
