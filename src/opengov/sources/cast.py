@@ -27,7 +27,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from opengov.sources.textbytes import rewrite, text_bytes
+from opengov.sources.textbytes import from_numpy_bool, rewrite, text_bytes
 
 DEFAULT_MISSING_VALUES: tuple[str, ...] = ("",)
 DEFAULT_TRUE_VALUES: tuple[str, ...] = ("true", "True", "TRUE", "1")
@@ -300,7 +300,7 @@ def _number_fast(
     if rewritten is not None:
         text, held_dot = rewritten
         if held_dot is not None and held_dot.any():
-            usable = _no_nulls(pc.and_(present, pa.array(~held_dot, pa.bool_())))
+            usable = _no_nulls(pc.and_(present, from_numpy_bool(~held_dot)))
     else:
         text = values
         if group_char:

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from opengov.sources.cast import CastResult, frictionless_reader
-from opengov.sources.textbytes import any_byte, from_numpy_bool
+from opengov.sources.textbytes import any_byte, from_numpy, from_numpy_bool
 from opengov.validate import patterns, shapes
 
 _BOUNDS = {
@@ -255,7 +255,7 @@ def pattern_failures(
             out = np.zeros(len(values), dtype=bool)
             rest = np.flatnonzero(wanted)
             if len(rest):
-                subset = values.take(pa.array(rest))
+                subset = values.take(from_numpy(rest.astype(np.int64), pa.int64()))
                 everywhere = pc.is_valid(subset)
                 out[rest] = _pattern_failures(
                     pattern, subset, everywhere, field_name, notes

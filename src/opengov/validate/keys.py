@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from opengov.sources.cast import frictionless_reader
+from opengov.sources.textbytes import from_numpy
 
 _U64 = pa.uint64()
 _U32 = pa.uint32()
@@ -245,8 +246,13 @@ class DuplicateFinder:
         if len(values) < 2:
             return pa.array([], _U32)
         values.sort()
-        repeated = values[1:][values[1:] == values[:-1]]
-        return pa.array(np.unique(repeated), _U32)
+        repeated = values[1:][values[1:] == values[:-1]]  # sorted, each value once or more
+        if len(repeated):
+            first = np.empty(len(repeated), dtype=bool)
+            first[0] = True
+            np.not_equal(repeated[1:], repeated[:-1], out=first[1:])
+            repeated = repeated[first]
+        return from_numpy(repeated, _U32)
 
 
 def _plain_reader(field: dict[str, Any]) -> Callable[[Any], Any] | None:
