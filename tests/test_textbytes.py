@@ -94,3 +94,43 @@ def test_any_byte_sees_newlines_and_non_ascii(values: list[str | None], start: i
     text = [v for v in values if v is not None]
     assert any_byte(array, "newline") == any("\n" in v for v in text)
     assert any_byte(array, "non-ascii") == any(not v.isascii() for v in text)
+
+
+@given(
+    values=st.lists(st.one_of(st.none(), st.text(alphabet="0-1é", max_size=6)), max_size=8),
+    start=st.integers(0, 2),
+    prefix=st.sampled_from(["0000", "0", "é0", "-1"]),
+)
+def test_any_prefix_is_starts_with(values: list[str | None], start: int, prefix: str) -> None:
+    from opengov.sources.textbytes import any_prefix
+
+    array = _array(values, start)
+    assert any_prefix(array, prefix) == any(v is not None and v.startswith(prefix) for v in values)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.none(),
+            st.sampled_from(["", "0000-01-01", "0001-01-01", "2024-02-29", "2023-02-29", "x"]),
+            st.dates().map(str),
+        ),
+        min_size=1,
+        max_size=10,
+    ),
+    start=st.integers(0, 2),
+)
+def test_dates_read_as_frictionless_reads_them(values: list[str | None], start: int) -> None:
+    field = {"name": "datum", "type": "date"}
+    result = cast_field(_array(values, start), field)
+    reader = frictionless_reader(field)
+    for value, typed, invalid in zip(
+        values, result.array.to_pylist(), result.invalid.to_pylist(), strict=True
+    ):
+        if value is None or value == "":
+            assert not invalid and typed is None
+            continue
+        expected = reader(value)
+        assert invalid == (expected is None), value
+        assert typed == expected

@@ -27,7 +27,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from opengov.sources.textbytes import from_numpy_bool, rewrite, text_bytes
+from opengov.sources.textbytes import any_prefix, from_numpy_bool, rewrite, text_bytes
 
 DEFAULT_MISSING_VALUES: tuple[str, ...] = ("",)
 DEFAULT_TRUE_VALUES: tuple[str, ...] = ("true", "True", "TRUE", "1")
@@ -261,6 +261,13 @@ def _masked(values: pa.Array, mask: pa.Array) -> pa.Array:
     return pc.if_else(mask, values, pa.scalar(None, values.type))
 
 
+def _masked_unless_all(values: pa.Array, mask: pa.BooleanArray) -> pa.Array:
+    """`_masked`, without copying the values when the mask (never null) is all true."""
+    if mask.true_count == len(mask):
+        return values
+    return _masked(values, mask)
+
+
 # --- per type ------------------------------------------------------------------------------
 
 _Caster = Callable[[pa.Array, pa.Array, dict[str, Any], str], tuple[pa.Array, pa.BooleanArray]]
@@ -313,7 +320,7 @@ def _number_fast(
         # exponent, inf, nan; no whitespace, underscores or non-ASCII digits), with the same
         # value, correctly rounded. A batch where every usable cell parses needs nothing more.
         try:
-            return usable, pc.cast(_masked(text, usable), pa.float64())
+            return usable, pc.cast(_masked_unless_all(text, usable), pa.float64())
         except pa.ArrowInvalid:
             pass
     # bareNumber=false strips leading and trailing non-digits ("inf" would become ""), so
@@ -406,10 +413,14 @@ def _cast_date(
         # from 0 to 9999: a subset of strptime("%Y-%m-%d"), with the same value, except year
         # 0, which strptime (and so frictionless) rejects. A column with a year-0 value takes
         # the strict path below, whose pattern leaves it to frictionless' reader.
-        year_zero = _no_nulls(pc.and_(present, pc.starts_with(values, "0000")))
-        if not pc.any(year_zero).as_py():
+        # (Asked of the bytes first: usually no value starts with "0000" and no kernel runs.)
+        year_zero = (
+            any_prefix(values, "0000") is not False
+            and pc.any(_no_nulls(pc.and_(present, pc.starts_with(values, "0000")))).as_py()
+        )
+        if not year_zero:
             try:
-                return pc.cast(_masked(values, present), pa.date32()), present
+                return pc.cast(_masked_unless_all(values, present), pa.date32()), present
             except pa.ArrowInvalid:
                 pass
         ok = _fast(values, present, _DATE_FAST)

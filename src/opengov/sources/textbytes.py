@@ -61,6 +61,21 @@ def any_byte(values: pa.Array, test: str) -> bool | None:
     return bool(np.any(data >= 0x80))
 
 
+def any_prefix(values: pa.Array, prefix: str) -> bool | None:
+    """Whether any value starts with `prefix` (nulls may count as values: an upper bound);
+    None when the array is not a plain string array."""
+    view = text_bytes(values)
+    if view is None:
+        return None
+    wanted = np.frombuffer(prefix.encode("utf-8"), dtype=np.uint8)
+    starts = view.offsets[:-1][view.lengths >= len(wanted)]
+    for position, byte in enumerate(wanted):
+        starts = starts[view.data.take(starts + position) == byte]
+        if not len(starts):
+            return False
+    return bool(len(starts))
+
+
 def from_numpy_bool(mask: np.ndarray) -> pa.BooleanArray:
     """A numpy bool array as an arrow one (bit-packed here: `pa.array(ndarray)` would import
     numpy.ma, ~20 ms of start-up, to look for a mask)."""
