@@ -538,7 +538,7 @@ def _keep_text(
     rest = pc.and_(present, pc.invert(ok))
     _, slow_ok = _residual(values, rest, field, lambda _v: None, pa.null())
     valid = _no_nulls(pc.or_(ok, slow_ok))
-    return _masked(values, valid), valid
+    return _masked_unless_all(values, valid), valid
 
 
 def _email_lengths(values: pa.Array, ok: pa.BooleanArray) -> pa.BooleanArray:
@@ -564,7 +564,7 @@ def _cast_text(
     if ftype == "any" or (ftype == "string" and fmt == "default"):
         # Any text is a valid string; frictionless' string reader only rejects non-str cells.
         valid = _no_nulls(present)
-        return _masked(values, valid), valid
+        return _masked_unless_all(values, valid), valid
     if ftype == "yearmonth":
         return _keep_text(values, present, field, _YEARMONTH_FAST)
     if ftype == "string" and fmt in _FORMAT_FAST:
