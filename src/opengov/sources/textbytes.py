@@ -120,12 +120,18 @@ def rewrite(
             for j in range(len(pattern)):
                 dropped[starts + j] = True
         if dropped.any():
-            # Bytes dropped before each offset: a running count (one pass, no search).
-            # (Summed as uint8 into int32: numpy's cumsum of bools is ~20x slower.)
-            before = np.empty(len(data) + 1, dtype=np.int32)
-            before[0] = 0
-            np.cumsum(dropped.view(np.uint8), dtype=np.int32, out=before[1:])
-            offsets = offsets - before[offsets]
+            # Bytes dropped in each value, summed value by value (`reduceat` over the starts
+            # of the non-empty values); then their running total shifts the offsets. No array
+            # of a count per byte: large temporaries cost page faults on every batch.
+            counts = np.zeros(len(values), dtype=np.int64)
+            filled = view.lengths > 0
+            if filled.any():
+                counts[filled] = np.add.reduceat(
+                    dropped.view(np.uint8), offsets[:-1][filled], dtype=np.int64
+                )
+            shift = np.zeros(len(offsets), dtype=np.int64)
+            np.cumsum(counts, out=shift[1:])
+            offsets = offsets - shift
             data = data[~dropped]
             owned = True
     held = None
