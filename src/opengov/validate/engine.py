@@ -327,7 +327,10 @@ class ResourceValidator:
     def _keys(self, batch: TypedBatch, shown: pa.Array | None) -> None:
         cols = batch.columns
         numbers = batch.row_numbers
-        valid = [pc.invert(pc.or_(c.cast.missing, c.cast.invalid)) for c in cols]
+        # Only the key columns' validity is needed (not a kernel pair for every column).
+        wanted = {i for i, _ in self.unique_finders} | set(self.pk_index)
+        wanted.update(i for index, _, _ in self.fk_groups for i in index)
+        valid = {i: pc.invert(pc.or_(cols[i].cast.missing, cols[i].cast.invalid)) for i in wanted}
         for i, finder in self.unique_finders:
             exact = cols[i].exact
             if exact is not None:
