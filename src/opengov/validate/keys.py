@@ -25,6 +25,7 @@ from opengov.sources.textbytes import from_numpy
 
 _U64 = pa.uint64()
 _U32 = pa.uint32()
+_PARTITION_BITS = 2  # repeated fingerprints are found a quarter of them at a time
 _NULL_MARK = 0x5BD1E995  # fingerprint part of an absent value inside a composite key
 
 
@@ -232,27 +233,30 @@ class DuplicateFinder:
     def _candidate_hashes(self) -> pa.Array:
         """Fingerprints seen on two or more keyed rows.
 
-        The keyed fingerprints (4 bytes a row, as `stored` already holds them) are sorted
-        once; a value equal to its neighbour is a candidate. One sort beats counting in a hash
-        table a partition at a time (~0.2 s for 1M rows down to ~0.03 s).
+        A quarter of the fingerprint space at a time (by the top two bits), the keyed
+        fingerprints of that quarter are sorted; a value equal to its neighbour is a
+        candidate. Sorting beats counting in a hash table (~0.2 s for 1M rows down to a few
+        hundredths), and a quarter at a time keeps the copy at 1 byte a row.
         """
-        parts = [
-            stored.fingerprints.to_numpy(zero_copy_only=False)[
-                pc.fill_null(stored.keyed, False).to_numpy(zero_copy_only=False)
-            ]
-            for stored in self.stored
-        ]
-        values = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint32)
-        if len(values) < 2:
-            return pa.array([], _U32)
-        values.sort()
-        repeated = values[1:][values[1:] == values[:-1]]  # sorted, each value once or more
-        if len(repeated):
-            first = np.empty(len(repeated), dtype=bool)
-            first[0] = True
-            np.not_equal(repeated[1:], repeated[:-1], out=first[1:])
-            repeated = repeated[first]
-        return from_numpy(repeated, _U32)
+        found: list[np.ndarray] = []
+        for part in range(1 << _PARTITION_BITS):
+            chunks = []
+            for stored in self.stored:
+                values = stored.fingerprints.to_numpy(zero_copy_only=False)
+                keyed = pc.fill_null(stored.keyed, False).to_numpy(zero_copy_only=False)
+                chunks.append(values[keyed & ((values >> (32 - _PARTITION_BITS)) == part)])
+            values = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.uint32)
+            if len(values) < 2:
+                continue
+            values.sort()
+            repeated = values[1:][values[1:] == values[:-1]]  # sorted, each once or more
+            if len(repeated):
+                first = np.empty(len(repeated), dtype=bool)
+                first[0] = True
+                np.not_equal(repeated[1:], repeated[:-1], out=first[1:])
+                found.append(repeated[first])
+        merged = np.concatenate(found) if found else np.zeros(0, dtype=np.uint32)
+        return from_numpy(merged, _U32)
 
 
 def _plain_reader(field: dict[str, Any]) -> Callable[[Any], Any] | None:
