@@ -105,3 +105,61 @@ def test_the_python_worker_answers_threads_one_at_a_time() -> None:
     for (pattern, values), got in zip(jobs, answers, strict=True):
         compiled = re.compile(f"^{pattern}$")
         assert got == [compiled.match(v) is None for v in values]
+
+
+# Fixed-width patterns: accepted over the batch's bytes, the rest by RE2 and Python.
+FIXED_PATTERNS = [
+    r"F[0-9]{10}",
+    r"[0-9]{6}-[0-9]{4}",
+    r"\d{3} \d{2}",
+    r"[A-ZÅÄÖ]{2}\w",
+    r"(ab){2}[^x].",
+    r"[\s\S]{3}",
+    r"(?i:[a-c]){2}",
+    r".{2}",
+    r"(?:S|E)E\d",
+    r"\W\D",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pattern=st.sampled_from(FIXED_PATTERNS),
+    values=st.lists(
+        st.one_of(
+            st.text(alphabet="F0123456789-abcxSE \n\t\x1cÅé١", max_size=12),
+            st.from_regex(r"F[0-9]{10}|[0-9]{6}-[0-9]{4}|[0-9]{3} [0-9]{2}", fullmatch=True),
+            st.none(),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    start=st.integers(0, 2),
+)
+def test_fixed_width_patterns_decide_as_python_does(
+    pattern: str, values: list[str | None], start: int
+) -> None:
+    from opengov.validate import shapes
+
+    array = pa.array(["pad"] * start + values, pa.string()).slice(start)
+    present = [v is not None for v in values]
+    got = pattern_failures(pattern, array, pa.array(present)).to_pylist()
+    compiled = re.compile(f"^{pattern}$")
+    assert got == [v is not None and compiled.match(v) is None for v in values]
+    table = shapes.fixed_shape(pattern)
+    if table is not None:
+        sure = shapes.accepted(table, array)
+        assert sure is not None
+        # What the byte check accepts, Python accepts: it never hides a failure.
+        for value, accepted in zip(values, sure.tolist(), strict=True):
+            if accepted:
+                assert value is not None and compiled.match(value) is not None
+
+
+def test_which_patterns_are_fixed_width() -> None:
+    from opengov.validate import shapes
+
+    for pattern in [r"F[0-9]{10}", r"\d{3} \d{2}", r"(ab){2}", r"a|b", r"[^x]."]:
+        assert shapes.fixed_shape(pattern) is not None, pattern
+    for pattern in [r"a+", r"ab|cd", r"\bA", r"a(?=b)", r"(a)\1", r"x(?i:a)", r"a{1,3}", ""]:
+        assert shapes.fixed_shape(pattern) is None, pattern

@@ -87,7 +87,6 @@ def validate(
     (decimalChar/groupChar, a date format), never their values.
     """
     from opengov.redact import load_key
-    from opengov.release import pages
     from opengov.validate import validate as run
 
     report = run(
@@ -107,6 +106,9 @@ def validate(
     if json_out:
         json_out.write_text(dump(written) + "\n", encoding="utf-8")
     if html_out:
+        # Jinja2 and the page templates cost ~50 ms of start-up: only when a page is wanted.
+        from opengov.release import pages
+
         title = Path(target).stem if schema else Path(target).name
         html_out.write_text(pages.validation_page(written, title), encoding="utf-8")
     if as_json:

@@ -27,6 +27,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from opengov.sources.textbytes import any_prefix, digits, from_numpy_bool, rewrite, text_bytes
+
 DEFAULT_MISSING_VALUES: tuple[str, ...] = ("",)
 DEFAULT_TRUE_VALUES: tuple[str, ...] = ("true", "True", "TRUE", "1")
 DEFAULT_FALSE_VALUES: tuple[str, ...] = ("false", "False", "FALSE", "0")
@@ -189,7 +191,18 @@ def _missing_mask(values: pa.Array, missing_list: Sequence[str]) -> pa.BooleanAr
     return _no_nulls(pc.or_(absent, pc.fill_null(listed, False)))
 
 
+# Fast patterns that are runs of digits, checked over the bytes (`textbytes.digits`) rather
+# than by RE2 once per value: (fewest digits, most digits, a leading "-" allowed).
+_DIGIT_RUNS = {_INT_FAST: (1, 18, True), _YEAR_FAST: (4, 4, False)}
+
+
 def _fast(values: pa.Array, present: pa.Array, pattern: str) -> pa.BooleanArray:
+    run = _DIGIT_RUNS.get(pattern)
+    if run is not None:
+        low, high, minus = run
+        found = digits(values, low, high, minus=minus)
+        if found is not None:
+            return _no_nulls(pc.and_(present, from_numpy_bool(found)))
     return _no_nulls(pc.and_(present, pc.match_substring_regex(values, pattern)))
 
 
@@ -259,6 +272,13 @@ def _masked(values: pa.Array, mask: pa.Array) -> pa.Array:
     return pc.if_else(mask, values, pa.scalar(None, values.type))
 
 
+def _masked_unless_all(values: pa.Array, mask: pa.BooleanArray) -> pa.Array:
+    """`_masked`, without copying the values when the mask (never null) is all true."""
+    if mask.true_count == len(mask):
+        return values
+    return _masked(values, mask)
+
+
 # --- per type ------------------------------------------------------------------------------
 
 _Caster = Callable[[pa.Array, pa.Array, dict[str, Any], str], tuple[pa.Array, pa.BooleanArray]]
@@ -288,23 +308,30 @@ def _number_fast(
     if len(decimal_char) != 1 or len(group_char) > 1 or group_char == decimal_char:
         # Multi-character or clashing separators are legal but odd: frictionless decides.
         return _no_nulls(pa.nulls(len(values), pa.bool_())), pa.nulls(len(values), pa.float64())
-    text = values
-    if group_char:
-        # frictionless strips, then removes every group char wherever it is; a value with no
-        # surrounding whitespace gives the same result with the removal alone (and a value
-        # with whitespace is not taken by the fast path).
-        text = pc.replace_substring(values, pattern=group_char, replacement="")
+    # frictionless strips, then removes every group char wherever it is; a value with no
+    # surrounding whitespace gives the same result with the removal alone (and a value with
+    # whitespace is not taken by the fast path). It rejects a "." left after removing group
+    # chars, whatever follows, when the decimal char is another.
+    swap = (decimal_char, ".") if decimal_char != "." else None
+    rewritten = rewrite(values, group_char, swap) if group_char or swap else None
     usable = present
-    if decimal_char != ".":
-        # frictionless rejects a "." left after removing group chars, whatever follows.
-        usable = _no_nulls(pc.and_(present, pc.invert(pc.match_substring(text, "."))))
-        text = pc.replace_substring(text, pattern=decimal_char, replacement=".")
+    if rewritten is not None:
+        text, held_dot = rewritten
+        if held_dot is not None and held_dot.any():
+            usable = _no_nulls(pc.and_(present, from_numpy_bool(~held_dot)))
+    else:
+        text = values
+        if group_char:
+            text = pc.replace_substring(values, pattern=group_char, replacement="")
+        if decimal_char != ".":
+            usable = _no_nulls(pc.and_(present, pc.invert(pc.match_substring(text, "."))))
+            text = pc.replace_substring(text, pattern=decimal_char, replacement=".")
     if field.get("bareNumber", True) is not False:
         # Arrow's float parser accepts a subset of what Decimal() accepts (digits, sign,
         # exponent, inf, nan; no whitespace, underscores or non-ASCII digits), with the same
         # value, correctly rounded. A batch where every usable cell parses needs nothing more.
         try:
-            return usable, pc.cast(_masked(text, usable), pa.float64())
+            return usable, pc.cast(_masked_unless_all(text, usable), pa.float64())
         except pa.ArrowInvalid:
             pass
     # bareNumber=false strips leading and trailing non-digits ("inf" would become ""), so
@@ -397,10 +424,14 @@ def _cast_date(
         # from 0 to 9999: a subset of strptime("%Y-%m-%d"), with the same value, except year
         # 0, which strptime (and so frictionless) rejects. A column with a year-0 value takes
         # the strict path below, whose pattern leaves it to frictionless' reader.
-        year_zero = _no_nulls(pc.and_(present, pc.starts_with(values, "0000")))
-        if not pc.any(year_zero).as_py():
+        # (Asked of the bytes first: usually no value starts with "0000" and no kernel runs.)
+        year_zero = (
+            any_prefix(values, "0000") is not False
+            and pc.any(_no_nulls(pc.and_(present, pc.starts_with(values, "0000")))).as_py()
+        )
+        if not year_zero:
             try:
-                return pc.cast(_masked(values, present), pa.date32()), present
+                return pc.cast(_masked_unless_all(values, present), pa.date32()), present
             except pa.ArrowInvalid:
                 pass
         ok = _fast(values, present, _DATE_FAST)
@@ -518,12 +549,16 @@ def _keep_text(
     rest = pc.and_(present, pc.invert(ok))
     _, slow_ok = _residual(values, rest, field, lambda _v: None, pa.null())
     valid = _no_nulls(pc.or_(ok, slow_ok))
-    return _masked(values, valid), valid
+    return _masked_unless_all(values, valid), valid
 
 
 def _email_lengths(values: pa.Array, ok: pa.BooleanArray) -> pa.BooleanArray:
     """validators.email's length limits: local part <= 64, domain <= 253 (ASCII: bytes)."""
     if not pc.any(ok).as_py():
+        return ok
+    view = text_bytes(values)
+    if view is not None and (not len(view.lengths) or int(view.lengths.max()) <= 64):
+        # No value is longer than 64 bytes: neither part can be over its limit.
         return ok
     at = pc.find_substring(values, "@")
     total = pc.binary_length(values)
@@ -540,7 +575,7 @@ def _cast_text(
     if ftype == "any" or (ftype == "string" and fmt == "default"):
         # Any text is a valid string; frictionless' string reader only rejects non-str cells.
         valid = _no_nulls(present)
-        return _masked(values, valid), valid
+        return _masked_unless_all(values, valid), valid
     if ftype == "yearmonth":
         return _keep_text(values, present, field, _YEARMONTH_FAST)
     if ftype == "string" and fmt in _FORMAT_FAST:

@@ -192,28 +192,38 @@ class _CsvSource(TypedSource):
         mapper: Callable[..., Any] = pool.map if pool is not None else map
 
         def typed() -> Iterator[tuple[TypedBatch, int]]:
-            for raw in _coalesce(raws, BATCH_ROWS):
-                texts, numbers, ragged = raw.columns, raw.row_numbers, raw.ragged
+            # The reader thread only parses; the parsed blocks of a batch are joined column by
+            # column on the workers (copying every cell once), off the parse's critical path.
+            for group in _prefetch(_coalesce(raws, BATCH_ROWS)):
+                numbers = _concat([b.row_numbers for b in group])
+                ragged = [r for b in group for r in b.ragged]
+                parts: list[list[pa.Array]] = [[b.columns[i] for b in group] for i in range(n)]
                 if self.dialect.skip_blank_rows:
+                    texts = [_concat(p) for p in parts]
                     keep = blank_row_filter(texts, ragged, numbers)
                     if not pc.all(keep).as_py():
                         texts = [t.filter(keep) for t in texts]
                         numbers = numbers.filter(keep)
                         kept = set(numbers.to_pylist()) if ragged else set()
                         ragged = [r for r in ragged if r.number in kept]
-                columns = list(mapper(text_column, expected, texts))
+                    parts = [[t] for t in texts]
+                columns = list(mapper(_joined_text_column, expected, parts))
                 yield (
                     TypedBatch(columns, numbers, ragged, self.names),
                     (streams[-1].size if streams else 0),
                 )
 
-        # Parsing and casting batch k+1 (on the reader's thread, casts on the pool) overlap
-        # checking, redacting and writing batch k.
-        for batch, position in _prefetch(typed()):
+        # Casting batch k+1 (on a thread of its own, the casts on the pool) overlaps checking,
+        # redacting and writing batch k, as parsing batch k+2 does on the reader's thread.
+        for batch, position in _prefetch(typed(), name="opengov-csv-cast"):
             self.position = position
             yield batch
         last = streams[-1]
         self.sha256, self.size = last.sha256(), last.size
+
+
+def _joined_text_column(expected: Expected, parts: list[pa.Array]) -> TypedColumn:
+    return text_column(expected, _concat(parts))
 
 
 def text_column(expected: Expected, text: pa.Array) -> TypedColumn:
@@ -586,8 +596,10 @@ def nulled(array: pa.Array, valid: pa.Array) -> pa.Array:
     return pc.if_else(valid, array, pa.scalar(None, array.type))
 
 
-def _coalesce(batches: Iterator[csv_source.CsvBatch], rows: int) -> Iterator[csv_source.CsvBatch]:
-    """Join small parsed batches into batches of about `rows` rows.
+def _coalesce(
+    batches: Iterator[csv_source.CsvBatch], rows: int
+) -> Iterator[list[csv_source.CsvBatch]]:
+    """Group small parsed batches into groups of about `rows` rows (joined by the consumer).
 
     Parsing in small blocks keeps pyarrow's buffers small; checking in large batches keeps
     the fixed cost per batch (a few hundred kernel calls) small.
@@ -598,24 +610,19 @@ def _coalesce(batches: Iterator[csv_source.CsvBatch], rows: int) -> Iterator[csv
         pending.append(batch)
         count += batch.num_rows
         if count >= rows:
-            yield _join(pending)
+            yield pending
             pending, count = [], 0
     if pending:
-        yield _join(pending)
+        yield pending
 
 
-def _join(batches: list[csv_source.CsvBatch]) -> csv_source.CsvBatch:
-    if len(batches) == 1:
-        return batches[0]
-    width = len(batches[0].columns)
-    return csv_source.CsvBatch(
-        columns=[pa.concat_arrays([b.columns[i] for b in batches]) for i in range(width)],
-        row_numbers=pa.concat_arrays([b.row_numbers for b in batches]),
-        ragged=[r for b in batches for r in b.ragged],
-    )
+def _concat(parts: list[pa.Array]) -> pa.Array:
+    return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
 
 
-def _prefetch(items: Iterator[_T], depth: int = 2) -> Iterator[_T]:
+def _prefetch(
+    items: Iterator[_T], depth: int = 2, name: str = "opengov-csv-reader"
+) -> Iterator[_T]:
     """Produce `items` on another thread, so parsing the next batch overlaps working on this one.
 
     pyarrow's parser releases the GIL; with two cores the parse of batch k+1 and the kernels
@@ -638,8 +645,14 @@ def _prefetch(items: Iterator[_T], depth: int = 2) -> Iterator[_T]:
             queue.put(("end", None))
         except BaseException as exc:  # handed to the consumer, raised there
             queue.put(("error", exc))
+        finally:
+            # A generator stopped early (the consumer left) is closed here, on its own thread:
+            # a nested prefetch stops its thread too.
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
 
-    thread = threading.Thread(target=produce, name="opengov-csv-reader", daemon=True)
+    thread = threading.Thread(target=produce, name=name, daemon=True)
     thread.start()
     try:
         while True:

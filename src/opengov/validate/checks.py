@@ -19,11 +19,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from opengov.sources.cast import CastResult, frictionless_reader
-from opengov.validate import patterns
+from opengov.sources.textbytes import any_byte, from_numpy, from_numpy_bool
+from opengov.validate import patterns, shapes
 
 _BOUNDS = {
     "minimum": pc.greater_equal,
@@ -240,7 +242,35 @@ def pattern_failures(
 ) -> pa.BooleanArray:
     """Where a string value under `ok` fails frictionless' `re.match("^" + p + "$")`: RE2
     where it decides as Python would, Python with a time budget for the rest (`patterns`).
-    Where Python decided, `notes` says why (the report shows it)."""
+    Where Python decided, `notes` says why (the report shows it).
+
+    A fixed-width pattern first accepts what it can over the column's bytes (`shapes`); only
+    the values it does not accept (usually none, or the failures) go on to RE2 and Python.
+    """
+    table = shapes.fixed_shape(pattern)
+    if table is not None:
+        sure = shapes.accepted(table, values)
+        if sure is not None:
+            wanted = ok.to_numpy(zero_copy_only=False) & ~sure
+            out = np.zeros(len(values), dtype=bool)
+            rest = np.flatnonzero(wanted)
+            if len(rest):
+                subset = values.take(from_numpy(rest.astype(np.int64), pa.int64()))
+                everywhere = pc.is_valid(subset)
+                out[rest] = _pattern_failures(
+                    pattern, subset, everywhere, field_name, notes
+                ).to_numpy(zero_copy_only=False)
+            return from_numpy_bool(out)
+    return _pattern_failures(pattern, values, ok, field_name, notes)
+
+
+def _pattern_failures(
+    pattern: str,
+    values: pa.Array,
+    ok: pa.BooleanArray,
+    field_name: str,
+    notes: dict[tuple[str, str], str] | None,
+) -> pa.BooleanArray:
     re2 = patterns.translate(pattern)
     if re2 is None:
         if notes is not None and _any(ok):
@@ -250,10 +280,16 @@ def pattern_failures(
             )
         return _python_pattern(pattern, values, ok, field_name)
     # Python's `$` also matches before a final newline: values with a newline go to Python.
-    plain = pc.invert(pc.match_substring(values, "\n"))
-    if patterns.ascii_only(pattern):
+    # (A look at the batch's bytes first: usually no value has one, and no kernel runs.)
+    plain: pa.Array | None = None
+    if any_byte(values, "newline") is not False:
+        plain = pc.invert(pc.match_substring(values, "\n"))
+    if patterns.ascii_only(pattern) and any_byte(values, "non-ascii") is not False:
         # \b, \B and case folding mean more in Python than in RE2 beyond ASCII.
-        plain = pc.and_(plain, pc.string_is_ascii(values))
+        ascii_values = pc.string_is_ascii(values)
+        plain = ascii_values if plain is None else pc.and_(plain, ascii_values)
+    if plain is None:
+        plain = pc.is_valid(values)
     fast_ok = pc.and_(ok, plain)
     bad = _mask(fast_ok, pc.invert(pc.match_substring_regex(values, re2)))
     rest = _and_not(ok, plain)

@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 
 from opengov.package import Package, ResourceSpec
 from opengov.sources.header import Expected, Header
-from opengov.sources.typed import TypedBatch, TypedColumn, nulled, primary_key
+from opengov.sources.typed import TypedBatch, TypedColumn, falses, nulled, primary_key
 from opengov.validate import checks
 from opengov.validate.checks import ConstraintFailure
 from opengov.validate.declared import declared_findings
@@ -126,36 +126,51 @@ class ResourceValidator:
             mapper: Callable[..., Any] = self.pool.map if self.pool is not None else map
             failures = list(mapper(self._check, self.expected, batch.columns))
         cols = batch.columns
-        blank: pa.Array = cols[0].cast.missing if cols else pa.array([], pa.bool_())
-        for col in cols[1:]:
-            blank = pc.and_(blank, col.cast.missing)
-        blank = pc.fill_null(blank, False)
-        alive = pc.invert(blank)
+        # A row is blank when every cell is missing: none is when some column has no missing
+        # cell (the usual case), and then no mask needs combining with it.
+        blank: pa.Array | None = None
+        if cols and all(c.cast.missing.true_count for c in cols):
+            blank = cols[0].cast.missing
+            for col in cols[1:]:
+                blank = pc.and_(blank, col.cast.missing)
+            blank = pc.fill_null(blank, False)
+            alive = pc.invert(blank)
+
+        def unblank(mask: pa.Array) -> pa.Array:
+            return mask if blank is None else pc.and_(mask, alive)
+
         emit = functools.partial(self._emit, numbers=numbers, shown_mask=shown_mask)
         for exp, col, found in zip(self.expected, cols, failures, strict=True):
-            emit(
-                pc.and_(col.cast.invalid, alive),
-                type_="type-error",
-                exp=exp,
-                cells=col.cells,
-                note=f'type is "{exp.descriptor.get("type", "any")}/'
-                f'{exp.descriptor.get("format", "default")}"',
-                shown=col.shown,
-            )
+            # (Masks are never null: `true_count` says without a kernel call whether any
+            # cell is flagged, and most columns of most batches have none.)
+            if col.cast.invalid.true_count:
+                emit(
+                    unblank(col.cast.invalid),
+                    type_="type-error",
+                    exp=exp,
+                    cells=col.cells,
+                    note=f'type is "{exp.descriptor.get("type", "any")}/'
+                    f'{exp.descriptor.get("format", "default")}"',
+                    shown=col.shown,
+                )
             for failure in found:
                 constraint = (exp.descriptor.get("constraints") or {}).get(failure.name)
                 emit(
-                    pc.and_(failure.mask, alive),
+                    unblank(failure.mask),
                     type_="constraint-error",
                     exp=exp,
                     cells=col.cells,
                     note=f'constraint "{failure.name}" is "{constraint}"',
                     shown=col.shown,
                 )
-            emit(pc.and_(col.absent, alive), type_="missing-cell", exp=exp, cells=None, note="")
-        self._emit_rows(blank, numbers, "blank-row", None, note="", shown_mask=shown_mask)
+            if col.absent.true_count:
+                emit(unblank(col.absent), type_="missing-cell", exp=exp, cells=None, note="")
+        if blank is not None:
+            self._emit_rows(blank, numbers, "blank-row", None, note="", shown_mask=shown_mask)
         if batch.ragged:
-            self._extra_cells(batch, blank, shown_mask)
+            self._extra_cells(
+                batch, blank if blank is not None else falses(len(numbers)), shown_mask
+            )
         self._keys(batch, shown_mask)
 
     def _check(self, exp: Expected, col: TypedColumn) -> list[ConstraintFailure]:
@@ -333,7 +348,10 @@ class ResourceValidator:
     def _keys(self, batch: TypedBatch, shown: pa.Array | None) -> None:
         cols = batch.columns
         numbers = batch.row_numbers
-        valid = [pc.invert(pc.or_(c.cast.missing, c.cast.invalid)) for c in cols]
+        # Only the key columns' validity is needed (not a kernel pair for every column).
+        wanted = {i for i, _ in self.unique_finders} | set(self.pk_index)
+        wanted.update(i for index, _, _ in self.fk_groups for i in index)
+        valid = {i: pc.invert(pc.or_(cols[i].cast.missing, cols[i].cast.invalid)) for i in wanted}
         for i, finder in self.unique_finders:
             exact = cols[i].exact
             if exact is not None:

