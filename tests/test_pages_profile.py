@@ -255,3 +255,53 @@ def test_text_hashes_agree_on_every_path(values: list[str], width: int | None) -
     sliced = pa.array(["pad", *values]).slice(1)
     assert _text_hashes(sliced).to_pylist() == expected
     assert _text_hashes(values).to_pylist() == expected
+
+
+@pytest.mark.parametrize("rows", [50, 1900, 2500, 9000])
+def test_unique_columns_profile_as_counted(rows: int) -> None:
+    """A column the published schema declares unique skips hashing and counting: its profile
+    is the counted one, with the number of distinct values exact where counting estimates it."""
+    from opengov.release.profile import Profile
+
+    table = pa.table(
+        {
+            "id": [f"F{i:07d}" for i in range(rows)],
+            "nr": list(range(rows)),
+            "dag": pa.array(list(range(rows)), pa.int32()).cast(pa.date32()),
+        }
+    )
+    fields = [{"name": n, "type": t} for n, t in (("id", "string"), ("nr", "integer"),
+                                                  ("dag", "date"))]  # fmt: skip
+    batches = table.to_batches(max_chunksize=700)
+    counted = Profile(table.schema, fields)
+    known = Profile(table.schema, fields, frozenset({"id", "nr", "dag"}))
+    for batch in batches:
+        counted.update(batch)
+        known.update(batch)
+    mine, theirs = known.finish().to_dict(), counted.finish().to_dict()
+    for column, reference in zip(mine["columns"], theirs["columns"], strict=True):
+        assert column["distinct"] == rows and column["distinct_exact"] is True
+        if reference["distinct_exact"]:
+            assert column == reference
+        else:
+            assert abs(reference["distinct"] - rows) < 0.1 * rows
+            assert {**column, "distinct": None, "distinct_exact": None} == {
+                **reference,
+                "distinct": None,
+                "distinct_exact": None,
+            }
+
+
+def test_unique_columns_of_a_published_schema() -> None:
+    from opengov.release.profile import unique_columns
+
+    schema = {
+        "fields": [
+            {"name": "a", "constraints": {"unique": True}},
+            {"name": "b", "constraints": {"unique": False, "required": True}},
+            {"name": "c"},
+        ],
+        "primaryKey": "c",
+    }
+    assert unique_columns(schema) == {"a", "c"}
+    assert unique_columns({**schema, "primaryKey": ["b", "c"]}) == {"a"}

@@ -131,6 +131,7 @@ def publish_resource(
     from opengov.redact.actions import published_schema
     from opengov.redact.apply import ResourceRedactor
     from opengov.release.build import add_resource
+    from opengov.release.profile import unique_columns
     from opengov.release.writers import ResourceWriter
     from opengov.sources.readers import check_kept
     from opengov.stream import open_resource
@@ -139,8 +140,12 @@ def publish_resource(
     redactor = ResourceRedactor(spec, run.rules(spec), run.loaded.key, run.published,
                                 run.wanted.get(spec.name, set()),
                                 dataset=run.loaded.name, pool=pool)  # fmt: skip
-    fields = published_schema(spec.schema, redactor.rules, redactor.kept)["fields"]
-    writer = ResourceWriter(release, spec.name, fields) if publishable else None
+    schema = published_schema(spec.schema, redactor.rules, redactor.kept)
+    writer = (
+        ResourceWriter(release, spec.name, schema["fields"], unique_columns(schema))
+        if publishable
+        else None
+    )
     run.progress.resource(spec.name, spec.path.stat().st_size if spec.path else 0,
                           "validating, redacting, writing")  # fmt: skip
     rows = 0

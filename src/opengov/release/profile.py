@@ -466,7 +466,9 @@ def _kind(type_: pa.DataType) -> Kind:
 
 
 class _Column:
-    def __init__(self, name: str, type_: pa.DataType, fdesc: dict[str, Any]) -> None:
+    def __init__(
+        self, name: str, type_: pa.DataType, fdesc: dict[str, Any], unique: bool = False
+    ) -> None:
         from opengov.release.pages import text
 
         self.out = ColumnProfile(
@@ -488,6 +490,11 @@ class _Column:
         self.counted = 0
         self.low: Any = None
         self.high: Any = None
+        # Values the published schema declares unique (validated, and untouched by redaction:
+        # a transformed field loses the constraint): every present value is distinct, so
+        # there is nothing to hash or count once there are more than a top list holds.
+        self.unique = unique
+        self.all_distinct = False
 
     def update(self, column: pa.Array) -> None:
         out = self.out
@@ -536,7 +543,8 @@ class _Column:
         low, high = self._bounds(present)
         self.total += float(pc.sum(present.cast(pa.float64())).as_py() or 0.0)
         self.counted += len(present)
-        self.distinct.add(_number_hashes(pc.unique(present)))
+        if not self.unique:
+            self.distinct.add(_number_hashes(pc.unique(present)))
         self.hist.add(present, float(low), float(high))
         if self.few_values:
             counted = pc.value_counts(present)
@@ -548,10 +556,19 @@ class _Column:
 
     def _times(self, present: pa.Array) -> None:
         self._bounds(present)
-        self.distinct.add(_number_hashes(pc.unique(present)))
+        if not self.unique:
+            self.distinct.add(_number_hashes(pc.unique(present)))
         self.dates.add(present)
 
     def _texts(self, present: pa.Array, sizes: pa.Array | None) -> None:
+        if self.unique and (
+            self.all_distinct or len(self.top.counts) + len(present) > TOP_CAPACITY
+        ):
+            # More distinct values than the top list holds, each seen once: the page shows
+            # their number, exact, and no list (as it shows none for scattered values).
+            self.all_distinct, self.top = True, _TopValues()
+            self.top.exact = False
+            return
         if sizes is not None:
             # Bytes, not characters: a value of at most LONG_TEXT bytes has at most as many
             # characters, and the slice leaves a longer-in-bytes but short value as it is.
@@ -610,13 +627,20 @@ class _Column:
                 self.few_values, self.values = False, _TopValues()
         self.hist.merge(other.hist)
         self.dates.merge(other.dates)
+        if self.all_distinct or other.all_distinct:  # parts of one unique column
+            self.all_distinct, self.top = True, _TopValues()
+            self.top.exact = False
 
     def finish(self) -> ColumnProfile:
         out = self.out
         present = out.rows - out.empty
         if out.kind in ("number", "time"):
             out.minimum, out.maximum = self.low, self.high
-            out.distinct, out.distinct_exact = self.distinct.estimate()
+            if self.unique:
+                out.distinct = self.counted if out.kind == "number" else present
+                out.distinct_exact = True
+            else:
+                out.distinct, out.distinct_exact = self.distinct.estimate()
         if out.kind == "number":
             out.mean = self.total / self.counted if self.counted else None
             if self.few_values and self.values.counts:
@@ -632,7 +656,9 @@ class _Column:
             out.bars = self.dates.shown()
             out.chart = "histogram" if out.bars else "none"
         elif out.kind in ("text", "boolean"):
-            if self.top.exact:
+            if self.all_distinct:
+                out.distinct, out.distinct_exact = present, True
+            elif self.top.exact:
                 out.distinct, out.distinct_exact = len(self.top.counts), True
             else:
                 out.distinct, out.distinct_exact = self.distinct.estimate()
@@ -660,10 +686,18 @@ def _shown_value(value: Any) -> str:
 class Profile:
     """The profile of one published table, built batch by batch (see the module docstring)."""
 
-    def __init__(self, schema: pa.Schema, fields: list[dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        schema: pa.Schema,
+        fields: list[dict[str, Any]],
+        unique: frozenset[str] = frozenset(),
+    ) -> None:
+        """`unique`: columns whose published values are distinct (`unique_columns`)."""
         by_name = {str(f.get("name")): f for f in fields if isinstance(f, dict)}
         self.rows = 0
-        self.columns = [_Column(f.name, f.type, by_name.get(f.name, {})) for f in schema]
+        self.columns = [
+            _Column(f.name, f.type, by_name.get(f.name, {}), f.name in unique) for f in schema
+        ]
 
     def update(self, batch: pa.RecordBatch | pa.Table) -> None:
         self.rows += batch.num_rows
@@ -677,6 +711,22 @@ class Profile:
 
     def finish(self) -> ResourceProfile:
         return ResourceProfile(self.rows, [c.finish() for c in self.columns])
+
+
+def unique_columns(schema: dict[str, Any]) -> frozenset[str]:
+    """The columns of a published schema whose values are distinct: a `unique` constraint or a
+    one-field primary key. The published schema keeps these only for fields redaction left
+    as they are, and only validated data is published."""
+    names = {
+        str(f.get("name"))
+        for f in schema.get("fields", [])
+        if isinstance(f, dict) and (f.get("constraints") or {}).get("unique") is True
+    }
+    key = schema.get("primaryKey")
+    keys = [key] if isinstance(key, str) else list(key or [])
+    if len(keys) == 1:
+        names.add(str(keys[0]))
+    return frozenset(names)
 
 
 def profile_parquet(path: Path, fields: list[dict[str, Any]]) -> ResourceProfile:

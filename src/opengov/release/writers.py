@@ -98,8 +98,9 @@ class _Profiler:
     the Parquet writer writes, on a thread of its own (instead of reading the Parquet file
     back once it is written)."""
 
-    def __init__(self, fields: list[dict[str, Any]]) -> None:
+    def __init__(self, fields: list[dict[str, Any]], unique: frozenset[str]) -> None:
         self.fields = fields
+        self.unique = unique
         self.profile: Any = None
         self._queue: queue.Queue[pa.Table | None] = queue.Queue(maxsize=2)
         self.error: BaseException | None = None
@@ -116,7 +117,7 @@ class _Profiler:
             if self.error is None:
                 try:
                     if self.profile is None:
-                        self.profile = Profile(table.schema, self.fields)
+                        self.profile = Profile(table.schema, self.fields, self.unique)
                     self.profile.update(table)
                 except BaseException as exc:  # handed over when the writer closes
                     self.error = exc
@@ -137,9 +138,13 @@ class ResourceWriter:
     accumulated on the way (`profile()` after `close()`)."""
 
     def __init__(
-        self, release: Release, name: str, fields: list[dict[str, Any]] | None = None
+        self,
+        release: Release,
+        name: str,
+        fields: list[dict[str, Any]] | None = None,
+        unique: frozenset[str] = frozenset(),
     ) -> None:
-        self._profiler = _Profiler(fields) if fields is not None else None
+        self._profiler = _Profiler(fields, unique) if fields is not None else None
         self.csv_rel, self.parquet_rel = f"data/{name}.csv", f"data/{name}.parquet"
         csv_path, parquet_path = release.path(self.csv_rel), release.path(self.parquet_rel)
         csv_path.parent.mkdir(parents=True, exist_ok=True)
