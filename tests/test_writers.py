@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from opengov.release.writers import dictionary_columns
 
@@ -36,3 +37,46 @@ def test_dictionary_only_for_columns_that_repeat(tmp_path: Path) -> None:
 
 def test_small_first_batch_keeps_every_dictionary() -> None:
     assert dictionary_columns(_table(100)) is True
+
+
+def _sheet(path: Path) -> bytes:
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as book:
+        sheet = book.read("xl/worksheets/sheet1.xml")
+    return re.sub(rb'<dimension ref="[^"]*"/>', b"", sheet)
+
+
+def test_streamed_xlsx_is_the_read_back_one(tmp_path: Path) -> None:
+    """The XLSX written from the batches as they come holds the sheet the one written from
+    the Parquet file afterwards holds (less the optional extent, unknown while streaming)."""
+    from opengov.release import xlsx
+    from opengov.release.writers import _XlsxSink
+
+    table = _table(3000)
+    fields = [{"name": n, "type": "string"} for n in table.column_names]
+    pq.write_table(table, tmp_path / "t.parquet")
+    read_back = xlsx.write_parquet(tmp_path / "t.parquet", tmp_path / "a.xlsx", fields, "T")
+    sink = _XlsxSink(tmp_path / "b.xlsx", fields, "T")
+    for batch in table.to_batches(max_chunksize=700):
+        sink.put(pa.Table.from_batches([batch]))
+    streamed = sink.result()
+    assert streamed == read_back and streamed is not None and streamed.written
+    assert _sheet(tmp_path / "b.xlsx") == _sheet(tmp_path / "a.xlsx")
+
+
+def test_streamed_xlsx_over_the_download_limit_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opengov.release import xlsx
+    from opengov.release.writers import _XlsxSink
+
+    monkeypatch.setattr(xlsx, "DOWNLOAD_MAX_ROWS", 1000)
+    table = _table(3000)
+    sink = _XlsxSink(tmp_path / "b.xlsx", [], "T")
+    for batch in table.to_batches(max_chunksize=700):
+        sink.put(pa.Table.from_batches([batch]))
+    result = sink.result()
+    assert result == xlsx.XlsxResult(False, 3000, reason="over-download-limit", limit=1000)
+    assert not (tmp_path / "b.xlsx").exists()

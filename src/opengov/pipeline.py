@@ -16,7 +16,7 @@ import logging
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from opengov.errors import OpengovError
 from opengov.load import Loaded, load
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from opengov.release.build import Release
+    from opengov.release.writers import ResourceWriter
     from opengov.sources.typed import TypedBatch
     from opengov.stream import Run
 
@@ -151,6 +152,8 @@ def publish_resource(
     rows = 0
     try:
         for batch in run.batches(spec, source, validator, pool):
+            if not rows and writer is not None and source is not None and source.position_in_file:
+                stream_xlsx(spec, source.position, batch.num_rows, writer, schema)
             withheld = None
             # The batch's checks run on the pool while it is redacted.
             started = validator.begin(batch)
@@ -177,10 +180,33 @@ def publish_resource(
     if writer is not None and run.failed is None:
         csv_out, parquet_out = writer.close()
         add_resource(release, spec.name, run.redacted[spec.name].schema, csv_out, parquet_out,
-                     writer.profile())  # fmt: skip
+                     writer.profile(), writer.xlsx())  # fmt: skip
     elif writer is not None:
         writer.abort()
     return rows
+
+
+# Stream the XLSX download when the table looks to stay within the download limit: a larger
+# one would be written in part and thrown away.
+_XLSX_ESTIMATE_MARGIN = 1.25
+
+
+def stream_xlsx(
+    spec: ResourceSpec, position: int, rows: int, writer: ResourceWriter, schema: dict[str, Any]
+) -> None:
+    """Have `writer` write the XLSX download on the way if the table's rows, estimated from
+    the bytes the first batch took, stay within the download limit. Otherwise (or with no
+    estimate) the XLSX is decided after the pass from the Parquet file, as before."""
+    from opengov.release import pages
+    from opengov.release.xlsx import DOWNLOAD_MAX_ROWS
+
+    size = spec.path.stat().st_size if spec.path is not None else 0
+    if position <= 0 or rows <= 0 or size <= 0:
+        return
+    if size * rows / position > _XLSX_ESTIMATE_MARGIN * DOWNLOAD_MAX_ROWS:
+        return
+    title = pages.text(spec.descriptor.get("title")) or spec.name
+    writer.stream_xlsx(schema["fields"], title)
 
 
 def typed_table(spec: ResourceSpec, batch: TypedBatch | None) -> pa.Table:

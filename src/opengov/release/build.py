@@ -150,10 +150,11 @@ def add_resource(
     csv_out: provenance.OutputFile,
     parquet_out: provenance.OutputFile,
     profiled: profile.ResourceProfile | None = None,
+    xlsx_made: xlsx.XlsxResult | None = None,
 ) -> None:
     """Record a resource's written files (from the streaming writers), and derive from its
     Parquet file what the dataset page shows (column profiles, unless the writer `profiled`
-    them on the way; a preview) and the XLSX."""
+    them on the way; a preview) and the XLSX (unless the writer streamed it: `xlsx_made`)."""
     release.files[csv_out.path] = csv_out
     release.files[parquet_out.path] = parquet_out
     release.resource_files[name] = {"csv": csv_out.path, "parquet": parquet_out.path}
@@ -169,7 +170,7 @@ def add_resource(
     release.previews[name] = profile.preview_parquet(parquet_path)
     xlsx_rel = f"data/{name}.xlsx"
     title = pages.text(source.get("title")) or name
-    made = xlsx.write_parquet(parquet_path, release.path(xlsx_rel), fields, title)
+    made = xlsx_made or xlsx.write_parquet(parquet_path, release.path(xlsx_rel), fields, title)
     release.xlsx[name] = made
     described = [
         {

@@ -18,6 +18,7 @@ from opengov.release.build import MEDIA_TYPES, Release
 
 if TYPE_CHECKING:
     from opengov.release.profile import ResourceProfile
+    from opengov.release.xlsx import XlsxResult
 
 
 class HashingFile:
@@ -128,6 +129,80 @@ class _Profiler:
             self._thread.join()
 
 
+class _XlsxSink:
+    """The XLSX download written from the batches as they are published, on a thread of its
+    own (building a sheet's XML and deflating it take longer than the CSV and Parquet of the
+    same rows), instead of from the Parquet file read back after the pass. A table that
+    passes the download limit on the way is dropped, its file deleted."""
+
+    def __init__(self, path: Path, fields: list[dict[str, Any]], title: str) -> None:
+        self.path, self.fields, self.title = path, fields, title
+        self.rows = 0
+        self.over = False
+        self.writer: Any = None
+        self.error: BaseException | None = None
+        self._queue: queue.Queue[pa.Table | None] = queue.Queue(maxsize=2)
+        self._thread = threading.Thread(target=self._run, name="opengov-xlsx", daemon=True)
+        self._thread.start()
+
+    def put(self, table: pa.Table) -> None:
+        self._queue.put(table)
+
+    def _run(self) -> None:
+        from opengov.release.xlsx import DOWNLOAD_MAX_ROWS, MAX_DATA_ROWS, XlsxWriter
+
+        limit = min(DOWNLOAD_MAX_ROWS, MAX_DATA_ROWS)
+        while (table := self._queue.get()) is not None:
+            if self.error is not None:
+                continue
+            try:
+                if self.rows + table.num_rows > limit and not self.over:
+                    self.over = True
+                    self._discard()
+                if not self.over:
+                    if self.writer is None:
+                        self.writer = XlsxWriter(self.path, table.schema, self.fields, self.title)
+                    self.writer.write(table)
+                self.rows += table.num_rows
+            except BaseException as exc:  # handed over when the writer closes
+                self.error = exc
+
+    def _discard(self) -> None:
+        if self.writer is not None:
+            self.writer.__exit__(RuntimeError, None, None)  # drains, closes, deletes the file
+            self.writer = None
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def result(self) -> XlsxResult | None:
+        """What was written; None when no row came (the read-back path writes an empty
+        workbook); an error met on the way is raised."""
+        from opengov.release.xlsx import DOWNLOAD_MAX_ROWS, MAX_DATA_ROWS, XlsxResult
+
+        self.stop()
+        if self.error is not None:
+            self._discard()
+            raise self.error
+        if self.over:
+            if self.rows > MAX_DATA_ROWS:
+                return XlsxResult(False, self.rows, reason="too-many-rows", limit=MAX_DATA_ROWS)
+            return XlsxResult(
+                False, self.rows, reason="over-download-limit", limit=DOWNLOAD_MAX_ROWS
+            )
+        if self.writer is None:
+            return None
+        made: XlsxResult = self.writer.close()
+        return made
+
+    def abort(self) -> None:
+        self.error = self.error or RuntimeError("aborted")
+        self.stop()
+        self._discard()
+
+
 class ResourceWriter:
     """CSV and Parquet of one published resource, written on a thread of their own so that
     compressing and writing batch k overlaps redacting batch k+1. The first batch fixes the
@@ -145,6 +220,10 @@ class ResourceWriter:
         unique: frozenset[str] = frozenset(),
     ) -> None:
         self._profiler = _Profiler(fields, unique) if fields is not None else None
+        self._xlsx: _XlsxSink | None = None
+        self._release = release
+        self.xlsx_rel = f"data/{name}.xlsx"
+        self._rows_handed = 0
         self.csv_rel, self.parquet_rel = f"data/{name}.csv", f"data/{name}.parquet"
         csv_path, parquet_path = release.path(self.csv_rel), release.path(self.parquet_rel)
         csv_path.parent.mkdir(parents=True, exist_ok=True)
@@ -157,9 +236,21 @@ class ResourceWriter:
         self._thread = threading.Thread(target=self._run, name="opengov-writer", daemon=True)
         self._thread.start()
 
+    def stream_xlsx(self, fields: list[dict[str, Any]], title: str) -> None:
+        """Write the XLSX download from the batches as they come (call before the first)."""
+        if self._xlsx is not None or self._rows_handed:
+            return  # asked already, or rows have gone by without it
+        self._xlsx = _XlsxSink(self._release.path(self.xlsx_rel), fields, title)
+
+    def xlsx(self) -> XlsxResult | None:
+        """The streamed XLSX download's result (after `close()`); None: not streamed, or no
+        row came."""
+        return self._xlsx.result() if self._xlsx is not None else None
+
     def write(self, table: pa.Table, csv_table: pa.Table) -> None:
         if self._error is not None:
             raise self._error
+        self._rows_handed += table.num_rows
         self._queue.put((table, csv_table))
 
     def _run(self) -> None:
@@ -195,6 +286,8 @@ class ResourceWriter:
                 text = text.cast(self._schemas[1])
         if self._profiler is not None:
             self._profiler.put(table)  # an empty first batch still fixes the profile's columns
+        if self._xlsx is not None and table.num_rows:
+            self._xlsx.put(table)
         if table.num_rows:
             self._parquet.write_table(table)
             self._csv.write_table(text)
@@ -206,6 +299,8 @@ class ResourceWriter:
         if self._profiler is not None:
             self._profiler.stop()
             self._error = self._error or self._profiler.error
+        if self._xlsx is not None:
+            self._xlsx.stop()
 
     def profile(self) -> ResourceProfile | None:
         """The published table's column profiles (None: not asked for, or nothing written)."""
@@ -229,6 +324,8 @@ class ResourceWriter:
     def abort(self) -> None:
         self._error = self._error or RuntimeError("aborted")
         self._stop()
+        if self._xlsx is not None:
+            self._xlsx.abort()
         # The half-written files go with the staging folder; only the handles are closed here.
         with contextlib.suppress(Exception):
             if self._parquet is not None:

@@ -280,8 +280,17 @@ class XlsxWriter:
         first = self.rows + 2  # Excel rows start at 1, and row 1 is the header
         numbers = pa.array(range(first, first + table.num_rows), pa.int64()).cast(pa.string())
         parts: list[Any] = ['<row r="', numbers, '">']
-        for letter, column in zip(self.letters, table.columns, strict=True):
-            parts.append(pc.fill_null(self._cells((letter, numbers), column.combine_chunks()), ""))
+        last = len(self.letters) - 1
+        for i, (letter, column) in enumerate(zip(self.letters, table.columns, strict=True)):
+            cells = self._cells((letter, numbers), column.combine_chunks())
+            if i == last and cells.null_count:
+                # A row ends with its last column, empty or not: a reader that sizes rows by
+                # their cells (the sheet's extent is not known while it is streamed) sees
+                # every row as wide as the header.
+                empty = pc.binary_join_element_wise(f'<c r="{letter}', numbers, '"/>', "")
+                parts.append(pc.if_else(pc.is_null(cells), empty, cells))
+            else:
+                parts.append(pc.fill_null(cells, ""))
         parts += ["</row>", ""]
         rows = pc.binary_join_element_wise(*parts)
         if self.failure is not None:
