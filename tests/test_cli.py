@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +196,23 @@ def test_invalid_data_report_does_not_echo_the_planted_personnummer(
     from opengov.redact.detectors import contains_personal_data
 
     assert not contains_personal_data(result.output)
+
+
+@pytest.mark.parametrize(("args", "code"), [(["--help"], 0), (["no-such-command"], 2)])
+def test_a_closed_stdout_keeps_the_exit_code(args: list[str], code: int) -> None:
+    """Started with standard output closed (`>&-`), a command still ends with its own exit
+    code and no traceback."""
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-c", "from opengov.cli import main; main()", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+        pass_fds=(),
+        preexec_fn=lambda: os.close(1),
+    )
+    assert run.returncode == code, run.stderr
+    assert "Traceback" not in run.stderr

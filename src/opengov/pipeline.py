@@ -179,8 +179,9 @@ def publish_resource(
     run.finished(spec, source, validator, redactor)
     if writer is not None and run.failed is None:
         csv_out, parquet_out = writer.close()
+        made = writer.xlsx()  # first: it stops the XLSX thread, whatever the profile does
         add_resource(release, spec.name, run.redacted[spec.name].schema, csv_out, parquet_out,
-                     writer.profile(), writer.xlsx())  # fmt: skip
+                     writer.profile(), made)  # fmt: skip
     elif writer is not None:
         writer.abort()
     return rows

@@ -493,7 +493,13 @@ class _Column:
         # Values the published schema declares unique (validated, and untouched by redaction:
         # a transformed field loses the constraint): every present value is distinct, so
         # there is nothing to hash or count once there are more than a top list holds.
-        self.unique = unique
+        # Only where the published value is the validated one: a float or a timestamp can
+        # fold values frictionless tells apart (1.0 and 1.00000000000000001; an instant with
+        # and without its offset) into one.
+        self.unique = unique and (
+            pa.types.is_string(type_) or pa.types.is_large_string(type_)
+            or pa.types.is_integer(type_) or pa.types.is_date(type_)
+        )  # fmt: skip
         self.all_distinct = False
 
     def update(self, column: pa.Array) -> None:

@@ -464,7 +464,9 @@ def write_parquet(
         return XlsxResult(False, rows, reason="too-many-rows", limit=MAX_DATA_ROWS)
     if rows > DOWNLOAD_MAX_ROWS:
         return XlsxResult(False, rows, reason="over-download-limit", limit=DOWNLOAD_MAX_ROWS)
-    with XlsxWriter(out, source.schema_arrow, fields, title, rows) as writer:
+    # No extent in the sheet: the one written while publishing cannot know it, and both are
+    # to be the same bytes (every row ends with its last cell, so readers size rows by it).
+    with XlsxWriter(out, source.schema_arrow, fields, title) as writer:
         for batch in source.iter_batches(batch_size=BATCH_ROWS):
             writer.write(batch)
         return writer.close()

@@ -32,6 +32,7 @@ import functools
 import html
 import re
 import string
+import threading
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -119,6 +120,8 @@ _NUMBER_WORDS = frozenset(
     "FIFTEEN SIXTEEN SEVENTEEN EIGHTEEN NINETEEN TWENTY".split()
 )
 _KINDS_OF_DIGIT: dict[str, int] = {}
+# Columns are scanned on several threads: two families met at once must not share a number.
+_KINDS_LOCK = threading.Lock()
 
 
 @functools.cache
@@ -132,7 +135,8 @@ def digit_class(c: str) -> int:
     if value is not None:
         return ord(c) - value
     words = " ".join(w for w in unicodedata.name(c, "").split() if w not in _NUMBER_WORDS)
-    return _KINDS_OF_DIGIT.setdefault(words, 0x110000 + len(_KINDS_OF_DIGIT))
+    with _KINDS_LOCK:
+        return _KINDS_OF_DIGIT.setdefault(words, 0x110000 + len(_KINDS_OF_DIGIT))
 
 
 def spaced_char(c: str) -> str:
