@@ -104,3 +104,35 @@ def test_a_release_has_the_same_xlsx_streamed_or_not(
         assert result.exit_code == 0, result.output
         portals.append(portal / "personal" / "data" / "personal.xlsx")
     assert portals[0].read_bytes() == portals[1].read_bytes()
+
+
+@pytest.mark.parametrize(("limit", "streamed"), [(100, True), (2, False)])
+def test_the_xlsx_is_streamed_only_when_the_first_batch_estimates_it_within_the_limit(
+    make_package: PackageFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    key: str,
+    limit: int,
+    streamed: bool,
+) -> None:
+    """The staff table has 3 rows: within a limit of 100 the XLSX is written on the way; over
+    a limit of 2 it is not started (no part of a sheet is built to be thrown away)."""
+    from click.testing import CliRunner
+
+    from opengov.cli import cli
+    from opengov.release import writers, xlsx
+
+    monkeypatch.setattr(xlsx, "DOWNLOAD_MAX_ROWS", limit)
+    started: list[Path] = []
+    original = writers._XlsxSink.__init__
+
+    def counting(self: writers._XlsxSink, path: Path, *args: object) -> None:
+        started.append(path)
+        original(self, path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(writers._XlsxSink, "__init__", counting)
+    portal = tmp_path / "portal"
+    result = CliRunner().invoke(cli, ["publish", str(make_package()), "--to", str(portal)])
+    assert result.exit_code == 0, result.output
+    assert bool(started) is streamed
+    assert (portal / "personal" / "data" / "personal.xlsx").exists() is streamed

@@ -152,8 +152,8 @@ def publish_resource(
     rows = 0
     try:
         for batch in run.batches(spec, source, validator, pool):
-            if not rows and writer is not None and source is not None and source.position_in_file:
-                stream_xlsx(spec, source.position, batch.num_rows, writer, schema)
+            if not rows and writer is not None and source is not None and source.text_cells:
+                stream_xlsx(spec, batch, writer, schema)
             withheld = None
             # The batch's checks run on the pool while it is redacted.
             started = validator.begin(batch)
@@ -193,18 +193,24 @@ _XLSX_ESTIMATE_MARGIN = 1.25
 
 
 def stream_xlsx(
-    spec: ResourceSpec, position: int, rows: int, writer: ResourceWriter, schema: dict[str, Any]
+    spec: ResourceSpec, first: TypedBatch, writer: ResourceWriter, schema: dict[str, Any]
 ) -> None:
     """Have `writer` write the XLSX download on the way if the table's rows, estimated from
-    the bytes the first batch took, stay within the download limit. Otherwise (or with no
-    estimate) the XLSX is decided after the pass from the Parquet file, as before."""
+    the first batch's own text (its cells' bytes, a separator each: quotes make the estimate
+    larger, never smaller), stay within the download limit. Otherwise the XLSX is decided
+    after the pass from the Parquet file; both ways write the same bytes."""
+    import pyarrow.compute as pc
+
     from opengov.release import pages
     from opengov.release.xlsx import DOWNLOAD_MAX_ROWS
 
     size = spec.path.stat().st_size if spec.path is not None else 0
-    if position <= 0 or rows <= 0 or size <= 0:
+    rows = first.num_rows
+    if rows <= 0 or size <= 0:
         return
-    if size * rows / position > _XLSX_ESTIMATE_MARGIN * DOWNLOAD_MAX_ROWS:
+    text = sum(int(pc.sum(pc.binary_length(c.cells)).as_py() or 0) for c in first.columns)
+    per_row = (text + len(first.columns) * rows) / rows
+    if size / per_row > _XLSX_ESTIMATE_MARGIN * DOWNLOAD_MAX_ROWS:
         return
     title = pages.text(spec.descriptor.get("title")) or spec.name
     writer.stream_xlsx(schema["fields"], title)

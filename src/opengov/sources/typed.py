@@ -113,9 +113,9 @@ class TypedSource(abc.ABC):
         self.size = 0
         self.total_bytes = resource.path.stat().st_size if resource.path else 0
         self.position = 0  # bytes of the source read so far (for progress)
-        # `position` counts bytes of the file itself (a text format): rows read over it
-        # estimate the file's rows. Parquet and XLSX count decoded bytes instead.
-        self.position_in_file = False
+        # The cells are the file's own text (a delimited text file): their bytes over the
+        # rows of a batch estimate the file's rows. Not so for Parquet and XLSX.
+        self.text_cells = False
         self.has_header = True  # the layout has a header row (labels come from the file)
 
     @property
@@ -177,7 +177,7 @@ class _CsvSource(TypedSource):
         source = cls(resource, labels, header)
         source.dialect = dialect
         source.has_header = dialect.header
-        source.position_in_file = True
+        source.text_cells = True
         return source
 
     def batches(self, pool: Executor | None = None) -> Iterator[TypedBatch]:
