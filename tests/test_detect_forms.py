@@ -584,3 +584,14 @@ def test_realistic_non_personal_numbers() -> None:
     assert all(
         re.search(r"(?<![0-9])[0-9]{10}(?![0-9])", t) for t, f in zip(ocr, either, strict=True) if f
     )
+
+
+@pytest.mark.parametrize(
+    "cell", ["0 8 - 0 0 0 0 0 0", "0 8 - 1 2 3 4 5 6", "0 8-123456", "0 8 -1 2 3 4 5 6"]
+)
+def test_a_two_digit_area_code_spaced_out_is_found(cell: str) -> None:
+    """Found by the property test above: `0 8` (Stockholm) written out digit by digit was two
+    spaced digits, one fewer than closed up, so the phone number stayed unread."""
+    hits = scan_text(cell, KINDS)
+    assert [(h.kind, h.start, h.end) for h in hits] == [("phone", 0, len(cell))]
+    assert not has_digit(replace_text(cell, KINDS))

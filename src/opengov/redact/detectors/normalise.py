@@ -17,7 +17,7 @@ steps, in order:
 2. percent-decoding (`811228%2D9874`, `anna%40kommun.se`, also double-encoded `%252D`), ASCII
    and complete UTF-8 sequences only, so the result is always valid UTF-8;
 3. HTML character references (`&#8209;`, `&shy;`, `&commat;`, `&amp;#64;`);
-4. spaced-out digits (`8 1 1 2 2 8 - 9 8 7 4`: three or more single digits, one space apart)
+4. spaced-out digits (`8 1 1 2 2 8 - 9 8 7 4`, `0 8 - 1 2 3 4 5 6`: two or more single digits, one space apart)
    close up (in the joining reading, see `readings`).
 
 Everything works on the UTF-8 bytes of a whole batch of cells at once (numpy), so the cost is a
@@ -476,11 +476,11 @@ def _decoded(text: Normalised) -> Normalised | None:
     return text if changed else None
 
 
-_SPACED_MIN = 3  # digits: `9 8 7 4` in `8 1 1 2 2 8 - 9 8 7 4`
+_SPACED_MIN = 2  # digits: the area code `0 8` in `0 8 - 1 2 3 4 5 6`
 
 
 def _joined_spaced_digits(text: Normalised) -> Normalised | None:
-    """`8 1 1 2 2 8 - 9 8 7 4`: three or more single digits one space apart read as one
+    """`8 1 1 2 2 8 - 9 8 7 4`: two or more single digits one space apart read as one
     number (the joining reading); None when there are none."""
     data = text.data
     n = len(data)
