@@ -17,8 +17,8 @@ steps, in order:
 2. percent-decoding (`811228%2D9874`, `anna%40kommun.se`, also double-encoded `%252D`), ASCII
    and complete UTF-8 sequences only, so the result is always valid UTF-8;
 3. HTML character references (`&#8209;`, `&shy;`, `&commat;`, `&amp;#64;`);
-4. spaced-out digits (`8 1 1 2 2 8 - 9 8 7 4`, `0 8 - 1 2 3 4 5 6`: two or more single digits, one space apart)
-   close up (in the joining reading, see `readings`).
+4. spaced-out digits (`8 1 1 2 2 8 - 9 8 7 4`, `0 8 - 1 2 3 4 5 6`: two or more single digits,
+   one space apart) close up (in the joining reading, see `readings`).
 
 Everything works on the UTF-8 bytes of a whole batch of cells at once (numpy), so the cost is a
 few passes over the bytes whatever the text. Each normalised byte remembers the original byte
