@@ -200,8 +200,6 @@ class ResourceRedactor:
         cleaned: Sequence[str] = ()
         if rule.scan:
             column, cleaned = self._scan(name, column)
-        if not len(column):
-            return column, {}
         return column, self.last_scan.scan_column(name, column, cleaned)
 
     def _act(self, name: str, column: pa.ChunkedArray) -> pa.ChunkedArray:

@@ -84,13 +84,11 @@ def _letter_pairs(column: pa.Array | pa.ChunkedArray) -> bool:
     cell holds a word: a numpy pass over the bytes, far cheaper than counting words in each
     cell. Any byte beyond ASCII counts as a possible letter, and a pair across two cells
     counts too: a superset, never a miss."""
-    from opengov.redact.detectors.engine import chunk_buffers
+    from opengov.sources.textbytes import buffers
 
     chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-    for chunk in chunks:
-        if pa.types.is_string_view(chunk.type):
-            return True
-        data, _ = chunk_buffers(chunk)
+    for chunk in chunks:  # string or large_string (`_strings` casts the other layouts)
+        data, _ = buffers(chunk)
         maybe = _MAYBE_LETTER[data]
         if bool((maybe[:-1] & maybe[1:]).any()):
             return True

@@ -45,12 +45,12 @@ def formula_cells(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """Which cells of a string column start with a formula character: each prefix is one
     ASCII byte, which in UTF-8 never begins a longer character, so the first byte decides
     (numpy over the offsets, not a string kernel per cell)."""
-    from opengov.redact.detectors.engine import chunk_buffers
+    from opengov.sources.textbytes import buffers
 
     chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
     parts = []
     for chunk in chunks:
-        data, offsets = chunk_buffers(chunk)
+        data, offsets = buffers(chunk)
         firsts = offsets[:-1]
         filled = offsets[1:] > firsts
         starts = np.zeros(len(chunk), dtype=bool)
@@ -116,18 +116,6 @@ class LastScan:
         kinds = last_scan_kinds(column, self.rules.fields.get(name), distinct, known)
         return [k for k in kinds if k not in cleaned]
 
-    def feed(
-        self, table: pa.Table, cleaned: dict[str, Sequence[str]]
-    ) -> tuple[pa.Table, pa.BooleanArray | None]:
-        """The batch to publish, and which of its rows were withheld (None: none)."""
-        if not table.num_rows:
-            return table, None
-        found = {
-            name: self.scan_column(name, column, cleaned.get(name, ()))
-            for name, column in zip(table.column_names, table.columns, strict=True)
-        }
-        return self.record(table, found)
-
     def scan_column(
         self, name: str, column: pa.Array | pa.ChunkedArray, cleaned: Sequence[str]
     ) -> dict[str, pa.Array]:
@@ -160,8 +148,8 @@ class LastScan:
     def record(
         self, table: pa.Table, found: dict[str, dict[str, pa.Array]]
     ) -> tuple[pa.Table, pa.BooleanArray | None]:
-        """Count what `scan_column` found in each column of `table` (in column order); the
-        table to publish and the rows withheld, as `feed`."""
+        """Count what `scan_column` found in each column of `table` (in column order): the
+        batch to publish, and which of its rows were withheld (None: none)."""
         hits_any: pa.Array | None = None
         for name in table.column_names:
             for kind, cells in found.get(name, {}).items():

@@ -29,6 +29,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from opengov.sources.textbytes import buffers
+
 PREVIEW_ROWS = 100
 PREVIEW_CELL_CHARS = 200
 SKETCH_SIZE = 4096
@@ -147,41 +149,34 @@ def _text_hashes(values: list[Any] | pa.Array) -> pa.Array:
         values = pa.array([str(v) for v in values], pa.string())
     elif pa.types.is_boolean(values.type):
         values = pc.if_else(values, "True", "False")  # as str() writes them, like the lists
-    elif not pa.types.is_large_string(values.type):
+    elif not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         values = values.cast(pa.string())
-    values = values.cast(pa.large_string())
     if len(values) == 0:
         return pa.array([], pa.uint64())
-    offsets = np.frombuffer(values.buffers()[1], np.int64, len(values) + 1, values.offset * 8)
-    data = (
-        np.frombuffer(values.buffers()[2], np.uint8)
-        if values.buffers()[2]
-        else np.zeros(0, np.uint8)
-    )
-    start, end = int(offsets[0]), int(offsets[-1])
+    data, offsets = buffers(values)
     lengths = np.diff(offsets)
     longest = int(lengths.max())
     weights = _weights(longest)
     one = np.uint64(1)
     if longest == int(lengths.min()):
         # Values of one length (ids, codes, dates as text): a matrix, one column per byte.
-        matrix = data[start:end].reshape(len(values), longest)
+        matrix = data.reshape(len(values), longest)
         sums = np.zeros(len(values), np.uint64)
         for j in range(longest):
             sums += (matrix[:, j].astype(np.uint64) + one) * weights[j]  # wraps modulo 2**64
     elif longest <= _SHORT_TEXT:
         # Short values: one gather per byte position; positions past a value's end add 0.
-        firsts = offsets[:-1] - start
+        firsts = offsets[:-1]
         sums = np.zeros(len(values), np.uint64)
-        last = max(end - start - 1, 0)
+        last = max(len(data) - 1, 0)
         for j in range(longest):
-            byte = data[start:end][np.minimum(firsts + j, last)].astype(np.uint64) + one
+            byte = data[np.minimum(firsts + j, last)].astype(np.uint64) + one
             sums += np.where(lengths > j, byte * weights[j], np.uint64(0))
     else:
-        position = np.arange(end - start, dtype=np.int64) - np.repeat(offsets[:-1] - start, lengths)
-        weighted = (data[start:end].astype(np.uint64) + one) * weights[position]
+        position = np.arange(len(data), dtype=np.int64) - np.repeat(offsets[:-1], lengths)
+        weighted = (data.astype(np.uint64) + one) * weights[position]
         running = np.concatenate([np.zeros(1, np.uint64), np.cumsum(weighted, dtype=np.uint64)])
-        sums = running[offsets[1:] - start] - running[offsets[:-1] - start]  # modulo 2**64
+        sums = running[offsets[1:]] - running[offsets[:-1]]  # modulo 2**64
     mixed = sums ^ (lengths.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
     return _splitmix(pa.array(mixed, pa.uint64()))
 

@@ -3,12 +3,13 @@ CSV (pyarrow's CSVWriter) and Parquet (ParquetWriter, zstd)."""
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import hashlib
 import queue
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Generic, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -94,33 +95,33 @@ def dictionary_columns(first: pa.Table) -> bool | list[str]:
     ]
 
 
-class _Profiler:
-    """The dataset page's column profiles of the published table, accumulated from the batches
-    the Parquet writer writes, on a thread of its own (instead of reading the Parquet file
-    back once it is written)."""
+_T = TypeVar("_T")
 
-    def __init__(self, fields: list[dict[str, Any]], unique: frozenset[str]) -> None:
-        self.fields = fields
-        self.unique = unique
-        self.profile: Any = None
-        self._queue: queue.Queue[pa.Table | None] = queue.Queue(maxsize=2)
+
+class _Worker(abc.ABC, Generic[_T]):
+    """A thread of its own that hands each item put to it, in order, to `handle`. The first
+    error is kept for the owner to raise (later items are skipped); `stop` waits until every
+    item put is handled. Subclasses set their state before calling `__init__`, which starts
+    the thread."""
+
+    def __init__(self, name: str) -> None:
         self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="opengov-profile", daemon=True)
+        self._queue: queue.Queue[_T | None] = queue.Queue(maxsize=2)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
-    def put(self, table: pa.Table) -> None:
-        self._queue.put(table)
+    @abc.abstractmethod
+    def handle(self, item: _T) -> None: ...
+
+    def put(self, item: _T) -> None:
+        self._queue.put(item)
 
     def _run(self) -> None:
-        from opengov.release.profile import Profile
-
-        while (table := self._queue.get()) is not None:
+        while (item := self._queue.get()) is not None:
             if self.error is None:
                 try:
-                    if self.profile is None:
-                        self.profile = Profile(table.schema, self.fields, self.unique)
-                    self.profile.update(table)
-                except BaseException as exc:  # handed over when the writer closes
+                    self.handle(item)
+                except BaseException as exc:  # handed over by the owner
                     self.error = exc
 
     def stop(self) -> None:
@@ -129,53 +130,57 @@ class _Profiler:
             self._thread.join()
 
 
-class _XlsxSink:
+class _Profiler(_Worker[pa.Table]):
+    """The dataset page's column profiles of the published table, accumulated from the batches
+    the Parquet writer writes, on a thread of its own (instead of reading the Parquet file
+    back once it is written)."""
+
+    def __init__(self, fields: list[dict[str, Any]], unique: frozenset[str]) -> None:
+        self.fields = fields
+        self.unique = unique
+        self.profile: Any = None
+        super().__init__("opengov-profile")
+
+    def handle(self, item: pa.Table) -> None:
+        from opengov.release.profile import Profile
+
+        if self.profile is None:
+            self.profile = Profile(item.schema, self.fields, self.unique)
+        self.profile.update(item)
+
+
+class _XlsxSink(_Worker[pa.Table]):
     """The XLSX download written from the batches as they are published, on a thread of its
     own (building a sheet's XML and deflating it take longer than the CSV and Parquet of the
     same rows), instead of from the Parquet file read back after the pass. A table that
     passes the download limit on the way is dropped, its file deleted."""
 
     def __init__(self, path: Path, fields: list[dict[str, Any]], title: str) -> None:
+        from opengov.release.xlsx import DOWNLOAD_MAX_ROWS, MAX_DATA_ROWS
+
         self.path, self.fields, self.title = path, fields, title
+        self.limit = min(DOWNLOAD_MAX_ROWS, MAX_DATA_ROWS)
         self.rows = 0
         self.over = False
         self.writer: Any = None
-        self.error: BaseException | None = None
-        self._queue: queue.Queue[pa.Table | None] = queue.Queue(maxsize=2)
-        self._thread = threading.Thread(target=self._run, name="opengov-xlsx", daemon=True)
-        self._thread.start()
+        super().__init__("opengov-xlsx")
 
-    def put(self, table: pa.Table) -> None:
-        self._queue.put(table)
+    def handle(self, item: pa.Table) -> None:
+        from opengov.release.xlsx import XlsxWriter
 
-    def _run(self) -> None:
-        from opengov.release.xlsx import DOWNLOAD_MAX_ROWS, MAX_DATA_ROWS, XlsxWriter
-
-        limit = min(DOWNLOAD_MAX_ROWS, MAX_DATA_ROWS)
-        while (table := self._queue.get()) is not None:
-            if self.error is not None:
-                continue
-            try:
-                if self.rows + table.num_rows > limit and not self.over:
-                    self.over = True
-                    self._discard()
-                if not self.over:
-                    if self.writer is None:
-                        self.writer = XlsxWriter(self.path, table.schema, self.fields, self.title)
-                    self.writer.write(table)
-                self.rows += table.num_rows
-            except BaseException as exc:  # handed over when the writer closes
-                self.error = exc
+        if self.rows + item.num_rows > self.limit and not self.over:
+            self.over = True
+            self._discard()
+        if not self.over:
+            if self.writer is None:
+                self.writer = XlsxWriter(self.path, item.schema, self.fields, self.title)
+            self.writer.write(item)
+        self.rows += item.num_rows
 
     def _discard(self) -> None:
         if self.writer is not None:
             self.writer.__exit__(RuntimeError, None, None)  # drains, closes, deletes the file
             self.writer = None
-
-    def stop(self) -> None:
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
 
     def result(self) -> XlsxResult | None:
         """What was written; None when no row came (the read-back path writes an empty
@@ -203,7 +208,7 @@ class _XlsxSink:
         self._discard()
 
 
-class ResourceWriter:
+class ResourceWriter(_Worker[tuple[pa.Table, pa.Table]]):
     """CSV and Parquet of one published resource, written on a thread of their own so that
     compressing and writing batch k overlaps redacting batch k+1. The first batch fixes the
     columns' types; later batches are cast to them (a datetime column that turns out to carry
@@ -231,10 +236,7 @@ class ResourceWriter:
         self.parquet_file = HashingFile(parquet_path)
         self._csv: Any = None
         self._parquet: Any = None
-        self._queue: queue.Queue[tuple[pa.Table, pa.Table] | None] = queue.Queue(maxsize=2)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="opengov-writer", daemon=True)
-        self._thread.start()
+        super().__init__("opengov-writer")
 
     def stream_xlsx(self, fields: list[dict[str, Any]], title: str) -> None:
         """Write the XLSX download from the batches as they come (call before the first)."""
@@ -248,18 +250,14 @@ class ResourceWriter:
         return self._xlsx.result() if self._xlsx is not None else None
 
     def write(self, table: pa.Table, csv_table: pa.Table) -> None:
-        if self._error is not None:
-            raise self._error
+        if self.error is not None:
+            raise self.error
         self._rows_handed += table.num_rows
-        self._queue.put((table, csv_table))
+        self.put((table, csv_table))
 
-    def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
-            if self._error is None:
-                try:
-                    self._write(*item)
-                except BaseException as exc:  # handed to the caller at the next write or close
-                    self._error = exc
+    def handle(self, item: tuple[pa.Table, pa.Table]) -> None:
+        # An error is handed to the caller at the next write or at close.
+        self._write(*item)
 
     def _write(self, table: pa.Table, csv_table: pa.Table) -> None:
         import pyarrow.csv as pacsv
@@ -293,12 +291,10 @@ class ResourceWriter:
             self._csv.write_table(text)
 
     def _stop(self) -> None:
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
+        self.stop()
         if self._profiler is not None:
             self._profiler.stop()
-            self._error = self._error or self._profiler.error
+            self.error = self.error or self._profiler.error
         if self._xlsx is not None:
             self._xlsx.stop()
 
@@ -311,9 +307,9 @@ class ResourceWriter:
 
     def close(self) -> tuple[provenance.OutputFile, provenance.OutputFile]:
         self._stop()
-        if self._error is not None:
+        if self.error is not None:
             self.abort()
-            raise self._error
+            raise self.error
         if self._parquet is not None:
             self._parquet.close()
             self._csv.close()
@@ -322,7 +318,7 @@ class ResourceWriter:
         return self.csv_file.output(self.csv_rel), self.parquet_file.output(self.parquet_rel)
 
     def abort(self) -> None:
-        self._error = self._error or RuntimeError("aborted")
+        self.error = self.error or RuntimeError("aborted")
         self._stop()
         if self._xlsx is not None:
             self._xlsx.abort()

@@ -26,23 +26,29 @@ class TextBytes:
         return np.diff(self.offsets)
 
 
+def buffers(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(data, offsets) of a `string` or `large_string` array, as views (no copy): the values'
+    bytes, and int64 offsets rebased to them (`data[offsets[i]:offsets[i + 1]]` is value i)."""
+    width = np.int64 if pa.types.is_large_string(values.type) else np.int32
+    raw_buffers = values.buffers()
+    if raw_buffers[1] is None:  # an empty array may come without offsets
+        return np.zeros(0, dtype=np.uint8), np.zeros(len(values) + 1, dtype=np.int64)
+    raw = np.frombuffer(raw_buffers[1], dtype=width)[
+        values.offset : values.offset + len(values) + 1
+    ]
+    offsets = raw.astype(np.int64)
+    base = int(offsets[0]) if len(offsets) else 0
+    if raw_buffers[2] is None or not len(offsets):
+        return np.zeros(0, dtype=np.uint8), offsets - base
+    data = np.frombuffer(raw_buffers[2], dtype=np.uint8)[base : int(offsets[-1])]
+    return data, offsets - base
+
+
 def text_bytes(values: pa.Array) -> TextBytes | None:
     """The byte view of a `string` array, or None for other layouts (large_string, ...)."""
     if not pa.types.is_string(values.type):
         return None
-    n = len(values)
-    buffers = values.buffers()
-    if buffers[1] is None:
-        return None
-    raw = np.frombuffer(buffers[1], dtype=np.int32, count=n + 1, offset=values.offset * 4)
-    start = int(raw[0]) if n else 0
-    end = int(raw[-1]) if n else 0
-    data = (
-        np.frombuffer(buffers[2], dtype=np.uint8, count=end - start, offset=start)
-        if buffers[2] is not None and end > start
-        else np.zeros(0, dtype=np.uint8)
-    )
-    offsets = raw.astype(np.int64) - start
+    data, offsets = buffers(values)
     valid = None
     if values.null_count:
         valid = values.is_valid().to_numpy(zero_copy_only=False)

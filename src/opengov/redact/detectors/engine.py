@@ -24,6 +24,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from opengov.sources.textbytes import buffers as text_buffers
+
 from .chars import LINE_SP
 from .normalise import readings
 from .registry import ALL_KINDS, DETECTION_ORDER, TAGS
@@ -143,19 +145,6 @@ class Hits:
 
     def __len__(self) -> int:
         return len(self.row)
-
-
-def chunk_buffers(chunk: pa.Array) -> tuple[npt.NDArray[np.uint8], I64]:
-    """(data, offsets) of a string/large_string chunk; offsets rebased to the data slice."""
-    width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-    buffers = chunk.buffers()
-    raw = np.frombuffer(buffers[1], dtype=width)[chunk.offset : chunk.offset + len(chunk) + 1]
-    offsets: I64 = raw.astype(np.int64)
-    base = int(offsets[0]) if len(offsets) else 0
-    if buffers[2] is None or not len(offsets):
-        return np.zeros(0, dtype=np.uint8), offsets - base
-    data = np.frombuffer(buffers[2], dtype=np.uint8)[base : int(offsets[-1])]
-    return data, offsets - base
 
 
 def prefilter_masks(chunks: list[pa.Array], pattern: str) -> list[npt.NDArray[np.bool_]]:
@@ -310,7 +299,7 @@ def chunk_hits(chunk: pa.Array, the_plan: Plan, candidates: npt.NDArray[np.bool_
     rows = np.flatnonzero(candidates).astype(np.int64)
     if not len(rows) or not the_plan.steps:
         return Hits.empty()
-    data, offsets = chunk_buffers(chunk)
+    data, offsets = text_buffers(chunk)
     parts: list[Hits] = []
     for batch in _batches(_Pieces.of(rows, offsets, data)):
         starts, lengths = batch.start, batch.length
@@ -353,7 +342,7 @@ def replace_hits(chunk: pa.Array, hits: Hits) -> pa.Array:
     """`chunk` (string/large_string) with each hit's bytes replaced by its kind's tag."""
     if not len(hits):
         return chunk
-    data, offsets = chunk_buffers(chunk)
+    data, offsets = text_buffers(chunk)
     order = np.argsort(hits.start, kind="stable")
     start, end, kind, row = hits.start[order], hits.end[order], hits.kind[order], hits.row[order]
     pool = b"".join(_TAG_BYTES)
