@@ -136,18 +136,21 @@ def test_dates_read_as_frictionless_reads_them(values: list[str | None], start: 
         assert typed == expected
 
 
-@settings(max_examples=300, deadline=None)
-@given(
-    values=st.lists(
+def _number_texts(alphabet: str, min_size: int = 0) -> st.SearchStrategy[list[str | None]]:
+    """Lists of cells: missing, text of `alphabet`, or integers beyond int64 either way."""
+    return st.lists(
         st.one_of(
             st.none(),
-            st.text(alphabet="0123456789-+ ١\n/:", max_size=21),
+            st.text(alphabet=alphabet, max_size=21),
             st.integers(-(10**21), 10**21).map(str),
         ),
+        min_size=min_size,
         max_size=10,
-    ),
-    start=st.integers(0, 2),
-)
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=_number_texts("0123456789-+ ١\n/:"), start=st.integers(0, 2))
 def test_digit_runs_are_what_re2_matches(values: list[str | None], start: int) -> None:
     from opengov.sources.textbytes import digits
 
@@ -164,15 +167,7 @@ def test_digit_runs_are_what_re2_matches(values: list[str | None], start: int) -
 
 @settings(max_examples=200, deadline=None)
 @given(
-    values=st.lists(
-        st.one_of(
-            st.none(),
-            st.text(alphabet="0123456789-+ e.", max_size=21),
-            st.integers(-(10**21), 10**21).map(str),
-        ),
-        min_size=1,
-        max_size=10,
-    ),
+    values=_number_texts("0123456789-+ e.", min_size=1),
     start=st.integers(0, 2),
     ftype=st.sampled_from(["integer", "year"]),
 )
