@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from helpers import PackageFactory
 from hostile import snapshot as snapshot_bytes
-from test_publish_unchanged import CONSISTENCY, PUBLISHED, TAMPERING, FullCheck
+from test_publish_unchanged import CONSISTENCY, PUBLISHED, TAMPERING, Counted, FullCheck
 
 from opengov.targets import folder_state, static
 from opengov.targets.static import publish_static
@@ -221,18 +221,11 @@ def test_racy_files_are_hashed_until_older_than_the_tick_then_trusted_by_lstat(
     assert publish_static(package, portal).status == "published"
 
 
-class Rendered:
+class Rendered(Counted):
     """How many times the portal's catalogue is rendered."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.calls = 0
-        real = static.write_catalogue
-
-        def counted(*args: Any, **kw: Any) -> Any:
-            self.calls += 1
-            return real(*args, **kw)
-
-        monkeypatch.setattr(static, "write_catalogue", counted)
+        super().__init__(monkeypatch, "write_catalogue")
 
 
 def test_right_after_a_publish_an_unchanged_publish_renders_no_catalogue(

@@ -47,18 +47,25 @@ PUBLISHED = [
 ]
 
 
-class FullCheck:
-    """Counts the full checks (every published file hashed) an unchanged publish makes."""
+class Counted:
+    """Counts the calls to the static target's function `name`, which still does its work."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
         self.calls = 0
-        real = static.verify_folder
+        real = getattr(static, name)
 
         def counted(*args: Any, **kw: Any) -> Any:
             self.calls += 1
             return real(*args, **kw)
 
-        monkeypatch.setattr(static, "verify_folder", counted)
+        monkeypatch.setattr(static, name, counted)
+
+
+class FullCheck(Counted):
+    """Counts the full checks (every published file hashed) an unchanged publish makes."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        super().__init__(monkeypatch, "verify_folder")
 
 
 @pytest.fixture
