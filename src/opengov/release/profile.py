@@ -565,10 +565,7 @@ class _Column:
         if self.unique and (
             self.all_distinct or len(self.top.counts) + len(present) > TOP_CAPACITY
         ):
-            # More distinct values than the top list holds, each seen once: the page shows
-            # their number, exact, and no list (as it shows none for scattered values).
-            self.all_distinct, self.top = True, _TopValues()
-            self.top.exact = False
+            self._every_value_once()
             return
         if sizes is not None:
             # Bytes, not characters: a value of at most LONG_TEXT bytes has at most as many
@@ -598,6 +595,12 @@ class _Column:
             values, counts = values.take(keep), counts.take(keep)
         top.add(values.to_pylist(), counts.to_pylist())
         top.exact = False
+
+    def _every_value_once(self) -> None:
+        """More distinct values than the top list holds, each seen once: the page shows their
+        number, exact, and no list (as it shows none for scattered values)."""
+        self.all_distinct, self.top = True, _TopValues()
+        self.top.exact = False
 
     def merge(self, other: _Column) -> None:
         out, theirs = self.out, other.out
@@ -629,8 +632,7 @@ class _Column:
         self.hist.merge(other.hist)
         self.dates.merge(other.dates)
         if self.all_distinct or other.all_distinct:  # parts of one unique column
-            self.all_distinct, self.top = True, _TopValues()
-            self.top.exact = False
+            self._every_value_once()
 
     def finish(self) -> ColumnProfile:
         out = self.out
