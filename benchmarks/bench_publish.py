@@ -18,6 +18,8 @@ subprocess) with its peak RSS (the child's own, read by a small wrapper process 
 - `floor`: benchmarks/floor_publish.py: read_csv + write CSV + write Parquet + sha256 of both;
 - `read_csv (typed)`: the same script, reading only;
 - `opengov publish` to a fresh portal folder, and `opengov publish (unchanged)` again to it;
+- `opengov publish (one value changed)`: then the same table with one amount changed, to the
+  same folder (a new release, whose history is compared with the last one);
 - `opengov validate`, `frictionless validate`, and pandera's polars backend
   (benchmarks/pandera_check.py, the same checks; needs the `bench` extra).
 """
@@ -201,6 +203,24 @@ def ensure_package(rows: int) -> Path:
     return folder
 
 
+def ensure_changed(folder: Path) -> Path:
+    """The package again with one amount changed: next month's publish of the same table, in
+    which everything is published anew and the history compares it with the last release."""
+    changed = folder.with_name(folder.name + "-changed")
+    changed.mkdir(exist_ok=True)
+    for name in ("datapackage.json", "rules.yaml"):
+        shutil.copyfile(folder / name, changed / name)
+    target = changed / "fakturor.csv"
+    if not target.is_file() or target.stat().st_mtime < (folder / "fakturor.csv").stat().st_mtime:
+        with (folder / "fakturor.csv").open("rb") as src, target.open("wb") as out:
+            out.write(src.readline())  # the header
+            first = src.readline().split(b";")
+            first[5] = b"1,00"  # belopp
+            out.write(b";".join(first))
+            shutil.copyfileobj(src, out, 1 << 20)
+    return changed
+
+
 # --- measuring whole processes -------------------------------------------------------------------
 
 
@@ -276,6 +296,7 @@ def main() -> None:
         _measure_child(args.command)
         return
     folder = ensure_package(args.rows)
+    changed = ensure_changed(folder)
     csv_path = folder / "fakturor.csv"
     compile_installed()
     work = DATA / "publish-runs"
@@ -306,6 +327,13 @@ def main() -> None:
         opengov,
         "publish",
         str(folder),
+        "--to",
+        str(work / f"portal-{n}"),
+    ]
+    plans["opengov publish (one value changed)"] = lambda n: [
+        opengov,
+        "publish",
+        str(changed),
         "--to",
         str(work / f"portal-{n}"),
     ]
@@ -363,6 +391,7 @@ def main() -> None:
     if "opengov publish (unchanged)" in medians:
         again = medians["opengov publish (unchanged)"][0]
         print(f"unchanged re-publish: {again:.2f} s (target <= 0.6)")
+    ratio("opengov publish (one value changed)", "opengov publish", "history compared: no target")
     summary = {k: {"wall": w, "cpu": cpu[k], "peak_mb": p} for k, (w, p) in medians.items()}
     print(json.dumps(summary))
 
