@@ -316,27 +316,14 @@ def main() -> None:
         plans["read_csv (typed)"] = lambda n: [
             python, str(HERE / "floor_publish.py"), str(csv_path), str(work), "--read-only"
         ]  # fmt: skip
-    plans["opengov publish"] = lambda n: [
-        opengov,
-        "publish",
-        str(folder),
-        "--to",
-        str(work / f"portal-{n}"),
-    ]
-    plans["opengov publish (unchanged)"] = lambda n: [
-        opengov,
-        "publish",
-        str(folder),
-        "--to",
-        str(work / f"portal-{n}"),
-    ]
-    plans["opengov publish (one value changed)"] = lambda n: [
-        opengov,
-        "publish",
-        str(changed),
-        "--to",
-        str(work / f"portal-{n}"),
-    ]
+
+    def publish(package: Path) -> Any:
+        # Run n publishes to portal-n: fresh, then unchanged, then changed (plans run in order).
+        return lambda n: [opengov, "publish", str(package), "--to", str(work / f"portal-{n}")]
+
+    plans["opengov publish"] = publish(folder)
+    plans["opengov publish (unchanged)"] = publish(folder)
+    plans["opengov publish (one value changed)"] = publish(changed)
     if "validate" not in args.skip:
         plans["opengov validate"] = lambda n: [opengov, "validate", str(folder)]
     if "pandera" not in args.skip:
