@@ -4,16 +4,19 @@ Each command parses its options, calls one library function and prints its resul
 prints exactly the library result's `to_dict()`. Every `OpengovError` becomes its message on
 stderr and its exit code (docs/cli.md); anything else is a bug, reported without its text (which
 could quote data) unless `--debug` is given. The commands live in one module per pipeline stage
-(validate, publish, verify, social) and are added to the group in `opengov.cli`.
+(validate, publish, verify, social); the group imports a command's module only when that command
+is asked for (its run, its --help, the list in `opengov --help`, shell completion), so a command's
+start-up pays for what it uses and nothing else.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -50,7 +53,34 @@ def dump(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 
-class OpengovGroup(click.Group):
+class LazyGroup(click.Group):
+    """A group whose commands live in modules imported only when a command is looked up.
+
+    `lazy_commands` maps each command's name to "module:attribute". Click reaches commands only
+    through `list_commands` and `get_command` (running, --help, completion), so loading there
+    keeps every command listed, in the same order, while a run imports just its own module.
+    """
+
+    def __init__(
+        self, *args: Any, lazy_commands: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy_commands:
+            module_name, _, attribute = self.lazy_commands[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module_name), attribute)
+            if not isinstance(command, click.Command) or command.name != cmd_name:
+                raise TypeError(f"{module_name}:{attribute} is not the command {cmd_name!r}")
+            self.add_command(command)
+        return super().get_command(ctx, cmd_name)
+
+
+class OpengovGroup(LazyGroup):
     """Turns library errors into messages and exit codes in one place."""
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -85,7 +115,28 @@ def progress_wanted() -> bool:
     return sys.stderr.isatty()
 
 
-@click.group(cls=OpengovGroup, context_settings={"help_option_names": ["-h", "--help"]})
+# Each command's module, by the command's name: imported when the command is looked up.
+COMMANDS = {
+    "approve": "opengov.cli.approve:approve",
+    "catalog": "opengov.cli.publish:catalog",
+    "classify": "opengov.cli.social:classify_command",
+    "import": "opengov.cli.social:import_group",
+    "init": "opengov.cli.init:init_command",
+    "key": "opengov.cli.keys:key_group",
+    "portal": "opengov.cli.portal:portal_group",
+    "publish": "opengov.cli.publish:publish",
+    "redact": "opengov.cli.publish:redact",
+    "validate": "opengov.cli.validate:validate",
+    "verify": "opengov.cli.verify:verify",
+    "withdraw": "opengov.cli.portal:withdraw",
+}
+
+
+@click.group(
+    cls=OpengovGroup,
+    lazy_commands=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="opengov")
 @click.option("--debug", is_flag=True, help="Show tracebacks (may include data values).")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from opengov.cli.app import ckan_options, cli, dump
+from opengov.cli.app import ckan_options, dump
 
 if TYPE_CHECKING:
     from opengov.review import Review
 
 
-@cli.command()
+@click.command()
 @click.argument("package", type=click.Path(path_type=Path))
 @click.option(
     "--key",

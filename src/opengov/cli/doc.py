@@ -31,8 +31,13 @@ def _help(path: list[str]) -> str:
 def _walk(command: click.Command, path: list[str]) -> list[tuple[list[str], click.Command]]:
     out = [(path, command)]
     if isinstance(command, click.Group):
-        for name in sorted(command.commands):
-            out.extend(_walk(command.commands[name], [*path, name]))
+        # Through list_commands/get_command, as click itself does: the groups load their
+        # commands' modules when asked (cli/app.py LazyGroup); `.commands` holds only those loaded.
+        ctx = click.Context(command, info_name=path[-1])
+        for name in sorted(command.list_commands(ctx)):
+            sub = command.get_command(ctx, name)
+            assert sub is not None, name
+            out.extend(_walk(sub, [*path, name]))
     return out
 
 

@@ -1,4 +1,4 @@
-"""CLI for database imports: `opengov import sql`, added to the `import` group of cli/social.py.
+"""CLI for database imports: `opengov import sql`, a command of the `import` group of cli/social.py.
 
 Credentials never pass through here: the URL may not hold a password (PGPASSWORD or ~/.pgpass
 do), and every failure is an `OpengovError` whose message names the database, never the user
@@ -13,13 +13,12 @@ from typing import TYPE_CHECKING
 import click
 
 from opengov.cli.app import dump
-from opengov.cli.social import import_group
 
 if TYPE_CHECKING:
     from opengov.importers.sql import SqlImportResult
 
 
-@import_group.command("sql")
+@click.command("sql")
 @click.argument("url")
 @click.option("--table", help="Table or view to import (schema.table; quote capitals).")
 @click.option("--query", help="A SELECT to import instead of a table (add ORDER BY).")

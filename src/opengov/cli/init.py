@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from opengov.cli.app import cli, dump
+from opengov.cli.app import dump
 
 if TYPE_CHECKING:
     from opengov.draft.init import InitResult
 
 
-@cli.command("init")
+@click.command("init")
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--out",

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from opengov.cli.app import cli, dump
+from opengov.cli.app import dump
 from opengov.errors import KeyFileExists
 
 
-@cli.group("key")
+@click.group("key")
 def key_group() -> None:
     """Make keys: a pseudonym key (secret, stays with the municipality) or an Ed25519 signing
     key pair (the private half signs releases or approvals; the public half is published)."""

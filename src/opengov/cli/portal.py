@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from opengov.cli.app import ckan_options, cli, dump
+from opengov.cli.app import ckan_options, dump
 from opengov.errors import InputError
 
 
-@cli.group("portal")
+@click.group("portal")
 def portal_group() -> None:
     """A static portal's settings: title, publisher, contact and public URL (portal.json)."""
 
@@ -84,7 +84,7 @@ def portal_show(portal: Path, as_json: bool) -> None:
         click.echo(f"{key:<14} {value if value is not None else '-'}")
 
 
-@cli.command("withdraw")
+@click.command("withdraw")
 @click.argument("dataset")
 @click.option(
     "--to", "to", default="./portal", show_default=True, help="A portal folder, or 'ckan'."

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from opengov.cli.app import ckan_options, cli, dump, progress_wanted
+from opengov.cli.app import ckan_options, dump, progress_wanted
 from opengov.errors import InputError
 from opengov.targets.plan import PublishResult
 
 
-@cli.command()
+@click.command()
 @click.argument("package", type=click.Path(path_type=Path))
 @click.option(
     "--out",
@@ -68,7 +68,7 @@ def redact(package: Path, out: Path, key_file: Path | None, as_json: bool) -> No
             click.echo(f"  {e['rule']}: {e['action']} {n}{basis}")
 
 
-@cli.command()
+@click.command()
 @click.argument("packages", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--to",
@@ -180,7 +180,7 @@ def _print_publish(result: PublishResult) -> None:
         )
 
 
-@cli.command("catalog")
+@click.command("catalog")
 @click.argument("portal", type=click.Path(path_type=Path), default="./portal")
 @click.option(
     "--base-url",

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
+from opengov.cli.app import LazyGroup
+
 # The importers (and what they import) load when a command runs, not for `opengov --help`
 # or another command: the CLI's start-up is part of every command's time.
 if TYPE_CHECKING:
@@ -110,7 +112,7 @@ def _import_options(func: Any) -> Any:
     return func
 
 
-@click.group("import")
+@click.group("import", cls=LazyGroup, lazy_commands={"sql": "opengov.cli.importers:sql_command"})
 def import_group() -> None:
     """Import a social-media export or a database table (sql) as a data package."""
 

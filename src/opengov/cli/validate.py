@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from opengov.cli.app import cli, dump, progress_wanted
+from opengov.cli.app import dump, progress_wanted
 
 
-@cli.command()
+@click.command()
 @click.argument("target", type=click.Path(path_type=Path))
 @click.option("--schema", type=click.Path(path_type=Path), help="Table Schema for a single file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report.")

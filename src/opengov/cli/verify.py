@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from opengov.cli.app import cli, dump
+from opengov.cli.app import dump
 
 
-@cli.command()
+@click.command()
 @click.argument("target")
 @click.option("--ckan-url", help="Verify the dataset TARGET on this CKAN portal (anonymously).")
 @click.option(
