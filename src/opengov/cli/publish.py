@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from opengov.cli.app import ckan_options, dump, progress_wanted
 from opengov.errors import InputError
-from opengov.targets.plan import PublishResult
+
+if TYPE_CHECKING:
+    from opengov.targets.plan import PublishResult
 
 
 @click.command()
