@@ -10,12 +10,11 @@ lines and cells) are the readers' own (docs/limits.md).
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from opengov.errors import LimitExceeded
 
@@ -150,6 +149,8 @@ class _Budget:
             )
 
     def slot(self, event: Any) -> None:
+        import yaml
+
         top = self.stack[-1]
         if not top.mapping:
             return
@@ -161,7 +162,9 @@ class _Budget:
         top.position += 1
 
     def walk(self, text: str) -> None:
-        for event in yaml.parse(text, Loader=_LOADER):
+        import yaml
+
+        for event in yaml.parse(text, Loader=_loader()):
             if isinstance(event, yaml.ScalarEvent):
                 self.slot(event)
                 if event.anchor:
@@ -183,7 +186,13 @@ class _Budget:
                 self.add(done.nodes)
 
 
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+@functools.cache
+def _loader() -> Any:
+    """libyaml's safe loader where PyYAML was built with it, else the pure-Python one. PyYAML
+    loads only here (~20 ms of start-up), not for a command that reads no YAML."""
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load_yaml(
@@ -200,6 +209,8 @@ def load_yaml(
     refused after reading a few hundred bytes of it, before anything is built. Syntax errors
     stay `yaml.YAMLError` for the caller.
     """
+    import yaml
+
     budget = _Budget(what, max_depth, max_nodes)
     try:
         budget.walk(text)
@@ -208,5 +219,5 @@ def load_yaml(
         if "maximum nesting depth" in str(getattr(exc, "problem", "")):
             raise budget.too_deep() from None
         raise
-    data = yaml.load(text, Loader=_LOADER)  # noqa: S506 (a safe loader, C or Python)
+    data = yaml.load(text, Loader=_loader())  # noqa: S506 (a safe loader, C or Python)
     return YamlDocument(data, budget.duplicates)

@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from opengov import limits
 from opengov.errors import RulesError, UnclassifiedFields
 from opengov.package import Package
@@ -726,6 +724,8 @@ def parse_rules(data: Any, *, source: str = "rules.yaml", sha256: str | None = N
 
 def _read_rules(path: Path) -> tuple[Any, str, list[str]]:
     """The parsed YAML, the file's sha256 and its duplicate-key problems."""
+    import yaml
+
     from opengov.package import sha256_bytes
 
     try:
