@@ -230,8 +230,6 @@ class ValidationReport:
     def hints(self) -> dict[tuple[str, str | None, str], str]:
         """Per (resource, field, type): a hint from the shape of the sampled cells (hints.py),
         fixed text that quotes no cell."""
-        from opengov.validate.hints import type_hint
-
         cells: dict[tuple[str, str | None, str], list[str | None]] = {}
         notes: dict[tuple[str, str | None, str], str] = {}
         for r in self.results:
@@ -239,7 +237,11 @@ class ValidationReport:
                 if f.type == "type-error":
                     cells.setdefault((r.name, f.field_name, f.type), []).append(f.cell)
                     notes.setdefault((r.name, f.field_name, f.type), f.note)
-        out = {}
+        out: dict[tuple[str, str | None, str], str] = {}
+        if not cells:
+            return out  # hints.py and the draft inference it uses load only for type errors
+        from opengov.validate.hints import type_hint
+
         for k, values in cells.items():
             hint = type_hint(notes[k], values)
             if hint:
