@@ -41,6 +41,29 @@ def test_every_command_has_help(runner: CliRunner) -> None:
         assert command.help, name
 
 
+@pytest.mark.parametrize(
+    ("args", "incomplete", "expected"),
+    [
+        ([], "", None),
+        ([], "v", ["validate", "verify"]),
+        (["import"], "", ["facebook", "sql", "twitter"]),
+        (["key"], "", ["new", "show"]),
+        (["portal"], "", ["init", "show"]),
+        (["validate"], "--show-v", ["--show-values", "--show-values-in-report"]),
+    ],
+)
+def test_shell_completion_reaches_every_command(
+    args: list[str], incomplete: str, expected: list[str] | None
+) -> None:
+    """Completion walks the lazily loaded commands as --help does (cli/app.py LazyGroup)."""
+    from click.shell_completion import BashComplete
+
+    complete = BashComplete(cli, {}, "opengov", "_OPENGOV_COMPLETE")
+    got = [item.value for item in complete.get_completions(args, incomplete)]
+    assert got == (expected or cli.list_commands(click.Context(cli)))
+    assert len(got) >= 2
+
+
 def test_exit_codes_command_lists_every_code(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["exit-codes"])
     assert result.exit_code == 0
