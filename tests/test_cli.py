@@ -245,3 +245,29 @@ def test_a_closed_stdout_keeps_the_exit_code(args: list[str], code: int) -> None
     )
     assert run.returncode == code, run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_every_command_defined_in_the_cli_package_is_reachable() -> None:
+    """The group loads commands from `COMMANDS` (cli/app.py): a command written in a module of
+    opengov.cli but missing there would vanish from the CLI without an error. Every top-level
+    command object in those modules must be what the group returns under its name."""
+    import importlib
+    import pkgutil
+
+    import opengov.cli as package
+
+    ctx = click.Context(cli)
+    found: dict[str, click.Command] = {}
+    nested: set[int] = set()
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"opengov.cli.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, click.Command) and value is not cli:
+                assert value.name is not None
+                found[value.name] = value
+                if isinstance(value, click.Group):
+                    nested.update(id(sub) for sub in value.commands.values())
+    top = {name: command for name, command in found.items() if id(command) not in nested}
+    assert {"validate", "publish", "verify", "import", "exit-codes"} <= set(top)
+    for name, command in top.items():
+        assert cli.get_command(ctx, name) is command, name
