@@ -210,6 +210,10 @@ class XlsxWriter:
         self.zip = zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1)
         info = zipfile.ZipInfo("xl/worksheets/sheet1.xml", _FIXED_TIME)
         info.compress_type = zipfile.ZIP_DEFLATED
+        # An entry opened from a ZipInfo takes the level from it, not from the ZipFile: without
+        # this the sheet was deflated at zlib's default 6 (100,000 rows: 0.97 s; level 1: 0.2 s,
+        # a sixth larger). `compress_level` is public from Python 3.13, over the same slot.
+        info._compresslevel = 1  # type: ignore[attr-defined]
         self.sheet: IO[bytes] = self.zip.open(info, "w", force_zip64=True)
         self.sheet.write(self._sheet_head())
         # Deflating runs in its own thread (zlib lets go of the GIL, as Arrow's kernels do), so
