@@ -22,6 +22,7 @@ from signing_helpers import make_key
 from test_approve import approve, rules_requiring
 
 from opengov import errors
+from opengov.cache import CACHE_ENV
 from opengov.cli import cli
 from opengov.errors import PublishError
 from opengov.release import provenance
@@ -115,7 +116,7 @@ def test_without_a_record_the_full_check_runs_once_and_is_recorded(
     """Another machine, another user, a wiped or damaged cache: the full check decides."""
     package, portal = published
     full = FullCheck(monkeypatch)
-    records = list((Path(os.environ[folder_state.CACHE_ENV]) / "published").glob("*.json"))
+    records = list((Path(os.environ[CACHE_ENV]) / "published").glob("*.json"))
     assert len(records) == 1
     for damage in (b"", b"{not json", json.dumps({"format": 1, "files": []}).encode()):
         records[0].write_bytes(damage)
@@ -130,7 +131,7 @@ def test_a_cache_that_cannot_be_written_costs_time_not_correctness(
 ) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x", encoding="utf-8")
-    monkeypatch.setenv(folder_state.CACHE_ENV, str(blocker / "cache"))
+    monkeypatch.setenv(CACHE_ENV, str(blocker / "cache"))
     package, portal = make_package(), tmp_path / "portal"
     assert publish_static(package, portal).status == "published"
     full = FullCheck(monkeypatch)

@@ -142,11 +142,14 @@ _NOTES_FIXED = {
 
 @functools.cache
 def _env() -> Environment:
+    from opengov.release.template_cache import template_cache
+
     env = Environment(
         loader=PackageLoader("opengov", "templates"),
         autoescape=select_autoescape(["html", "svg"]),
         trim_blocks=True,
         lstrip_blocks=True,
+        bytecode_cache=template_cache(),
     )
     env.globals["version"] = __version__
     env.filters.update(

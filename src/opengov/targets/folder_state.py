@@ -44,9 +44,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from opengov.cache import cache_dir
+
 log = logging.getLogger("opengov.static")
 
-CACHE_ENV = "OPENGOV_CACHE_DIR"
 FORMAT = 2
 # Without the file system's own stamp: two seconds of the system clock, as the coarsest ctime a
 # POSIX file system in use stamps is one second.
@@ -62,16 +63,6 @@ TICK_WAIT_NS = 20_000_000
 
 # rel path -> (mode, size, mtime_ns, ctime_ns, ino, dev)
 Stats = dict[str, tuple[int, int, int, int, int, int]]
-
-
-def cache_dir() -> Path:
-    """OPENGOV_CACHE_DIR, else $XDG_CACHE_HOME/opengov, else ~/.cache/opengov."""
-    given = os.environ.get(CACHE_ENV)
-    if given:
-        return Path(given)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
-    return base / "opengov"
 
 
 def _record_path(folder: Path) -> Path:
