@@ -204,17 +204,19 @@ def _places() -> tuple[frozenset[str], dict[str, list[tuple[str, ...]]]]:
 
 
 @cache
-def prefilter_tokens() -> list[str]:
+def prefilter_tokens() -> frozenset[str]:
     """Every token form that can make a cell a name candidate without a role word.
 
     The Arrow stage splits cells on non-letters and looks the pieces up in this set, so it
-    holds the listed names, their possessive forms and their all-capitals forms.
+    holds the listed names, their possessive forms and their all-capitals forms. A set, not a
+    sorted list: a lookup's answer does not depend on the order, and sorting the 58,000 forms
+    took 0.05 s of every publish that scans free text.
     """
     names = first_names() | surnames()
     forms = set(names)
     forms.update(n + "s" for n in names if not n.endswith(("s", "x", "z")))
     forms.update(f.upper() for f in list(forms))
-    return sorted(forms)
+    return frozenset(forms)
 
 
 # RE2 (pyarrow.compute): every text a non-role-word rule accepts has one of these shapes:

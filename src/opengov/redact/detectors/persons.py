@@ -46,7 +46,7 @@ _SPLIT = r"[^\p{L}]+"
 
 @cache
 def _name_set() -> pa.Array:
-    return pa.array(names.prefilter_tokens(), pa.string())
+    return pa.array(list(names.prefilter_tokens()), pa.string())
 
 
 # Registry text repeats itself (every document of a case carries the case's subject), so
