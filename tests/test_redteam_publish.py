@@ -4,12 +4,17 @@ real CLI (or the function the CLI calls) with the inputs a real portal can meet.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import os
 import shutil
 from pathlib import Path
 
 import pytest
 from hostile import invoke, write_package
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from opengov.release import provenance
 
@@ -98,3 +103,199 @@ def test_a_fingerprint_waits_for_the_tick_of_a_fresh_input(tmp_path: Path) -> No
         assert clock.ns > data.stat().st_ctime_ns
         _swap_same_size(data, "utime")  # at once: the same tick, unless the fingerprint waited
         assert provenance.inputs_fingerprint(load_package(package), None) != first
+
+
+# --- the XLSX download written on the way ----------------------------------------------------
+
+# Cells a spreadsheet runs or a sheet's XML cannot hold as they are: formula starts (ASCII and
+# full-width), control characters, Excel's own _xHHHH_ escape, markup, long text.
+_HOSTILE_TEXT = st.one_of(
+    st.sampled_from(
+        [
+            "=1+1",
+            "+46 8 123",
+            "-5",
+            "@SUM(A1)",
+            "\t=x",
+            "\r=x",
+            "\uff1d1+1",
+            "'=x",
+            "=",
+            " =x",
+            "_x0041_",
+            "a\x01b",
+            "a\x0bb",
+            "\x1f",
+            "\ufffe",
+            "<b>&amp;",
+            "\u00e5\u00e4\u00f6",
+            "",
+        ]
+    ),
+    st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12),
+    st.builds(lambda c, n: c * n, st.sampled_from("x=\u00e5"), st.integers(32_760, 32_780)),
+)
+
+
+def _mixed_package(root: Path, texts: list[str], numbers: list[float]) -> Path:
+    fields = [
+        {"name": "id", "type": "integer"},
+        {"name": "text", "type": "string"},
+        {"name": "tal", "type": "number"},
+        {"name": "dag", "type": "date"},
+        {"name": "tid", "type": "datetime"},
+    ]
+    rows = [
+        [str(i), t, repr(n), f"20{i % 30:02d}-0{1 + i % 9}-1{i % 10}",
+         f"1999-12-31T23:59:{i % 60:02d}"]
+        for i, (t, n) in enumerate(zip(texts, numbers, strict=False))
+    ]  # fmt: skip
+    rules = {
+        "version": 1,
+        "decided_by": "Testkommunen",
+        "on_detect": "quarantine",  # what the last scan finds in the text withholds its row
+        "resources": {
+            "r": {
+                "fields": {
+                    "id": "public",
+                    "text": {
+                        "class": "public",
+                        "names": "public",
+                        "basis": "2 kap. 1 § TF",
+                        "reason": "Påhittade texter",
+                    },
+                    "tal": "public",
+                    "dag": "public",
+                    "tid": "public",
+                }
+            }
+        },
+    }
+    package = write_package(root, rules=rules)
+    descriptor = json.loads((package / "datapackage.json").read_text())
+    descriptor["resources"][0]["schema"] = {"fields": fields}
+    (package / "datapackage.json").write_text(json.dumps(descriptor))
+    with (package / "data" / "r.csv").open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, delimiter=";", lineterminator="\n", quoting=csv.QUOTE_ALL)
+        writer.writerow([f["name"] for f in fields])
+        writer.writerows(rows)
+    return package
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    texts=st.lists(_HOSTILE_TEXT, min_size=1, max_size=30),
+    numbers=st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=30, max_size=30),
+)
+def test_the_xlsx_is_the_same_streamed_or_read_back_whatever_the_cells(
+    tmp_path_factory: pytest.TempPathFactory, texts: list[str], numbers: list[float]
+) -> None:
+    """Formula starts, control characters, Excel's escape and cells over Excel's limit, with
+    rows withheld by the last scan: the XLSX written on the way is the one written from the
+    Parquet file afterwards, byte for byte, and its cells are neutralised as the CSV's are."""
+    from opengov import pipeline
+
+    root = tmp_path_factory.mktemp("x")
+    package = _mixed_package(root / "pkg", texts, numbers)
+    books = []
+    with pytest.MonkeyPatch.context() as patch:
+        for margin in (pipeline._XLSX_ESTIMATE_MARGIN, 0.0):
+            patch.setattr(pipeline, "_XLSX_ESTIMATE_MARGIN", margin)
+            portal = root / f"portal-{margin}"
+            run = invoke(["publish", str(package), "--to", str(portal)])
+            assert run.exit_code == 0, run.output
+            books.append(portal / "ds" / "data" / "r.xlsx")
+    assert books[0].read_bytes() == books[1].read_bytes()
+    csv_text = [row[1] for row in _csv_rows(books[0].with_suffix(".csv"))]
+    sheet = _xlsx_rows(books[0])
+    assert [row[1] or "" for row in sheet] == [_excel_cut(t) for t in csv_text]
+    for cell in csv_text:
+        neutral = cell.startswith("'") and cell[1:2] in ("=", "+", "-", "@", "\t", "\r")
+        assert neutral or not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
+
+
+def _csv_rows(path: Path) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8"), newline="")))[1:]
+
+
+def _xlsx_rows(path: Path) -> list[tuple[object, ...]]:
+    import re
+
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True)
+    rows = list(book["Data"].iter_rows(values_only=True))[1:]
+    book.close()
+
+    def unescape(value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        # openpyxl leaves Excel's _xHHHH_ escapes as they are: read them as Excel does.
+        return re.sub(r"_x([0-9A-Fa-f]{4})_", lambda m: chr(int(m.group(1), 16)), value)
+
+    return [tuple(unescape(v) for v in row) for row in rows]
+
+
+def _excel_cut(text: str) -> str:
+    return text[:32_767]
+
+
+def _portal_files(portal: Path) -> dict[str, bytes]:
+    """Every published file, less what names the time of the publish (provenance and history,
+    the page's times and the provenance hash it shows)."""
+    import re
+
+    out = {}
+    for path in sorted(portal.rglob("*")):
+        if path.is_file() and path.name not in ("provenance.json", "history.json"):
+            data = path.read_bytes()
+            if path.suffix == ".html":
+                data = re.sub(rb"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z|[0-9a-f]{64}", b"", data)
+            out[path.relative_to(portal).as_posix()] = data
+    return out
+
+
+@pytest.mark.parametrize("first_rows", [1, 7])
+def test_a_table_whose_first_batch_is_long_rows_crosses_the_limit_on_the_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, first_rows: int
+) -> None:
+    """The first batch's long rows estimate the table within the download limit, the short
+    rows after it take it over: the XLSX begun on the way is deleted, the page says why, and
+    the release is the one the read-back path makes (no XLSX there either)."""
+    from opengov import pipeline
+    from opengov.release import xlsx
+    from opengov.sources import csv as csv_source
+    from opengov.sources import typed
+
+    monkeypatch.setattr(xlsx, "DOWNLOAD_MAX_ROWS", 200)
+    monkeypatch.setattr(csv_source, "BLOCK_SIZE", 4096)
+    monkeypatch.setattr(typed, "BATCH_ROWS", first_rows)
+    long_rows = [[str(i), "Anna Berg " + "x" * 3000, "640823-3234"] for i in range(first_rows)]
+    short = [[str(i), "Per Ek", "640823-3234"] for i in range(first_rows, 600)]
+    package = write_package(tmp_path / "pkg", rows=long_rows + short)
+    from opengov.release import writers
+
+    started: list[float] = []
+    original = writers._XlsxSink.__init__
+
+    def counting(self: writers._XlsxSink, *args: object) -> None:
+        started.append(margin)
+        original(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(writers._XlsxSink, "__init__", counting)
+    published = {}
+    margins = (pipeline._XLSX_ESTIMATE_MARGIN, 0.0)
+    for margin in margins:
+        monkeypatch.setattr(pipeline, "_XLSX_ESTIMATE_MARGIN", margin)
+        portal = tmp_path / f"portal-{margin}"
+        run = invoke(["publish", str(package), "--to", str(portal)])
+        assert run.exit_code == 0, run.output
+        assert not (portal / "ds" / "data" / "r.xlsx").exists()
+        assert invoke(["verify", "--allow-unsigned", str(portal / "ds")]).exit_code == 0
+        published[margin] = _portal_files(portal / "ds")
+    assert started == [margins[0]]  # begun on the way in the first publish only
+    streamed, read_back = published.values()
+    assert streamed == read_back
+    page = streamed["index.html"].decode()
+    assert "Tabellen har 600 rader; Excel-filer görs för tabeller med högst 200 rader" in page
+    assert "r.xlsx" not in page
