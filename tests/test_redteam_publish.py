@@ -299,3 +299,23 @@ def test_a_table_whose_first_batch_is_long_rows_crosses_the_limit_on_the_way(
     page = streamed["index.html"].decode()
     assert "Tabellen har 600 rader; Excel-filer görs för tabeller med högst 200 rader" in page
     assert "r.xlsx" not in page
+
+
+# --- memory ----------------------------------------------------------------------------------
+
+
+def test_running_out_of_memory_is_a_clear_error_with_its_own_code(tmp_path: Path) -> None:
+    """A publish of six 14 MB cells (each under the record limit) under an 800 MB address
+    space ran out of memory reading the page's preview back, and said "internal error", exit
+    70. Running out of memory is now said as such, exit 32, and nothing is written."""
+    from hostile import run_measured
+
+    rows = [[str(i), "Anna Berg " + "ord " * 3_500_000, "640823-3234"] for i in range(6)]
+    package = write_package(tmp_path / "pkg", rows=rows)
+    portal = tmp_path / "portal"
+    run = run_measured(["publish", str(package), "--to", str(portal)], timeout=240,
+                       memory_mb=800)  # fmt: skip
+    assert run.exit_code == 32, run.stderr[-2000:]
+    assert "out of memory" in run.stderr and "Traceback" not in run.stderr
+    assert "internal error" not in run.stderr
+    assert not [p for p in portal.rglob("*") if p.is_file()] if portal.exists() else True
