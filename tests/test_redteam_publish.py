@@ -301,6 +301,114 @@ def test_a_table_whose_first_batch_is_long_rows_crosses_the_limit_on_the_way(
     assert "r.xlsx" not in page
 
 
+# --- redaction on the pool -------------------------------------------------------------------
+
+_CELLS = st.sampled_from(
+    ["811228-9874", "19640823-3234", "701063-2391", "Ring 070-123 45 67", "anna@example.se",
+     "Anna Berg", "Per Ek och Åsa Öberg", "KS 2024/15", "F10023", "=SUM(1)", "", "0 8 - 1 2 3",
+     "Skyddad adress", "Storgatan 1, 123 45 Exempelby", "x"]
+)  # fmt: skip
+
+
+def _scanned_package(root: Path, rows: list[tuple[str, str, str]]) -> Path:
+    rules = {
+        "version": 1,
+        "decided_by": "Testkommunen",
+        "on_detect": "quarantine",
+        "resources": {
+            "r": {
+                "fields": {
+                    "id": "public",
+                    "namn": {"class": "personal", "action": "pseudonymize",
+                             "basis": "39 kap. 3 § OSL"},
+                    "personnummer": {"class": "public", "scan": ["personnummer", "phone"]},
+                }
+            }
+        },
+    }  # fmt: skip
+    package = write_package(root, rules=rules)
+    with (package / "data" / "r.csv").open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, delimiter=";", lineterminator="\n", quoting=csv.QUOTE_ALL)
+        writer.writerow(["id", "namn", "personnummer"])
+        writer.writerows([str(i), a, b] for i, (_, a, b) in enumerate(rows))
+    return package
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+@given(rows=st.lists(st.tuples(_CELLS, _CELLS, _CELLS), min_size=1, max_size=400))
+def test_redaction_on_the_pool_publishes_what_one_thread_does(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, str, str]], key: str
+) -> None:
+    """Columns redacted and scanned on several threads, in batches of a few rows (the
+    known-clean memory and word counts carried from batch to batch): the same data, manifest
+    counts and reports run after run, and as with one thread."""
+    from opengov.sources import csv as csv_source
+    from opengov.sources import typed
+    from opengov.validate import arrow_engine
+
+    root = tmp_path_factory.mktemp("p")
+    package = _scanned_package(root / "pkg", rows)
+    published = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(csv_source, "BLOCK_SIZE", 1024)
+        patch.setattr(typed, "BATCH_ROWS", 16)
+        for workers in (arrow_engine.WORKERS, arrow_engine.WORKERS, 1):
+            patch.setattr(arrow_engine, "WORKERS", workers)
+            portal = root / f"portal-{len(published)}"
+            run = invoke(["publish", str(package), "--to", str(portal)])
+            if run.exit_code != 0:  # everything quarantined is refused alike every time
+                published.append(("refused", run.exit_code, run.output))
+                continue
+            published.append(("published", _portal_files(portal / "ds")))
+    assert published[0] == published[1] == published[2]
+
+
+def test_a_rule_error_met_on_a_worker_thread_exits_with_its_code_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    """`scan` on an integer field is refused on the thread that redacts the column: the
+    publish exits with the rules' code, and neither the portal nor a staging folder remains."""
+    rules = {
+        "version": 1,
+        "decided_by": "Testkommunen",
+        "resources": {
+            "r": {
+                "fields": {
+                    "id": {"class": "public", "scan": ["personnummer"]},
+                    "namn": {"class": "public", "names": "public", "basis": "2 kap. 1 § TF",
+                             "reason": "Påhittade namn"},
+                    "personnummer": {"class": "personal", "action": "drop",
+                                     "basis": "21 kap. 7 § OSL"},
+                }
+            }
+        },
+    }  # fmt: skip
+    package = write_package(tmp_path / "pkg", rules=rules)
+    portal = tmp_path / "portal"
+    run = invoke(["publish", str(package), "--to", str(portal)])
+    assert run.exit_code == 4, run.output
+    assert "'scan' needs a string field" in run.output and "Traceback" not in run.output
+    assert not (portal / "ds").exists()
+    assert not any((portal / ".opengov-staging").glob("*")) if portal.exists() else True
+
+
+def test_an_unexpected_failure_on_a_worker_thread_leaves_nothing_half_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opengov.redact import gates
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise MemoryError("a detector ran out of memory")
+
+    monkeypatch.setattr(gates.LastScan, "scan_column", broken)
+    package = write_package(tmp_path / "pkg")
+    portal = tmp_path / "portal"
+    run = invoke(["publish", str(package), "--to", str(portal)])
+    assert run.exit_code != 0 and "Traceback" not in run.output
+    assert not (portal / "ds").exists()
+    assert not any((portal / ".opengov-staging").glob("*")) if portal.exists() else True
+
+
 # --- memory ----------------------------------------------------------------------------------
 
 
