@@ -254,6 +254,14 @@ class LimitExceeded(OpengovError):
     title = "input exceeds a safety limit"
 
 
+class OutOfMemory(OpengovError):
+    """The process ran out of the memory it may use (an address-space limit, `ulimit -v`; a
+    small container) while reading or writing an input: not a bug of the input's making."""
+
+    exit_code = 32
+    title = "out of memory"
+
+
 class WeakKey(OpengovError):
     """The pseudonym key is not random enough to keep pseudonyms and keyed digests secret."""
 
@@ -356,6 +364,7 @@ EXIT_CODES: dict[int, str] = {
     19: KeyFileExists.title,
     30: LimitExceeded.title,
     31: WeakKey.title,
+    32: OutOfMemory.title,
     40: ChainBroken.title,
     41: UnlistedFiles.title,
     42: DescriptorMismatch.title,

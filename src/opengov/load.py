@@ -63,4 +63,11 @@ def load(package_path: Path | str, *, key_file: Path | str | None = None) -> Loa
             f"rules.yaml pseudonymises fields; set {KEY_ENV} or pass --key-file "
             "(the key stays with the municipality and is never published)"
         )
-    return Loaded(package, rules, key)
+    loaded = Loaded(package, rules, key)
+    if key is None:
+        # Without a key the fingerprint is the inputs' identity on disk, so it is taken before
+        # any data is read: a file replaced after the read would otherwise be fingerprinted
+        # as published (and a later publish call it unchanged). With a key it is their bytes,
+        # hashed as they are read.
+        _ = loaded.fingerprint
+    return loaded

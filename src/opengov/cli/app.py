@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import click
 
 from opengov import __version__
-from opengov.errors import EXIT_CODES, OpengovError
+from opengov.errors import EXIT_CODES, OpengovError, OutOfMemory
 
 log = logging.getLogger("opengov")
 
@@ -95,6 +95,18 @@ class OpengovGroup(LazyGroup):
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except MemoryError:
+            # A cell, a row group or a batch larger than the memory left (ArrowMemoryError
+            # is a MemoryError too): the staging folder is already gone, nothing was written.
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            error = OutOfMemory(
+                "ran out of memory; nothing was written. Run it where more memory is allowed "
+                "(an address-space limit such as `ulimit -v`, a container's limit), or split "
+                "the largest cells or files (docs/limits.md)"
+            )
+            click.echo(f"error: {error}", err=True)
+            ctx.exit(error.exit_code)
         except BrokenPipeError:
             # The reader went away (`opengov ... | head`): not an error of ours. Point stdout at
             # devnull so the interpreter's final flush does not raise again.

@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,15 +102,16 @@ def inputs_fingerprint(
 
     It is published (provenance, CKAN extras), so it must not let anyone test a guess at an
     input. With a key it is an HMAC over the inputs' hashes. Without one there is no secret to
-    key it with, so it covers each input's identity on disk (size and modification time, to
-    the nanosecond) instead of its content: stable while the files are untouched, and no use
-    for guessing what they hold. A fresh checkout then counts as a change (docs/provenance.md).
+    key it with, so it covers each input's identity on disk (`_identities`: size, modification
+    and change time to the nanosecond, inode) instead of its content: stable while the files
+    are untouched, and no use for guessing what they hold. A fresh checkout then counts as a
+    change (docs/provenance.md).
     """
     if key is not None:
         inputs: list[Any] = sorted((i.role, i.path, i.sha256) for i in package.inputs)
     else:
         # The listed inputs: `package.inputs` would hash every data file for nothing here.
-        inputs = sorted((i.role, i.path, *_on_disk(package, i)) for i in package.listed_inputs)
+        inputs = _identities(package)
     payload = {
         "inputs": inputs,
         "tool": __version__,
@@ -121,13 +123,65 @@ def inputs_fingerprint(
     return hashlib.sha256(canonical_json(payload)).hexdigest()
 
 
-def _on_disk(package: Package, item: InputFile) -> tuple[int, int]:
-    path = item.location or package.root / item.path
+Identity = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
+# How long a fingerprint waits for the inputs' newest change to leave the file system's tick:
+# a jiffy on most; a whole second where times are whole seconds, two where no clock can be
+# read there (the system clock stands in).
+_SETTLE_NS = 2_500_000_000
+
+
+def _identities(package: Package) -> list[Any]:
+    """Each listed input's role, path and identity on disk, taken once none of them changed
+    within the file system's current tick.
+
+    The modification time alone is not an identity: `cp -p`, `rsync -t`, `tar x` and `touch
+    -r` put a file with other bytes (of the same size) in place with the old one's time. The
+    change time and inode are what no unprivileged writer can set back (the Parquet reader
+    compares the same four, sources/typed.py). And a file changed again within the tick of its
+    last change keeps its times (git's "racy" files): such an input is waited for until the
+    file system's clock has moved on, so that any later change shows. An input whose change
+    time stays in the future (a file server's clock ahead of ours) makes the fingerprint one
+    of a kind: the next publish builds the release and compares it instead."""
+    deadline = time.monotonic_ns() + _SETTLE_NS
+    while True:
+        seen: list[tuple[InputFile, Path, Identity]] = []
+        for item in package.listed_inputs:
+            path = item.location or package.root / item.path
+            seen.append((item, path, _on_disk(path)))
+        racy = _any_fresh([(path, identity) for _, path, identity in seen])
+        if not racy or time.monotonic_ns() >= deadline:
+            break
+        time.sleep(0.002)
+    inputs: list[Any] = sorted((i.role, i.path, *identity) for i, _, identity in seen)
+    if racy:
+        inputs.append(("racy", os.urandom(16).hex()))
+    return inputs
+
+
+def _any_fresh(files: list[tuple[Path, Identity]]) -> bool:
+    """Whether any file changed in its file system's current tick (`fs_now` in its folder,
+    leaving no name there; else the system clock, RACY_NS wide)."""
+    from opengov.targets.folder_state import RACY_NS, fs_now
+
+    clocks: dict[Path, Any] = {}
+    now = time.time_ns()
+    for path, identity in files:
+        if identity[0] < 0:
+            continue
+        if path.parent not in clocks:
+            clocks[path.parent] = fs_now(path.parent, named=False)
+        stamp = clocks[path.parent]
+        if identity[2] >= (stamp.ns if stamp is not None else now - RACY_NS):
+            return True
+    return False
+
+
+def _on_disk(path: Path) -> Identity:
     try:
-        stat = path.stat()
+        st = path.stat()
     except OSError:
-        return (-1, -1)
-    return (stat.st_size, stat.st_mtime_ns)
+        return (-1, -1, -1, -1)
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
 def input_digest(key: PseudonymKey, dataset: str, item: InputFile) -> str:

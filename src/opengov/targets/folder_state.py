@@ -89,13 +89,14 @@ class Seen:
     stamp: Stamp | None
 
 
-def fs_now(where: Path | None) -> Stamp | None:
+def fs_now(where: Path | None, *, named: bool = True) -> Stamp | None:
     """The file system's clock as it stamps files, read by creating one in `where` (a folder on
     the same file system as the files it is compared with) and removing it at once.
 
     An unnamed file (O_TMPFILE) leaves no name behind even if the process is killed; where the
     file system cannot make one, a randomly named file created exclusively (a name planted
-    there, a link, is never opened) and removed at once. None if neither can be created.
+    there, a link, is never opened) and removed at once (not with `named=False`: a folder
+    that is not opengov's, a package's). None if neither can be created.
     """
     if where is None:
         return None
@@ -106,6 +107,8 @@ def fs_now(where: Path | None) -> Stamp | None:
             fd = os.open(where, tmpfile | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
         if fd < 0:
+            if not named:
+                return None
             fd, name = tempfile.mkstemp(prefix=CLOCK_PREFIX, dir=where)
             with contextlib.suppress(OSError):
                 os.unlink(name)
