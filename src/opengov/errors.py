@@ -244,6 +244,15 @@ class KeyFileExists(OpengovError):
         )
 
 
+class SystemRefused(OpengovError):
+    """The operating system refused to read or write a file: a full disk or quota, a file-size
+    limit (`ulimit -f`), a read-only file system, an I/O error, a closed or full output. The
+    machine's state, not a bug and not the data's fault."""
+
+    exit_code = 20
+    title = "the system refused a file operation"
+
+
 # 30-39: hostile input and weak secrets (docs/security.md). A block of its own, like 40-49.
 
 
@@ -362,6 +371,7 @@ EXIT_CODES: dict[int, str] = {
     17: ReidentificationRisk.title,
     18: ConfigError.title,
     19: KeyFileExists.title,
+    20: SystemRefused.title,
     30: LimitExceeded.title,
     31: WeakKey.title,
     32: OutOfMemory.title,

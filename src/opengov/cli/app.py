@@ -11,18 +11,20 @@ start-up pays for what it uses and nothing else.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import logging
 import os
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
 from opengov import __version__
-from opengov.errors import EXIT_CODES, OpengovError, OutOfMemory
+from opengov.errors import EXIT_CODES, OpengovError, OutOfMemory, SystemRefused
 
 log = logging.getLogger("opengov")
 
@@ -82,6 +84,13 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
 
+# The machine's refusals (SystemRefused, exit 20); any other OSError is a bug (exit 70).
+_REFUSALS = {
+    errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO,
+    errno.EACCES, errno.EPERM, errno.EMFILE, errno.ENFILE,
+}  # fmt: skip
+
+
 class OpengovGroup(LazyGroup):
     """Turns library errors into messages and exit codes in one place."""
 
@@ -113,16 +122,35 @@ class OpengovGroup(LazyGroup):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             ctx.exit(1)
+        except OSError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            if exc.errno not in _REFUSALS:
+                _internal_error(ctx, exc)
+            # What reaches here was not an input's fault (readers turn those into InputError):
+            # the machine refused a read or write. Its file name is left out: it may be a
+            # staging file's, and the reason is what the user can act on.
+            refused = SystemRefused(
+                f"{exc.strerror or type(exc).__name__} [{errno.errorcode[exc.errno]}]; free "
+                "space, lift the limit or allow the access, then run it again (a publish "
+                "leaves its target as it was)"
+            )
+            with contextlib.suppress(OSError):
+                click.echo(f"error: {refused}", err=True)
+            ctx.exit(refused.exit_code)
         except Exception as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            # The text of an unexpected exception may quote a cell; name only its type.
-            click.echo(
-                f"internal error ({type(exc).__name__}); run again with --debug for details "
-                "and report it",
-                err=True,
-            )
-            ctx.exit(70)
+            _internal_error(ctx, exc)
+
+
+def _internal_error(ctx: click.Context, exc: Exception) -> NoReturn:
+    # The text of an unexpected exception may quote a cell; name only its type.
+    click.echo(
+        f"internal error ({type(exc).__name__}); run again with --debug for details and report it",
+        err=True,
+    )
+    ctx.exit(70)
 
 
 def progress_wanted() -> bool:
