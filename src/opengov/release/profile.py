@@ -761,6 +761,10 @@ def _cells(column: pa.ChunkedArray) -> list[PreviewCell]:
     from opengov.release.pages import datetime_sv, number_sv
 
     type_ = column.type
+    if pa.types.is_string(type_) or pa.types.is_large_string(type_):
+        # Cut in Arrow before Python copies the text: a preview row of 14 MB cells once held
+        # each whole as a Python string too (and ran a 1 GB address space out of memory).
+        column = pc.utf8_slice_codeunits(column, 0, PREVIEW_CELL_CHARS + 1)
     cells = []
     for value in column.to_pylist():
         if value is None:
