@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -416,3 +417,27 @@ def test_the_rule_scan_remembering_clean_values_replaces_what_a_fresh_scan_repla
         memo = gates.scan_replace(column, kinds, None, (known, ("scan:c", kinds)))
         assert memo.array.to_pylist() == fresh.array.to_pylist()
         assert (memo.matches, memo.cells, memo.clean) == (fresh.matches, fresh.cells, fresh.clean)
+
+
+def test_validate_logs_each_resource_with_its_engine_rows_and_time(
+    make_package: PackageFactory,
+) -> None:
+    """`opengov -v validate`: one line per resource (its rows, the engine, the time), names and
+    counts only, as `-v publish` logs its stages."""
+    import logging
+
+    from opengov.validate import validate
+
+    root = make_package(rows=_many_rows(120))
+    messages: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())  # type: ignore[method-assign]
+    logging.getLogger("opengov").addHandler(handler)
+    logging.getLogger("opengov").setLevel(logging.INFO)
+    try:
+        validate(root)
+    finally:
+        logging.getLogger("opengov").removeHandler(handler)
+    lines = [m for m in messages if "read and validated" in m]
+    assert len(lines) == 1, messages
+    assert re.fullmatch(r"personal: 120 rows read and validated by arrow in \d+\.\d\d s", lines[0])
