@@ -71,8 +71,12 @@ def _is_scalar(kind: pa.DataType) -> bool:
 
 
 def scan_text(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
-    """A column as the text the detectors read: strings as they are, every other type as the
-    published CSV prints it (a personnummer read as a float or an integer is still one)."""
+    """A column as the text the detectors read: strings as they are, every other type as a
+    reader of the published files sees it (`detectors.canonical_text`: 198112289874.0 as
+    "198112289874", not Arrow's "1.98112289874e+11", which no detector reads as the
+    personnummer that Parquet, the XLSX and the page show digit by digit)."""
+    from opengov.redact.detectors import canonical_text
+
     kind = column.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         return column
@@ -82,7 +86,7 @@ def scan_text(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
         return pc.cast(column, pa.string())
     if pa.types.is_timestamp(kind):
         return pc.strftime(column, format="%Y-%m-%dT%H:%M:%S")
-    return pc.cast(column, pa.string())
+    return canonical_text(column)
 
 
 @dataclass

@@ -3,13 +3,14 @@
 A personnummer typed as a number is still a personnummer: `8112289874` in an `integer` column,
 `8112289874.0` (Arrow would print `8112289874`) or `198112289874.0` (Arrow would print
 `1.98112289874e+11`) in a `number` column. Integral floats and decimals become their integer
-digits, so the scan sees what a spreadsheet shows.
+digits, so the scan sees what a spreadsheet shows; other floats with every digit written out.
 """
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -22,7 +23,18 @@ def _float_text(chunk: pa.Array) -> pa.Array:
         pc.and_(pc.equal(pc.floor(values), values), pc.less(pc.abs(values), _INT_LIMIT)), False
     )
     whole = pc.cast(pc.if_else(integral, values, 0.0), pa.int64())
-    return pc.if_else(integral, pc.cast(whole, pa.string()), pc.cast(values, pa.string()))
+    text = pc.if_else(integral, pc.cast(whole, pa.string()), pc.cast(values, pa.string()))
+    # Arrow writes large amounts with a fraction and tiny values with an exponent
+    # (198112289874.5 as "1.981122898745e+11"): those few in Python, every digit written out.
+    exponent = pc.fill_null(pc.match_substring(text, "e"), False)
+    if not pc.any(exponent).as_py():
+        return text
+    where = np.flatnonzero(exponent.to_numpy(zero_copy_only=False))
+    numbers = values.take(pa.array(where)).to_numpy(zero_copy_only=False)
+    fixed = [np.format_float_positional(v, unique=True, trim="-") for v in numbers]
+    mask = np.zeros(len(text), bool)
+    mask[where] = True
+    return pc.replace_with_mask(text, pa.array(mask), pa.array(fixed, pa.string()))
 
 
 def _decimal_text(chunk: pa.Array) -> pa.Array:
@@ -71,7 +83,8 @@ def canonical_text(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedAr
     """`array` as string cells (nulls stay null) as a reader of the published file sees them.
 
     Strings come back unchanged (dictionary-decoded); integers, integral floats and decimals as
-    integer digits; other numbers, booleans, dates and times as Arrow prints them.
+    integer digits; other floats with every digit (no exponent); booleans, dates and times as
+    Arrow prints them.
     """
     if isinstance(array, pa.ChunkedArray):
         chunks = [_chunk_text(chunk) for chunk in array.chunks]

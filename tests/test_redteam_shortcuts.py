@@ -1,0 +1,155 @@
+"""Red team of the shortcuts that make `opengov publish` fast: each decides that some values
+need less work, and each is a place where a withheld value or a Swedish identifier could slip
+into what is published. Every test attacks one shortcut through the real CLI or the function
+the publish calls, with generated variants.
+
+Found:
+- a personnummer in a `number` column (198112289874 read as a float) was published: the last
+  scan read Arrow's text of the float, "1.98112289874e+11", where no detector sees a
+  personnummer, while the Parquet file, the XLSX and the dataset page (its preview and its
+  column profile) show every digit. Only values Arrow writes without an exponent were caught
+  (a 10-digit one, not a 12-digit one, nor one ending in zeros).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from hostile import every_byte, invoke
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from identifier_corpus import luhn_check_digit
+
+from opengov.redact import detectors as detect
+from opengov.redact.gates import LastScan
+from opengov.rules import ResourceRules
+
+# --- numbers: the typed dedupe before the last scan ------------------------------------------
+
+
+@st.composite
+def _personnummer(draw: st.DrawFn) -> tuple[int, int]:
+    """(12-digit, 10-digit) forms of a valid personnummer or samordningsnummer as integers."""
+    year = draw(st.integers(1900, 2024))
+    month = draw(st.integers(1, 12))
+    day = draw(st.integers(1, 28)) + draw(st.sampled_from([0, 60]))
+    nine = f"{year % 100:02d}{month:02d}{day:02d}{draw(st.integers(0, 999)):03d}"
+    ten = nine + luhn_check_digit(nine)
+    return int(f"{year // 100}{ten}"), int(ten)
+
+
+@st.composite
+def _number_cells(draw: st.DrawFn) -> float | None:
+    kind = draw(st.sampled_from(["twelve", "ten", "negative", "fraction", "amount", "none"]))
+    if kind == "none":
+        return None
+    if kind == "amount":
+        return draw(st.floats(allow_nan=False, allow_infinity=False, width=64))
+    twelve, ten = draw(_personnummer())
+    if kind == "twelve":
+        return float(twelve)
+    if kind == "ten":
+        return float(ten)
+    if kind == "negative":
+        return -float(draw(st.sampled_from([twelve, ten])))
+    return twelve + draw(st.sampled_from([0.5, 0.25, 0.75]))
+
+
+def _shown(value: float) -> str:
+    """A float as a reader of the Parquet file, the XLSX or the page sees it: every digit."""
+    return np.format_float_positional(value, unique=True, trim="-")
+
+
+def _expected(values: list[float | None], kinds: list[str]) -> dict[str, list[bool]]:
+    texts = pa.array([None if v is None else _shown(v) for v in values], pa.string())
+    found = detect.find_cells(texts, kinds)
+    return {k: pc.fill_null(found[k], False).to_pylist() for k in kinds if k in found}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    cells=st.lists(_number_cells(), min_size=1, max_size=12),
+    repeat=st.sampled_from([1, 8, 300]),
+    kind=st.sampled_from(["float", "int"]),
+)
+def test_the_last_scan_reads_numbers_as_they_are_shown(
+    cells: list[float | None], repeat: int, kind: str
+) -> None:
+    """Every cell of a number column whose value, written out with all its digits, holds a
+    personnummer is found, whether the column repeats (typed dedupe, 300 copies) or not, and
+    counted once per cell."""
+    if kind == "int":
+        cells = [None if c is None or not float(c).is_integer() or abs(c) > 2**62 else c
+                 for c in cells]  # fmt: skip
+        column = pa.array([None if c is None else int(c) for c in cells] * repeat, pa.int64())
+    else:
+        column = pa.array(cells * repeat, pa.float64())
+    values = column.to_pylist()
+    scan = LastScan("r", ResourceRules(name="r"))
+    found = scan.scan_column("belopp", pa.chunked_array([column]), ())
+    kinds = list(detect.DEFAULT_LAST_SCAN)
+    expected = _expected([None if v is None else float(v) for v in values], kinds)
+    for k in kinds:
+        got = pc.fill_null(found[k], False).to_pylist() if k in found else [False] * len(values)
+        assert got == expected.get(k, [False] * len(values)), (k, cells[:4])
+
+
+def _number_package(root: Path, values: list[str], on_detect: str = "block") -> Path:
+    (root / "data").mkdir(parents=True)
+    text = "id;belopp\n" + "".join(f"{i};{v}\n" for i, v in enumerate(values))
+    (root / "data" / "r.csv").write_text(text, encoding="utf-8")
+    fields = [{"name": "id", "type": "integer"}, {"name": "belopp", "type": "number"}]
+    descriptor = {"name": "ds", "resources": [{"name": "r", "path": "data/r.csv",
+                  "dialect": {"delimiter": ";"}, "schema": {"fields": fields}}]}  # fmt: skip
+    (root / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
+    rules: dict[str, Any] = {"version": 1, "decided_by": "Testkommunen", "resources": {"r": {
+        "fields": {"id": "public", "belopp": "public"}, "on_detect": on_detect}}}  # fmt: skip
+    (root / "rules.yaml").write_text(yaml.safe_dump(rules), encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize("rows", [4, 400])  # a few rows; enough for the typed dedupe
+def test_a_personnummer_in_a_number_column_is_not_published(tmp_path: Path, rows: int) -> None:
+    """Through the CLI: 12-digit personnummer (and one ending in zeros) in a `number` field
+    block the publish, counted per cell; quarantined, none of their digits is published."""
+    planted = ["198112289874", "196408233234", "5000000000"]
+    amounts = ["100", "250,5", "99999"]
+    values = [(planted + amounts)[i % 6] for i in range(rows)]
+    hits = sum(v in planted[:2] for v in values)
+    package = _number_package(tmp_path / "pkg", [v.replace(",", ".") for v in values])
+    run = invoke(["publish", str(package), "--to", str(tmp_path / "portal")])
+    assert run.exit_code == 9, run.output
+    assert f"r.belopp: personnummer in {hits} cell(s)" in run.output
+    assert not (tmp_path / "portal" / "ds").exists()
+
+    package = _number_package(tmp_path / "pkg2", [v.replace(",", ".") for v in values],
+                              on_detect="quarantine")  # fmt: skip
+    portal = tmp_path / "portal2"
+    run = invoke(["publish", str(package), "--to", str(portal)])
+    assert run.exit_code == 0, run.output
+    # Digits grouped on the page ("198 112 289 874", NBSP or narrow NBSP) read as one number.
+    text = re.sub(rb"(?<=[0-9])(?: |\xc2\xa0|\xe2\x80\xaf|\xe2\x80\x89)(?=[0-9])", b"",
+                  every_byte(portal))  # fmt: skip
+    table = pq.read_table(portal / "ds" / "data" / "r.parquet")
+    assert table.num_rows == rows - hits
+    for secret in planted[:2]:
+        assert secret.encode() not in text
+        assert float(secret) not in table["belopp"].to_pylist()
+    manifest = json.loads((portal / "ds" / "redactions.json").read_text(encoding="utf-8"))
+    assert _quarantined(manifest) == hits, manifest
+
+
+def _quarantined(manifest: dict[str, Any]) -> int:
+    cells = sum(e["cells"] for e in manifest["last_scan"] if e["field"] == "belopp")
+    rows = manifest["resources"][0]["rows_quarantined"]
+    assert cells == rows  # one planted value a row
+    return int(rows)
