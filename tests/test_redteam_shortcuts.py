@@ -9,6 +9,9 @@ Found:
   personnummer, while the Parquet file, the XLSX and the dataset page (its preview and its
   column profile) show every digit. Only values Arrow writes without an exponent were caught
   (a 10-digit one, not a 12-digit one, nor one ending in zeros).
+- a previous release's Parquet file in the portal (provenance rewritten to match) with damaged
+  pages ended every later publish with an internal error (exit 70); with nested columns or
+  300 MB cells, under a 1 GB address space, "ran out of memory" (exit 32).
 """
 
 from __future__ import annotations
@@ -153,3 +156,73 @@ def _quarantined(manifest: dict[str, Any]) -> int:
     rows = manifest["resources"][0]["rows_quarantined"]
     assert cells == rows  # one planted value a row
     return int(rows)
+
+
+# --- the history comparison with a hostile previous release ----------------------------------
+
+
+def _hostile_previous(target: Path, variant: str) -> None:
+    """A previous release's Parquet file someone who can write to the portal put in place
+    (its provenance rewritten to match, as an unsigned portal allows)."""
+    if variant == "groups":  # 200,000 row groups of one row each
+        n = 200_000
+        table = pa.table({"id": pa.array(range(n), pa.int64()), "namn": pa.array(["x"] * n)})
+        pq.write_table(table, target, row_group_size=1)
+    elif variant == "nested":  # lists of structs of lists where the columns were flat
+        n = 20_000
+        ids = pa.array([[{"a": [i] * 50, "b": "y" * 100}] * 20 for i in range(n)])
+        table = pa.table({"id": ids, "namn": pa.array([{"k": ["z"] * 100}] * n)})
+        pq.write_table(table, target)
+    elif variant == "huge":  # two 300 MB cells
+        cells = pa.array(["q" * (300 << 20), "w" * (300 << 20), "e"])
+        table = pa.table({"id": pa.array([1, 2, 3], pa.int64()), "namn": cells})
+        pq.write_table(table, target, compression="zstd")
+    else:  # damaged pages behind an intact footer
+        data = bytearray(target.read_bytes())
+        footer = int.from_bytes(data[-8:-4], "little") + 8
+        for i in range(4, len(data) - footer):
+            data[i] ^= 0x5A
+        target.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("variant", ["groups", "nested", "huge", "damaged"])
+def test_a_hostile_previous_release_never_stops_a_publish(tmp_path: Path, variant: str) -> None:
+    """Under a 1 GB address space: a previous Parquet file the comparison cannot read (nested
+    columns or 300 MB cells: out of memory; damaged pages: an Arrow error) ended the publish
+    with "ran out of memory" (exit 32) or an internal error; every later publish of the
+    dataset was stopped by a file in the portal. The history now says the release could not be
+    compared, and the publish goes on."""
+    import hashlib
+
+    from hostile import run_measured, write_package
+
+    package = write_package(tmp_path / "pkg")
+    portal = tmp_path / "portal"
+    assert invoke(["publish", str(package), "--to", str(portal)]).exit_code == 0
+    target = portal / "ds" / "data" / "r.parquet"
+    _hostile_previous(target, variant)
+    provenance = portal / "ds" / "provenance.json"
+    doc = json.loads(provenance.read_text(encoding="utf-8"))
+    for entry in doc["generated"]:
+        if entry["og:path"] == "data/r.parquet":
+            entry["og:sha256"] = hashlib.sha256(target.read_bytes()).hexdigest()
+    provenance.write_text(json.dumps(doc), encoding="utf-8")
+    source = package / "data" / "r.csv"
+    source.write_text(source.read_text(encoding="utf-8") + "3;Ny Person;640823-3234\n",
+                      encoding="utf-8")  # fmt: skip
+
+    run = run_measured(["publish", str(package), "--to", str(portal)], timeout=240,
+                       memory_mb=1000)  # fmt: skip
+    assert run.exit_code == 0, run.stderr[-2000:]
+    assert "Traceback" not in run.stderr and "internal error" not in run.stderr
+    assert "published release 2" in run.stdout
+    releases = json.loads((portal / "ds" / "history.json").read_text(encoding="utf-8"))
+    latest = max(releases["releases"], key=lambda r: r["release"])
+    (change,) = latest["changes"]
+    assert change["rows_after"] == 3
+    page = (portal / "ds" / "history.html").read_text(encoding="utf-8")
+    if variant == "groups":  # read in full: its rows are counted
+        assert change["note"] is None and change["removed"] == 200_000
+    else:
+        assert change["note"] == "unreadable" and change["rows_before"] is None
+        assert "fil inte kunde läsas" in page

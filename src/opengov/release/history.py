@@ -55,7 +55,7 @@ class ResourceChange:
     key: list[str] | None = None  # the primary key rows were matched on; None: whole rows
     columns_added: list[str] = field(default_factory=list)
     columns_removed: list[str] = field(default_factory=list)
-    note: str | None = None  # first | new | gone | unverified | after-withdrawal
+    note: str | None = None  # first | new | gone | unverified | unreadable | after-withdrawal
 
 
 @dataclass
@@ -212,8 +212,24 @@ def _as_text(column: pa.Array | pa.ChunkedArray) -> pa.Array:
         )  # fmt: skip
 
 
+class _OldUnreadable(Exception):
+    """The previous release's file could not be read through (see `_old_hashes`)."""
+
+
+def _old_hashes(old: Source, key: list[str], values: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """`_hashes` of the previous release's file. Its footer was read, but someone who can write
+    to the portal can put a file there (an unsigned portal's provenance rewritten to match)
+    whose pages are damaged, or whose cells or nested columns take more memory than the
+    process may use. The comparison is a summary for citizens: such a file is said to be
+    unreadable in the history, and never stops the publish."""
+    try:
+        return _hashes(old, key, values)
+    except (MemoryError, OSError, pa.ArrowException) as exc:  # ArrowMemoryError is one
+        raise _OldUnreadable from exc
+
+
 def _by_key(old: Source, new: Source, key: list[str], values: list[str]) -> dict[str, Any]:
-    old_keys, old_rows = _hashes(old, key, values)
+    old_keys, old_rows = _old_hashes(old, key, values)
     new_keys, new_rows = _hashes(new, key, values)
     order = np.argsort(old_keys, kind="stable")
     old_keys, old_rows = old_keys[order], old_rows[order]
@@ -228,7 +244,7 @@ def _by_key(old: Source, new: Source, key: list[str], values: list[str]) -> dict
 def _as_multisets(old: Source, new: Source, columns: list[str]) -> dict[str, Any]:
     if not columns:
         return {"added": _num_rows(new), "removed": _num_rows(old), "changed": None}
-    old_values, old_counts = np.unique(_hashes(old, [], columns)[1], return_counts=True)
+    old_values, old_counts = np.unique(_old_hashes(old, [], columns)[1], return_counts=True)
     new_values, new_counts = np.unique(_hashes(new, [], columns)[1], return_counts=True)
     at = np.searchsorted(old_values, new_values)
     found = at < len(old_values)
@@ -320,7 +336,14 @@ def changes(folder: Path, previous: dict[str, Any] | None, release: Any) -> list
             continue
         elif old is None:
             note = "new"
-        counts = compare(old, new, key)
+        try:
+            counts = compare(old, new, key)
+        except _OldUnreadable:
+            title = pages.text(res.get("title")) or name
+            out.append(
+                ResourceChange(name, title, None, _num_rows(new), key=key, note="unreadable")
+            )
+            continue
         out.append(
             ResourceChange(
                 resource=name, title=pages.text(res.get("title")) or name, note=note, **counts
