@@ -226,3 +226,120 @@ def test_a_hostile_previous_release_never_stops_a_publish(tmp_path: Path, varian
     else:
         assert change["note"] == "unreadable" and change["rows_before"] is None
         assert "fil inte kunde läsas" in page
+
+
+# --- the free-text byte shortcut (`_letter_pairs`) -------------------------------------------
+
+# Single letters between digits and separators (codes, initials, names spelt out), letters
+# beyond ASCII and look-alikes (Å, ß, Cyrillic а е о, full-width Ａ, Greek, CJK), combining
+# marks, modifier letters, NBSP, zero-width and soft-hyphen characters, an emoji.
+_CODE_ALPHABET = "AaZz019 .-/:ÅåÖéßаеоＡｚΩ漢ªʰ\u0301\u0308\u00a0\u200b\u200d\u00ad\u2009\U0001f600"
+
+
+def _counted(values: list[str | None]) -> bool:
+    words = pc.count_substring_regex(pa.array(values, pa.string()), pattern=r"\p{L}{2,}")
+    non_null = len(words) - words.null_count
+    if not non_null:
+        return False
+    multi = int(pc.sum(pc.greater_equal(words, 2)).as_py() or 0)
+    return multi >= 0.5 * non_null or int(pc.max(words).as_py() or 0) >= 5
+
+
+_CELLS = st.one_of(
+    st.none(),
+    st.text(alphabet=_CODE_ALPHABET, max_size=14),
+    st.text(max_size=8),  # any code point
+    st.sampled_from(["A. B.", "A-n-n-a", "A n n a", "Å.S.", "K 8112289874", "а.е.о", "Ａ.Ｂ"]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(values=st.lists(_CELLS, min_size=1, max_size=30),
+       layout=st.sampled_from(["string", "large", "view", "dictionary", "chunked"]))  # fmt: skip
+def test_the_byte_shortcut_decides_as_the_word_count_for_any_letters(
+    values: list[str | None], layout: str
+) -> None:
+    """`_letter_pairs` says "no word" only when counting words finds none, whatever the letters
+    (held: any byte beyond ASCII counts as a letter, so no character can pair unseen)."""
+    from opengov.redact.free_text import is_free_text
+
+    base = pa.array(["zz", *values], pa.string()).slice(1)  # an offset into shared buffers
+    column: pa.Array | pa.ChunkedArray = {
+        "string": base,
+        "large": base.cast(pa.large_string()),
+        "view": base.cast(pa.string_view()),
+        "dictionary": base.dictionary_encode(),
+        "chunked": pa.chunked_array([base[: len(base) // 2], base[len(base) // 2 :]]),
+    }[layout]
+    assert is_free_text(column) == _counted(values)
+
+
+@settings(max_examples=60, deadline=None)
+@given(code=st.sampled_from(["{p}", "A{p}", "{p}B", "KS-{p}/A", "Ärende {p}", "x\u200b{p}"]),
+       form=st.sampled_from(["811228-9874", "8112289874", "198112289874", "19811228-9874"]),
+       many=st.booleans())  # fmt: skip
+def test_a_personnummer_in_a_code_column_is_found(code: str, form: str, many: bool) -> None:
+    """Code columns skip the name scan, never the identifier scan: a personnummer inside a
+    code-like cell is found, in a column of few rows or one deduplicated (300 rows)."""
+    cells = [code.format(p=form), "F10023", "KS 2024/15"] * (100 if many else 1)
+    scan = LastScan("r", ResourceRules(name="r"))
+    found = scan.scan_column("kod", pa.chunked_array([pa.array(cells)]), ())
+    assert pc.sum(found["personnummer"]).as_py() == (100 if many else 1)
+
+
+# --- the column profile's unique-column shortcut ---------------------------------------------
+
+
+@pytest.mark.parametrize("rows", [50, 2_500])  # within the top list; past it (the shortcut)
+def test_a_unique_column_redaction_changed_shows_only_published_values(
+    tmp_path: Path, rows: int
+) -> None:
+    """A `unique` column that is masked (its last four characters kept) or generalised loses
+    the constraint in the published schema, so the profile counts it as it is: a masked value
+    repeated ("XXXX1234" for many) is counted as one value, not as many distinct ones, and no
+    source value shows on the page (held: the profile reads the published batches only)."""
+    root = tmp_path / "pkg"
+    (root / "data").mkdir(parents=True)
+    # Source values unique only by case and by whitespace: published, their masks repeat.
+    lines = ["id;kund;ar"] + [
+        f"{i};{'Kund' if i % 2 else 'KUND'}{' ' * (i % 3)}-{i:05d}-9874;{'' if i % 7 == 0 else i}"
+        for i in range(rows)
+    ]
+    (root / "data" / "r.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    fields = [{"name": "id", "type": "integer", "constraints": {"unique": True}},
+              {"name": "kund", "type": "string", "constraints": {"unique": True}},
+              {"name": "ar", "type": "integer", "constraints": {"unique": True}}]  # fmt: skip
+    descriptor = {"name": "ds", "resources": [{"name": "r", "path": "data/r.csv",
+                  "dialect": {"delimiter": ";"}, "schema": {"fields": fields}}]}  # fmt: skip
+    (root / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
+    rules = {"version": 1, "decided_by": "Testkommunen", "resources": {"r": {"fields": {
+        "id": "public",
+        "kund": {"class": "personal", "action": "mask", "keep_last": 4,
+                 "basis": "21 kap. 7 § OSL"},
+        "ar": {"class": "personal", "action": "generalize", "to": "band", "width": 1000,
+               "basis": "21 kap. 7 § OSL"}}}}}  # fmt: skip
+    (root / "rules.yaml").write_text(yaml.safe_dump(rules, allow_unicode=True), encoding="utf-8")
+    portal = tmp_path / "portal"
+    run = invoke(["publish", str(root), "--to", str(portal)])
+    assert run.exit_code == 0, run.output
+    published = every_byte(portal).decode("utf-8", "replace")
+    assert not re.search(r"(?i)kund\s*-\d{5}", published)
+    page = (portal / "ds" / "index.html").read_text(encoding="utf-8")
+    # One published value of kund ("****9874" however masked): one distinct value, shown as
+    # the most common with all its rows; the bands of ar as few values, not one per row.
+    table = pq.read_table(portal / "ds" / "data" / "r.parquet")
+    assert len(set(table["kund"].to_pylist())) == 1
+    schema = json.loads((portal / "ds" / "datapackage.json").read_text(encoding="utf-8"))
+    published_fields = {f["name"]: f for f in schema["resources"][0]["schema"]["fields"]}
+    assert "constraints" not in published_fields["kund"]
+    assert "constraints" not in published_fields["ar"]
+    assert "[maskerad]9874" in page
+    from opengov.release.profile import Profile, unique_columns
+
+    published_schema = schema["resources"][0]["schema"]
+    profile = Profile(table.schema, published_schema["fields"], unique_columns(published_schema))
+    profile.update(table)
+    by_name = {c.name: c for c in profile.finish().columns}
+    assert (by_name["kund"].distinct, by_name["kund"].distinct_exact) == (1, True)
+    assert by_name["ar"].distinct == len(set(table["ar"].drop_null().to_pylist()))
+    assert by_name["id"].distinct == rows  # kept as it is: the shortcut counts it, exactly
