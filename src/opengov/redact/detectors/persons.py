@@ -14,6 +14,11 @@ Each is a superset of what `names.find` and `addresses.find` accept (every name 
 role word, or a listed token in one of those shapes; a property test checks it on random
 text), so skipping a cell never loses a hit. Python then runs only on the candidates.
 
+Letters of other scripts that look like Latin ones (Cyrillic а, е, о, Greek Α, Ο: a copy-paste
+or a deliberate disguise, "Аnna Svеnsson") are read as the Latin letters they look like before
+a name or an address is sought (`_LOOKALIKES`, one character for one, so every span found is a
+span of the original text); a cell holding any Greek or Cyrillic letter is a candidate.
+
 `profile` looks at a sample of a column and says what was seen (private names, officials'
 names, addresses, and whether the column is free text), for `opengov init` to suggest a rule.
 """
@@ -39,6 +44,15 @@ _CUE_PATTERN = (
     + "|".join(sorted(names.STRONG_CUES, key=len, reverse=True))
     + r")(?:$|[^\p{L}])"
 )
+# Cyrillic and Greek letters drawn as a Latin letter in common fonts (Unicode's confusables,
+# single letters only), read as that letter.
+_LOOKALIKES = str.maketrans(
+    "АВЕЅІЈКМНОРСТХУаеіјорсухѕԁһӏ" "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧαοιν",
+    "ABESIJKMHOPCTXYaeijopcyxsdhl" "ABEZHIKMNOPTYXaoiv",
+)
+# The Greek and Cyrillic blocks (U+0370 to U+052F): a cell holding one of their letters is a
+# candidate, whatever it looks like.
+_LOOKALIKE_SCRIPTS = r"[\x{0370}-\x{052F}]"
 # Splitting on runs of non-letters gives every piece `names` could look up ("Anna-Karin" gives
 # "Anna" and "Karin"; "Svenssons" stays whole, so possessive forms are in the set).
 _SPLIT = r"[^\p{L}]+"
@@ -75,6 +89,8 @@ def find(text: str, want: Iterable[str]) -> list[tuple[str, int, int]]:
 
 
 def _find(text: str, want: frozenset[str]) -> list[tuple[str, int, int]]:
+    if not text.isascii():
+        text = text.translate(_LOOKALIKES)  # one for one: spans stay the original's
     hits: list[tuple[str, int, int]] = []
     taken: list[tuple[int, int]] = []
     # Every address part needs a digit or "c/o"; most cells have neither.
@@ -118,7 +134,10 @@ def candidates(chunk: pa.Array, want: Iterable[str]) -> pa.BooleanArray:
     if pc.any(shaped).as_py():
         hit = _has_listed_piece(pc.filter(chunk, shaped))
         listed = pc.replace_with_mask(listed, shaped, hit)
-    return pc.or_(mask, listed)
+    # A look-alike letter hides a listed piece from the lookup (and an address's letters from
+    # its pattern): such cells go to `find`, which reads them as Latin.
+    foreign = pc.fill_null(pc.match_substring_regex(chunk, pattern=_LOOKALIKE_SCRIPTS), False)
+    return pc.or_(pc.or_(mask, listed), foreign)
 
 
 @cache
