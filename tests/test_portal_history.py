@@ -273,3 +273,45 @@ def test_a_damaged_history_file_does_not_stop_a_publish(
     # Release 1 is still listed on the page, from the provenance chain, without its changes.
     page = (portal / "personal" / "history.html").read_text(encoding="utf-8")
     assert 'id="utgava-1"' in page and "Uppgifter om vad som ändrades saknas" in page
+
+
+stored = st.dictionaries(
+    st.integers(0, 30),
+    st.tuples(
+        st.none() | st.floats(allow_nan=False, width=64).map(lambda f: f + 0.0),  # no -0.0
+        st.none() | st.dates(),
+        st.none() | st.integers(-(2**63), 2**63 - 1),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(old=stored, new=stored, batch=st.integers(1, 9))
+def test_numbers_and_dates_of_one_type_compare_by_their_stored_values(
+    old: dict[int, tuple[Any, Any, Any]], new: dict[int, tuple[Any, Any, Any]], batch: int
+) -> None:
+    """Columns of the same fixed-width type in both releases are hashed from their stored
+    values, not their text: the counts are still those of an exact comparison."""
+
+    def t(data: dict[int, tuple[Any, Any, Any]]) -> pa.Table:
+        keys = sorted(data)
+        return pa.table(
+            {
+                "id": pa.array(keys, pa.int64()),
+                "belopp": pa.array([data[k][0] for k in keys], pa.float64()),
+                "datum": pa.array([data[k][1] for k in keys], pa.date32()),
+                "antal": pa.array([data[k][2] for k in keys], pa.int64()),
+            }
+        )
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(history, "_BATCH_ROWS", batch)
+        keyed = compare(t(old), t(new), ["id"])
+        whole = compare(t(old), t(new), None)
+    assert keyed["added"] == len(new.keys() - old.keys())
+    assert keyed["removed"] == len(old.keys() - new.keys())
+    assert keyed["changed"] == sum(1 for k in old.keys() & new.keys() if old[k] != new[k])
+    before, after = Counter(old.items()), Counter(new.items())  # the id is a column too
+    assert whole["added"] == sum((after - before).values())
+    assert whole["removed"] == sum((before - after).values())
