@@ -83,6 +83,30 @@ def test_only_the_machines_refusals_are_exit_20(
         assert "internal error (" in result.output
 
 
+@pytest.mark.parametrize("code", [errno.EACCES, errno.EROFS, errno.ENOSPC])
+def test_a_refusal_from_pyarrow_names_no_file(
+    monkeypatch: pytest.MonkeyPatch, make_package: PackageFactory, code: int
+) -> None:
+    """pyarrow raises OSError(errno, message) with its whole message as the strerror, the
+    file's path in it (pyarrow/error.pxi; as `pq.write_table` to a read-only place gives):
+    the refusal says the system's reason only."""
+    import opengov.validate as validate_module
+
+    message = (
+        "Failed to open local file '/secret/staging/cell-value.parquet'. "
+        f"Detail: [errno {code}] {os.strerror(code)}"
+    )
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(code, message)
+
+    monkeypatch.setattr(validate_module, "validate", refuse)
+    result = CliRunner().invoke(cli, ["validate", str(make_package("personal"))])
+    assert result.exit_code == 20, result.output
+    assert "cell-value" not in result.output and "/secret" not in result.output
+    assert os.strerror(code) in result.output and errno.errorcode[code] in result.output
+
+
 def test_exit_code_20_is_listed() -> None:
     assert EXIT_CODES[20] == SystemRefused.title
     out = CliRunner().invoke(cli, ["exit-codes"]).output

@@ -129,9 +129,11 @@ class OpengovGroup(LazyGroup):
                 _internal_error(ctx, exc)
             # What reaches here was not an input's fault (readers turn those into InputError):
             # the machine refused a read or write. Its file name is left out: it may be a
-            # staging file's, and the reason is what the user can act on.
+            # staging file's, and the reason is what the user can act on. The reason is the
+            # system's text for the code, not `exc.strerror`: pyarrow puts its whole message
+            # there ("Failed to open local file '/path/...'. Detail: [errno 13] ...").
             refused = SystemRefused(
-                f"{exc.strerror or type(exc).__name__} [{errno.errorcode[exc.errno]}]; free "
+                f"{os.strerror(exc.errno)} [{errno.errorcode[exc.errno]}]; free "
                 "space, lift the limit or allow the access, then run it again (a publish "
                 "leaves its target as it was)"
             )
