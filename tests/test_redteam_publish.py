@@ -105,6 +105,31 @@ def test_a_fingerprint_waits_for_the_tick_of_a_fresh_input(tmp_path: Path) -> No
         assert provenance.inputs_fingerprint(load_package(package), None) != first
 
 
+def test_without_a_file_system_clock_a_fresh_input_is_not_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where no unnamed file can be made in the input's folder (no O_TMPFILE: macOS,
+    overlayfs before Linux 6.6, NFS), the system clock stands in, two seconds wide: waiting
+    for it held every publish of freshly written inputs two seconds. Such a fingerprint is
+    one of a kind at once (the next publish compares), and stable once the inputs are older."""
+    import time
+
+    from opengov.package import load_package
+
+    monkeypatch.delattr(os, "O_TMPFILE", raising=False)
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    package = write_package(tmp_path / "pkg")
+    first = provenance.inputs_fingerprint(load_package(package), None)
+    assert provenance.inputs_fingerprint(load_package(package), None) != first  # racy
+    assert slept == []
+    real = time.time_ns
+    monkeypatch.setattr(time, "time_ns", lambda: real() + 3_000_000_000)  # inputs aged 3 s
+    settled = provenance.inputs_fingerprint(load_package(package), None)
+    assert provenance.inputs_fingerprint(load_package(package), None) == settled
+    assert slept == []
+
+
 # --- the XLSX download written on the way ----------------------------------------------------
 
 # Cells a spreadsheet runs or a sheet's XML cannot hold as they are: formula starts (ASCII and

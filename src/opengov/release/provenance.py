@@ -125,9 +125,10 @@ def inputs_fingerprint(
 
 Identity = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
 # How long a fingerprint waits for the inputs' newest change to leave the file system's tick:
-# a jiffy on most; a whole second where times are whole seconds, two where no clock can be
-# read there (the system clock stands in).
-_SETTLE_NS = 2_500_000_000
+# a jiffy on most; a whole second where times are whole seconds. Where no clock can be read
+# there (no O_TMPFILE: macOS, overlayfs before Linux 6.6, NFS) it does not wait: the system
+# clock's two seconds would have held every publish of a freshly written input that long.
+_SETTLE_NS = 1_500_000_000
 
 
 def _identities(package: Package) -> list[Any]:
@@ -148,8 +149,8 @@ def _identities(package: Package) -> list[Any]:
         for item in package.listed_inputs:
             path = item.location or package.root / item.path
             seen.append((item, path, _on_disk(path)))
-        racy = _any_fresh([(path, identity) for _, path, identity in seen])
-        if not racy or time.monotonic_ns() >= deadline:
+        racy, clocked = _any_fresh([(path, identity) for _, path, identity in seen])
+        if not racy or not clocked or time.monotonic_ns() >= deadline:
             break
         time.sleep(0.002)
     inputs: list[Any] = sorted((i.role, i.path, *identity) for i, _, identity in seen)
@@ -158,13 +159,15 @@ def _identities(package: Package) -> list[Any]:
     return inputs
 
 
-def _any_fresh(files: list[tuple[Path, Identity]]) -> bool:
+def _any_fresh(files: list[tuple[Path, Identity]]) -> tuple[bool, bool]:
     """Whether any file changed in its file system's current tick (`fs_now` in its folder,
-    leaving no name there; else the system clock, RACY_NS wide)."""
+    leaving no name there; else the system clock, RACY_NS wide), and whether every such file
+    was judged by its file system's clock (else waiting would take RACY_NS: not worth it)."""
     from opengov.targets.folder_state import RACY_NS, fs_now
 
     clocks: dict[Path, Any] = {}
     now = time.time_ns()
+    fresh, clocked = False, True
     for path, identity in files:
         if identity[0] < 0:
             continue
@@ -172,8 +175,9 @@ def _any_fresh(files: list[tuple[Path, Identity]]) -> bool:
             clocks[path.parent] = fs_now(path.parent, named=False)
         stamp = clocks[path.parent]
         if identity[2] >= (stamp.ns if stamp is not None else now - RACY_NS):
-            return True
-    return False
+            fresh = True
+            clocked = clocked and stamp is not None
+    return fresh, clocked
 
 
 def _on_disk(path: Path) -> Identity:
