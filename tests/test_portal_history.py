@@ -315,3 +315,32 @@ def test_numbers_and_dates_of_one_type_compare_by_their_stored_values(
     before, after = Counter(old.items()), Counter(new.items())  # the id is a column too
     assert whole["added"] == sum((after - before).values())
     assert whole["removed"] == sum((before - after).values())
+
+
+def test_a_batch_is_bounded_by_nested_columns_and_the_widest_row_group(tmp_path: Path) -> None:
+    """A batch's rows follow its bytes (`_batch_rows`): a nested column (its leaves are named
+    "tags.list.element") counts with its bytes, and rows are as wide as in the widest row
+    group. Both were missed: a file of narrow rows with some wide ones, or of wide lists, was
+    read 16,384 rows a batch whatever their size."""
+    wide = "Ärende om bygglov på fastigheten Exempelby 1:1. " * 40  # about 2 KB
+    n = 20_000
+    lists = pa.table({"id": pa.array(range(n), pa.int64()), "tags": pa.array([[wide, wide]] * n)})
+    nested = tmp_path / "nested.parquet"
+    # Without dictionaries: a dictionary page holds a repeated value once, and the estimate
+    # (from the column chunks' sizes) cannot see how often it repeats (see docs/benchmarks.md).
+    pq.write_table(lists, nested, compression="zstd", use_dictionary=False)
+    rows = history._batch_rows(pq.ParquetFile(nested), ["id", "tags"])
+    assert rows * 2 * len(wide.encode()) <= 2 * history._BATCH_BYTES, rows
+
+    skewed = tmp_path / "skewed.parquet"
+    schema = pa.schema({"id": pa.int64(), "text": pa.string()})
+    with pq.ParquetWriter(skewed, schema, compression="zstd", use_dictionary=False) as writer:
+        narrow = pa.table({"id": range(400_000), "text": ["x"] * 400_000}, schema)
+        writer.write_table(narrow, row_group_size=400_000)
+        writer.write_table(
+            pa.table({"id": range(400_000, 400_000 + n), "text": [wide] * n}, schema)
+        )
+    rows = history._batch_rows(pq.ParquetFile(skewed), ["id", "text"])
+    assert rows * len(wide.encode()) <= 2 * history._BATCH_BYTES, rows
+    # Same counts as before: the batch size changes only how the file is read.
+    assert compare(skewed, skewed, ["id"])["changed"] == 0

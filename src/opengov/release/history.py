@@ -142,15 +142,23 @@ def _batches(source: Source, columns: list[str]) -> Iterator[pa.RecordBatch]:
 
 def _batch_rows(file: pq.ParquetFile, columns: list[str]) -> int:
     """Rows a batch: _BATCH_ROWS, or fewer for wide rows, as the reader's memory follows a
-    batch's bytes (16,384 rows of 700-byte text held 70 MB resident; 2 MB batches, 35 MB)."""
+    batch's bytes (16,384 rows of 700-byte text held 70 MB resident; 2 MB batches, 35 MB).
+
+    A column's bytes are those of all its leaves (a nested column's paths are "name.list.
+    element", "name.field": a leaf counts for every wanted column it may belong to, never for
+    none), and rows are as wide as in the widest row group, not the file's average: a few
+    wide row groups among many narrow ones would otherwise be read 16,384 rows at a time."""
     meta, wanted = file.metadata, set(columns)
-    size = sum(
-        meta.row_group(g).column(c).total_uncompressed_size
-        for g in range(meta.num_row_groups)
-        for c in range(meta.num_columns)
-        if meta.row_group(g).column(c).path_in_schema in wanted
-    )
-    per_row = size // max(meta.num_rows, 1)
+    leaves = [
+        c
+        for c, path in enumerate(file.schema.column(i).path for i in range(meta.num_columns))
+        if path in wanted or any(path.startswith(name + ".") for name in wanted)
+    ]
+    per_row = 0
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        size = sum(group.column(c).total_uncompressed_size for c in leaves)
+        per_row = max(per_row, size // max(group.num_rows, 1))
     return max(1, min(_BATCH_ROWS, _BATCH_BYTES // max(int(per_row), 1)))
 
 
