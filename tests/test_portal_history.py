@@ -327,7 +327,7 @@ def test_a_batch_is_bounded_by_nested_columns_and_the_widest_row_group(tmp_path:
     lists = pa.table({"id": pa.array(range(n), pa.int64()), "tags": pa.array([[wide, wide]] * n)})
     nested = tmp_path / "nested.parquet"
     # Without dictionaries: a dictionary page holds a repeated value once, and the estimate
-    # (from the column chunks' sizes) cannot see how often it repeats (see docs/benchmarks.md).
+    # (from the column chunks' sizes) cannot see how often it repeats: a known limit.
     pq.write_table(lists, nested, compression="zstd", use_dictionary=False)
     rows = history._batch_rows(pq.ParquetFile(nested), ["id", "tags"])
     assert rows * 2 * len(wide.encode()) <= 2 * history._BATCH_BYTES, rows
