@@ -344,3 +344,20 @@ def test_a_batch_is_bounded_by_nested_columns_and_the_widest_row_group(tmp_path:
     assert rows * len(wide.encode()) <= 2 * history._BATCH_BYTES, rows
     # Same counts as before: the batch size changes only how the file is read.
     assert compare(skewed, skewed, ["id"])["changed"] == 0
+
+
+def test_nans_of_any_payload_and_intervals_compare_as_they_read() -> None:
+    """A NaN reads "nan" whatever bits a writer left in it; an interval (three numbers a
+    value) is compared by its text rather than taken for one stored number."""
+    import numpy as np
+
+    quiet = np.array([np.nan], np.float64)
+    other = (quiet.view(np.uint64) | np.uint64(1)).view(np.float64)
+    assert np.isnan(other[0]) and other.tobytes() != quiet.tobytes()
+    old = pa.table({"id": [1, 2], "x": pa.array(np.array([np.nan, 1.5]))})
+    new = pa.table({"id": [1, 2], "x": pa.array(np.concatenate([other, [2.5]]))})
+    assert compare(old, new, ["id"])["changed"] == 1  # only 1.5 -> 2.5
+    interval = pa.month_day_nano_interval()
+    first = pa.table({"id": [1, 2], "i": pa.array([(1, 2, 3), (4, 5, 6)], interval)})
+    second = pa.table({"id": [1, 2], "i": pa.array([(1, 2, 3), (4, 5, 7)], interval)})
+    assert compare(first, second, ["id"])["changed"] == 1

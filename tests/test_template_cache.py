@@ -102,3 +102,19 @@ def test_a_cache_that_cannot_be_written_is_passed_over(tmp_path: Path) -> None:
     compiled, templates = map(int, done.stdout.split())
     assert compiled >= templates
     assert not [p for p in (tmp_path / f"templates-{__version__}").iterdir() if p.stat().st_size]
+
+
+def test_no_cache_below_a_folder_others_may_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder above the cache that others may write to, without the sticky bit, would let
+    them swap the checked folder for theirs: no cache there. /tmp itself (sticky) is fine."""
+    open_to_all = tmp_path / "shared-parent"
+    open_to_all.mkdir()
+    open_to_all.chmod(0o777)
+    monkeypatch.setenv(CACHE_ENV, str(open_to_all / "cache"))
+    assert template_cache() is None
+    open_to_all.chmod(0o777 | stat.S_ISVTX)
+    assert template_cache() is not None
+    open_to_all.chmod(0o755)
+    assert template_cache() is not None

@@ -118,6 +118,8 @@ def _types(source: Source) -> dict[str, pa.DataType]:
 
 
 def _fixed_width(kind: pa.DataType) -> bool:
+    if pa.types.is_interval(kind):  # three numbers a value: read as text
+        return False
     return bool(
         pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_temporal(kind)
     )
@@ -220,6 +222,8 @@ def _stored(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     nulls = column.is_null().to_numpy(zero_copy_only=False).astype(np.uint64)
     if pa.types.is_floating(kind):
         floats = pc.fill_null(column.cast(pa.float64()), 0.0).to_numpy(zero_copy_only=False)
+        # Every NaN reads "nan": one bit pattern for all, whatever payload a writer left.
+        floats = np.where(np.isnan(floats), np.nan, floats)
         return np.ascontiguousarray(floats, np.float64).view(np.uint64), nulls
     if not pa.types.is_integer(kind):  # dates, times, timestamps, durations: their storage
         column = column.view(pa.int64() if kind.bit_width == 64 else pa.int32())

@@ -41,16 +41,26 @@ class _TolerantCache(FileSystemBytecodeCache):
 
 def template_cache() -> FileSystemBytecodeCache | None:
     """The user's template cache, or None where there is no private folder to keep it in."""
+    getuid = getattr(os, "getuid", None)
+    if getuid is None:  # no owners to check (Windows): compile as before
+        return None
     try:
         folder = cache_dir() / f"templates-{__version__}"
         folder.mkdir(mode=stat.S_IRWXU, parents=True, exist_ok=True)
         info = folder.lstat()
+        ancestors = [p.lstat() for p in folder.resolve().parents]
     except (OSError, RuntimeError, KeyError):  # no home, a read-only one, or no such user
         return None
     if (
         not stat.S_ISDIR(info.st_mode)
-        or info.st_uid != os.getuid()
+        or info.st_uid != getuid()
         or stat.S_IMODE(info.st_mode) & (stat.S_IRWXG | stat.S_IRWXO)
     ):
         return None  # not ours alone: another user could plant compiled code in it
+    for above in ancestors:
+        # A folder above that others may write to (without the sticky bit, as /tmp has) lets
+        # them swap ours for theirs after this check.
+        shared = stat.S_IMODE(above.st_mode) & (stat.S_IWGRP | stat.S_IWOTH)
+        if above.st_uid not in (0, getuid()) or (shared and not above.st_mode & stat.S_ISVTX):
+            return None
     return _TolerantCache(str(folder))
