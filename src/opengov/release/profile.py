@@ -262,12 +262,16 @@ def _step(width: tuple[int, int]) -> tuple[tuple[int, int], int]:
 
 
 def _width_value(width: tuple[int, int]) -> float:
-    return width[0] * 10.0 ** width[1]
+    try:
+        return width[0] * 10.0 ** width[1]
+    except OverflowError:  # past 1e308: one bin holds every value
+        return math.inf
 
 
 def _first_width(low: float, high: float, integer: bool) -> tuple[int, int]:
-    span = high - low
-    target = span / (WORKING_BINS / 2) if span > 0 else (abs(low) / 10 or 1.0)
+    # Halved first: the span of the largest floats (1.8e308 - -3e292) is past what a float holds.
+    half_span = high / 2 - low / 2
+    target = half_span / (WORKING_BINS / 4) if half_span > 0 else (abs(low) / 10 or 1.0)
     exponent = math.floor(math.log10(target)) if target > 0 else 0
     width = (1, exponent)
     if 2 * 10.0**exponent <= target:
