@@ -105,3 +105,36 @@ def _quote(cell: str, delimiter: str) -> str:
 
 
 PackageFactory = Callable[..., Path]
+
+
+def free_text_by_counting(values: list[str | None]) -> bool:
+    """The free-text rule of free_text.py's docstring, by counting words in every cell (the
+    reference the byte shortcuts are checked against)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    words = pc.count_substring_regex(pa.array(values, pa.string()), pattern=r"\p{L}{2,}")
+    non_null = len(words) - words.null_count
+    if not non_null:
+        return False
+    multi = int(pc.sum(pc.greater_equal(words, 2)).as_py() or 0)
+    return multi >= 0.5 * non_null or int(pc.max(words).as_py() or 0) >= 5
+
+
+def logged(action: Callable[[], Any]) -> list[str]:
+    """The messages the "opengov" loggers emit at INFO while `action` runs."""
+    import logging
+
+    messages: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("opengov")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        action()
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    return messages

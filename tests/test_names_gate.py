@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pytest
 from click.testing import CliRunner
-from helpers import PackageFactory
+from helpers import PackageFactory, free_text_by_counting
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -220,16 +219,6 @@ def test_numbers_and_non_text_columns_are_not_free_text() -> None:
     assert kinds == ["personnummer", "samordningsnummer", "email", "phone", "name", "address"]
 
 
-def _free_text_by_counting(values: list[str | None]) -> bool:
-    """The free-text rule of free_text.py's docstring, by counting words in every cell."""
-    words = pc.count_substring_regex(pa.array(values, pa.string()), pattern=r"\p{L}{2,}")
-    non_null = len(words) - words.null_count
-    if not non_null:
-        return False
-    multi = int(pc.sum(pc.greater_equal(words, 2)).as_py() or 0)
-    return multi >= 0.5 * non_null or int(pc.max(words).as_py() or 0) >= 5
-
-
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(
@@ -244,5 +233,5 @@ def test_free_text_shortcut_agrees_with_counting(values: list[str | None]) -> No
     from opengov.redact.free_text import is_free_text
 
     column = pa.array(["pad", *values], pa.string()).slice(1)
-    assert is_free_text(column) == _free_text_by_counting(values)
-    assert is_free_text(pa.chunked_array([column, column])) == _free_text_by_counting(values * 2)
+    assert is_free_text(column) == free_text_by_counting(values)
+    assert is_free_text(pa.chunked_array([column, column])) == free_text_by_counting(values * 2)

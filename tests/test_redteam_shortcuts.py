@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from helpers import free_text_by_counting
 from hostile import every_byte, invoke
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -236,15 +237,6 @@ def test_a_hostile_previous_release_never_stops_a_publish(tmp_path: Path, varian
 _CODE_ALPHABET = "AaZz019 .-/:ÅåÖéßаеоＡｚΩ漢ªʰ\u0301\u0308\u00a0\u200b\u200d\u00ad\u2009\U0001f600"
 
 
-def _counted(values: list[str | None]) -> bool:
-    words = pc.count_substring_regex(pa.array(values, pa.string()), pattern=r"\p{L}{2,}")
-    non_null = len(words) - words.null_count
-    if not non_null:
-        return False
-    multi = int(pc.sum(pc.greater_equal(words, 2)).as_py() or 0)
-    return multi >= 0.5 * non_null or int(pc.max(words).as_py() or 0) >= 5
-
-
 _CELLS = st.one_of(
     st.none(),
     st.text(alphabet=_CODE_ALPHABET, max_size=14),
@@ -271,7 +263,7 @@ def test_the_byte_shortcut_decides_as_the_word_count_for_any_letters(
         "dictionary": base.dictionary_encode(),
         "chunked": pa.chunked_array([base[: len(base) // 2], base[len(base) // 2 :]]),
     }[layout]
-    assert is_free_text(column) == _counted(values)
+    assert is_free_text(column) == free_text_by_counting(values)
 
 
 @settings(max_examples=60, deadline=None)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from helpers import PNR, STAFF_ROWS, STAFF_RULES, PackageFactory
+from helpers import PNR, STAFF_ROWS, STAFF_RULES, PackageFactory, logged
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -251,7 +251,6 @@ def test_verbose_publish_logs_each_stage_and_the_progress_line_covers_it(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import logging
 
     from opengov import progress as progress_module
 
@@ -259,15 +258,7 @@ def test_verbose_publish_logs_each_stage_and_the_progress_line_covers_it(
     monkeypatch.setattr(typed, "BATCH_ROWS", 50)
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     root = make_package(rows=_many_rows(400))
-    messages: list[str] = []
-    handler = logging.Handler()
-    handler.emit = lambda record: messages.append(record.getMessage())  # type: ignore[method-assign]
-    logging.getLogger("opengov").addHandler(handler)
-    logging.getLogger("opengov").setLevel(logging.INFO)
-    try:
-        publish_static(root, tmp_path / "portal", progress=True)
-    finally:
-        logging.getLogger("opengov").removeHandler(handler)
+    messages = logged(lambda: publish_static(root, tmp_path / "portal", progress=True))
     text = "\n".join(messages)
     for stage in ("loaded in", "compared with the target in", "read, validated, redacted and "
                   "written in", "handed to the target in"):  # fmt: skip
@@ -424,20 +415,10 @@ def test_validate_logs_each_resource_with_its_engine_rows_and_time(
 ) -> None:
     """`opengov -v validate`: one line per resource (its rows, the engine, the time), names and
     counts only, as `-v publish` logs its stages."""
-    import logging
-
     from opengov.validate import validate
 
     root = make_package(rows=_many_rows(120))
-    messages: list[str] = []
-    handler = logging.Handler()
-    handler.emit = lambda record: messages.append(record.getMessage())  # type: ignore[method-assign]
-    logging.getLogger("opengov").addHandler(handler)
-    logging.getLogger("opengov").setLevel(logging.INFO)
-    try:
-        validate(root)
-    finally:
-        logging.getLogger("opengov").removeHandler(handler)
+    messages = logged(lambda: validate(root))
     lines = [m for m in messages if "read and validated" in m]
     assert len(lines) == 1, messages
     assert re.fullmatch(r"personal: 120 rows read and validated by arrow in \d+\.\d\d s", lines[0])
