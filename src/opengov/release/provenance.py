@@ -145,45 +145,50 @@ def _identities(package: Package) -> list[Any]:
     of a kind: the next publish builds the release and compares it instead."""
     deadline = time.monotonic_ns() + _SETTLE_NS
     while True:
-        seen: list[tuple[InputFile, Path, Identity]] = []
+        seen: list[tuple[InputFile, Path, os.stat_result | None]] = []
         for item in package.listed_inputs:
             path = item.location or package.root / item.path
-            seen.append((item, path, _on_disk(path)))
-        racy, clocked = _any_fresh([(path, identity) for _, path, identity in seen])
+            seen.append((item, path, _stat(path)))
+        racy, clocked = _any_fresh([(path, st) for _, path, st in seen])
         if not racy or not clocked or time.monotonic_ns() >= deadline:
             break
         time.sleep(0.002)
-    inputs: list[Any] = sorted((i.role, i.path, *identity) for i, _, identity in seen)
+    inputs: list[Any] = sorted((i.role, i.path, *_identity(st)) for i, _, st in seen)
     if racy:
         inputs.append(("racy", os.urandom(16).hex()))
     return inputs
 
 
-def _any_fresh(files: list[tuple[Path, Identity]]) -> tuple[bool, bool]:
-    """Whether any file changed in its file system's current tick (`fs_now` in its folder,
-    leaving no name there; else the system clock, RACY_NS wide), and whether every such file
-    was judged by its file system's clock (else waiting would take RACY_NS: not worth it)."""
-    from opengov.targets.folder_state import RACY_NS, fs_now
+def _any_fresh(files: list[tuple[Path, os.stat_result | None]]) -> tuple[bool, bool]:
+    """Whether any file changed in its file system's current tick (folder_state's rule, with
+    `fs_now` read in its folder, leaving no name there), and whether every such file was
+    judged by its file system's clock (else waiting would take RACY_NS: not worth it)."""
+    from opengov.targets.folder_state import changed_in_tick, fs_now
 
     clocks: dict[Path, Any] = {}
     now = time.time_ns()
     fresh, clocked = False, True
-    for path, identity in files:
-        if identity[0] < 0:
+    for path, st in files:
+        if st is None:
             continue
         if path.parent not in clocks:
             clocks[path.parent] = fs_now(path.parent, named=False)
         stamp = clocks[path.parent]
-        if identity[2] >= (stamp.ns if stamp is not None else now - RACY_NS):
+        if changed_in_tick(st.st_ctime_ns, st.st_dev, now, stamp):
             fresh = True
-            clocked = clocked and stamp is not None
+            clocked = clocked and stamp is not None and stamp.dev == st.st_dev
     return fresh, clocked
 
 
-def _on_disk(path: Path) -> Identity:
+def _stat(path: Path) -> os.stat_result | None:
     try:
-        st = path.stat()
+        return path.stat()
     except OSError:
+        return None
+
+
+def _identity(st: os.stat_result | None) -> Identity:
+    if st is None:
         return (-1, -1, -1, -1)
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 

@@ -134,9 +134,16 @@ def observe(folder: Path, clock: Path | None = None) -> Seen | None:
 def _racy(st: tuple[int, int, int, int, int, int], at_ns: int, stamp: Stamp | None) -> bool:
     """Changed within the tick in which the record was taken: its lstat may not show a later
     change in the same tick."""
-    if stamp is not None and st[5] == stamp.dev:
-        return st[3] >= stamp.ns
-    return st[3] >= at_ns - RACY_NS
+    return changed_in_tick(st[3], st[5], at_ns, stamp)
+
+
+def changed_in_tick(ctime_ns: int, dev: int, at_ns: int, stamp: Stamp | None) -> bool:
+    """Whether a file changed (ctime `ctime_ns`, on device `dev`) within the current tick: by
+    its file system's clock (`stamp`, from `fs_now` on the same device), else by the system
+    clock at `at_ns`, RACY_NS wide."""
+    if stamp is not None and dev == stamp.dev:
+        return ctime_ns >= stamp.ns
+    return ctime_ns >= at_ns - RACY_NS
 
 
 def _settled(folder: Path, clock: Path | None) -> Seen | None:
