@@ -203,9 +203,9 @@ def test_every_part_is_well_formed_xml_and_the_workbook_has_two_sheets(tmp_path:
 def test_a_failed_write_leaves_no_file(tmp_path: Path) -> None:
     out = tmp_path / "t.xlsx"
     schema = pa.schema([("n", pa.int64())])
-    with pytest.raises(ValueError), XlsxWriter(out, schema, [], rows=1) as writer:
+    with pytest.raises(ValueError), XlsxWriter(out, schema, [], "") as writer:
         writer.write(pa.record_batch({"n": [1, 2]}))
-        writer.close()
+        raise ValueError("a failure while the sheet is written")
     assert not out.exists()
 
 

@@ -199,11 +199,8 @@ class XlsxWriter:
         schema: pa.Schema,
         fields: list[dict[str, Any]],
         title: str = "",
-        rows: int | None = None,
     ) -> None:
-        """`rows`, when known, is written as the sheet's extent (readers size rows by it)."""
         self.path, self.schema, self.fields, self.title = path, schema, fields, title
-        self.expected = rows
         self.rows = 0
         self.truncated = 0
         self.letters = [column_letter(i) for i in range(len(schema))]
@@ -260,12 +257,11 @@ class XlsxWriter:
             f"{_xml_text(_neutralised(name))}</t></is></c>"
             for letter, name in zip(self.letters, self.schema.names, strict=True)
         )
-        extent = ""
-        if self.expected is not None and len(self.schema):
-            extent = f'<dimension ref="A1:{self.letters[-1]}{self.expected + 1}"/>'
+        # No <dimension>: the extent is not known while the sheet is streamed, and every row
+        # ends with its last cell, so readers size rows by them.
         return (
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            f'<worksheet xmlns="{_MAIN}">{extent}<sheetViews><sheetView workbookViewId="0">'
+            f'<worksheet xmlns="{_MAIN}"><sheetViews><sheetView workbookViewId="0">'
             '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
             '<selection pane="bottomLeft"/></sheetView></sheetViews>'
             f'<sheetFormatPr defaultRowHeight="15"/><cols>{widths}</cols><sheetData>'
@@ -357,8 +353,6 @@ class XlsxWriter:
         return _string_cells(ref, text)
 
     def close(self) -> XlsxResult:
-        if self.expected is not None and self.rows != self.expected:
-            raise ValueError(f"{self.rows} rows written, {self.expected} announced")
         self._drain()
         self.sheet.write(b"</sheetData></worksheet>")
         self.sheet.close()
@@ -468,8 +462,6 @@ def write_parquet(
         return XlsxResult(False, rows, reason="too-many-rows", limit=MAX_DATA_ROWS)
     if rows > DOWNLOAD_MAX_ROWS:
         return XlsxResult(False, rows, reason="over-download-limit", limit=DOWNLOAD_MAX_ROWS)
-    # No extent in the sheet: the one written while publishing cannot know it, and both are
-    # to be the same bytes (every row ends with its last cell, so readers size rows by it).
     with XlsxWriter(out, source.schema_arrow, fields, title) as writer:
         for batch in source.iter_batches(batch_size=BATCH_ROWS):
             writer.write(batch)
