@@ -91,12 +91,10 @@ def compare(old: Source | None, new: Source | None, key: list[str] | None) -> di
     out: dict[str, Any] = {"rows_before": rows_before, "rows_after": rows_after}
     if old is None or new is None:
         return {**out, "added": rows_after, "removed": rows_before, "changed": 0, "key": key}
-    old_names, new_names = _column_names(old), _column_names(new)
-    old_cols = set(old_names)
-    out["columns_added"] = [c for c in new_names if c not in old_cols]
-    out["columns_removed"] = [c for c in old_names if c not in set(new_names)]
-    common = [c for c in new_names if c in old_cols]
     old_types, new_types = _types(old), _types(new)
+    out["columns_added"] = [c for c in new_types if c not in old_types]
+    out["columns_removed"] = [c for c in old_types if c not in new_types]
+    common = [c for c in new_types if c in old_types]
     # Numbers, dates and times of the same type in both releases compare by their stored
     # values; text, and a column whose type changed, by the text a reader sees.
     raw = {c for c in common if old_types[c] == new_types[c] and _fixed_width(new_types[c])}
@@ -113,6 +111,7 @@ def _num_rows(source: Source) -> int:
 
 
 def _types(source: Source) -> dict[str, pa.DataType]:
+    """Each column's type, by name, in the source's order."""
     schema = source.schema if isinstance(source, pa.Table) else pq.read_schema(source)
     return {f.name: f.type for f in schema}
 
@@ -123,12 +122,6 @@ def _fixed_width(kind: pa.DataType) -> bool:
     return bool(
         pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_temporal(kind)
     )
-
-
-def _column_names(source: Source) -> list[str]:
-    if isinstance(source, pa.Table):
-        return list(source.column_names)
-    return list(pq.ParquetFile(source).schema_arrow.names)
 
 
 def _batches(source: Source, columns: list[str]) -> Iterator[pa.RecordBatch]:

@@ -148,7 +148,7 @@ def _read_as_latin(chunk: pa.Array) -> pa.Array:
     if not pc.any(pc.match_substring_regex(chunk, pattern=_LOOKALIKE_SCRIPTS)).as_py():
         return chunk
     # Only the look-alikes the chunk holds: every one is two bytes in UTF-8, found by numpy.
-    data, _ = buffers(chunk.cast(pa.string()))
+    data, _ = buffers(chunk)
     pairs = (data[:-1].astype(np.uint16) << 8) | data[1:] if len(data) > 1 else data[:0]
     held = set(np.unique(pairs).tolist())
     for foreign, latin in _LOOKALIKES.items():
