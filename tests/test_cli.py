@@ -19,6 +19,7 @@ from opengov.targets.static import publish_static
 from opengov.validate import validate
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bad"
+DATAPACKAGES = Path(__file__).parent.parent / "datapackages"
 
 
 def _strip_seconds(data: Any) -> Any:
@@ -227,7 +228,16 @@ def test_invalid_data_report_does_not_echo_the_planted_personnummer(
     assert not contains_personal_data(result.output)
 
 
-@pytest.mark.parametrize(("args", "code"), [(["--help"], 0), (["no-such-command"], 2)])
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["--help"], 0),
+        (["no-such-command"], 2),
+        (["exit-codes"], errors.SystemRefused.exit_code),
+        (["validate", str(DATAPACKAGES / "leverantorsreskontra-2024"), "--json"], 20),
+        (["publish", str(DATAPACKAGES / "leverantorsreskontra-2024"), "--plan", "--json"], 20),
+    ],
+)
 def test_a_closed_stdout_keeps_the_exit_code(args: list[str], code: int) -> None:
     """Started with standard output closed (`>&-`), a command still ends with its own exit
     code and no traceback."""
@@ -245,6 +255,9 @@ def test_a_closed_stdout_keeps_the_exit_code(args: list[str], code: int) -> None
     )
     assert run.returncode == code, run.stderr
     assert "Traceback" not in run.stderr
+    if code == errors.SystemRefused.exit_code:
+        # A result nobody can read is not a success: the command says why and does nothing.
+        assert "standard output is closed" in run.stderr
 
 
 def test_every_command_defined_in_the_cli_package_is_reachable() -> None:

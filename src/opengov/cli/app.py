@@ -196,6 +196,13 @@ def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    if sys.stdout is None and ctx.invoked_subcommand is not None:
+        # Started with standard output closed (`>&-`): every command writes its result there,
+        # and click drops what it cannot write, so a `--json` result would vanish behind exit 0.
+        raise SystemRefused(
+            "standard output is closed; nothing was done. Send it to a file or to /dev/null "
+            "(`> /dev/null`) instead of closing it"
+        )
     if os.environ.get("NO_COLOR"):
         ctx.color = False
     logging.basicConfig(
