@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 from opengov.errors import DisclosureBlocked, ReidentificationRisk, RulesError
 from opengov.redact.free_text import Distinct, KnownWords, last_scan_kinds
 from opengov.rules import QuasiIdentifiers, ResourceRules
+from opengov.sources.textbytes import from_numpy, from_numpy_bool
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -326,7 +327,8 @@ def repeats(column: pa.ChunkedArray | pa.Array) -> Distinct | None:
         # A column whose sampled rows (spread over the batch) are all different (ids, amounts,
         # timestamps) is not dictionary-encoded whole to find that out; either way the
         # verdicts are the same.
-        probe = array.take(pa.array(np.arange(_PROBE_ROWS) * (len(array) // _PROBE_ROWS)))
+        step = len(array) // _PROBE_ROWS
+        probe = array.take(from_numpy(np.arange(_PROBE_ROWS, dtype=np.int64) * step, pa.int64()))
         if pc.count_distinct(probe, mode="all").as_py() == len(probe):
             return None
     encoded = pc.dictionary_encode(array)
@@ -370,19 +372,20 @@ class KnownClean:
         new = uniques if fresh is None else uniques.filter(fresh)
         found = detect.find_cells(new, kinds) if len(new) else {}
         masks: dict[str, pa.Array] = {}
-        hit_any = pa.array(np.zeros(len(new), bool))
+        hit_any = from_numpy_bool(np.zeros(len(new), bool))
         for kind, mask in found.items():
             hit_any = pc.or_(hit_any, mask)
             if fresh is not None:
                 # Over all distinct values: known ones False, new ones as scanned.
-                mask = pc.replace_with_mask(pa.array(np.zeros(len(uniques), bool)), fresh, mask)
+                known_false = from_numpy_bool(np.zeros(len(uniques), bool))
+                mask = pc.replace_with_mask(known_false, fresh, mask)
             masks[kind] = pc.fill_null(mask.take(index), False)
         clean = new.filter(pc.invert(hit_any))
         roomy = known is None or (len(known) < KNOWN_CLEAN_MAX and known.nbytes < KNOWN_CLEAN_BYTES)
         if len(clean) and roomy:
             self.values[key] = clean if known is None else pa.concat_arrays([known, clean])
         if not found:
-            none = pa.array(np.zeros(len(index), bool))
+            none = from_numpy_bool(np.zeros(len(index), bool))
             masks = {kind: none for kind in kinds}
         return masks
 

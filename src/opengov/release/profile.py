@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from opengov.sources.textbytes import buffers
+from opengov.sources.textbytes import buffers, from_numpy
 
 PREVIEW_ROWS = 100
 PREVIEW_CELL_CHARS = 200
@@ -135,7 +135,7 @@ def _weights(length: int) -> np.ndarray:
     """A pseudo-random 64-bit weight per byte position (splitmix64 of the position)."""
     if not _WEIGHTS or len(_WEIGHTS[0]) < length:
         size = max(length, 64, 2 * len(_WEIGHTS[0]) if _WEIGHTS else 0)
-        mixed = _splitmix(pa.array(np.arange(1, size + 1, dtype=np.uint64)))
+        mixed = _splitmix(from_numpy(np.arange(1, size + 1, dtype=np.uint64), pa.uint64()))
         _WEIGHTS[:] = [mixed.to_numpy()]
     return _WEIGHTS[0]
 

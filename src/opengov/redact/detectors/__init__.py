@@ -39,6 +39,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from opengov.sources.textbytes import from_numpy_bool
+
 from . import engine
 from .identifiers import classify, classify_many, luhn_valid
 from .normalise import unseen_changes
@@ -301,6 +303,6 @@ def find_cells(
             flags[hits.row[hits.kind == ALL_KINDS.index(kind)]] = True
             parts[kind].append(flags)
     return {
-        kind: pa.array(np.concatenate(parts[kind]) if parts[kind] else np.zeros(0, bool))
+        kind: from_numpy_bool(np.concatenate(parts[kind]) if parts[kind] else np.zeros(0, bool))
         for kind in order
     }
