@@ -27,7 +27,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
-from xml.sax.saxutils import escape as xml_escape
 
 import numpy as np
 import pyarrow as pa
@@ -430,9 +429,15 @@ def _neutralised(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
+def _xml_escape(value: str) -> str:
+    # xml.sax.saxutils.escape does this, but importing it imports urllib.request, http.client
+    # and the email parser: ~40 ms of every publish's start-up for three replacements.
+    return value.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+
+
 def _xml_text(value: str) -> str:
     value = re.sub(_EXCEL_ESCAPE, r"_x005F_\1", value[:CELL_CHARS])
-    value = xml_escape(value)
+    value = _xml_escape(value)
     return _SPECIAL_RE.sub(lambda m: f"_x{ord(m.group(0)):04X}_", value)
 
 
