@@ -11,6 +11,7 @@ symbolic links in a target that would redirect a write.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import stat
@@ -140,6 +141,28 @@ def inside(
     if not resolved.is_relative_to(base):
         raise error(f"{what} path {shown(rel)} points outside {within}")
     return resolved
+
+
+# What mkdir says when the path itself is the mistake: a part of it is a file (EEXIST from
+# `exist_ok` when the last part is one), a link loop, a name longer than the file system takes.
+PATH_MISTAKES = frozenset({errno.EEXIST, errno.ENOTDIR, errno.ELOOP, errno.ENAMETOOLONG})
+
+
+def make_folder(
+    path: Path, what: str = "folder", *, error: type[OpengovError] = InputError
+) -> None:
+    """`mkdir -p path`, with a path that cannot be a folder reported as `error` (a user's
+    mistake: `--out notes.txt/pkg`), not a crash. A full disk or a refused access is left to
+    the caller's handling of the machine's refusals."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        if exc.errno not in PATH_MISTAKES:
+            raise
+        reason = os.strerror(exc.errno)
+        if exc.errno == errno.EEXIST:
+            reason = "a part of it is not a folder"
+        raise error(f"cannot create {what} {shown(str(path), 200)}: {reason}") from None
 
 
 def _no_links(

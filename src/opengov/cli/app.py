@@ -24,7 +24,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from opengov import __version__
-from opengov.errors import EXIT_CODES, OpengovError, OutOfMemory, SystemRefused
+from opengov.errors import EXIT_CODES, InputError, OpengovError, OutOfMemory, SystemRefused
 
 log = logging.getLogger("opengov")
 
@@ -89,6 +89,8 @@ _REFUSALS = {
     errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO,
     errno.EACCES, errno.EPERM, errno.EMFILE, errno.ENFILE,
 }  # fmt: skip
+# Errors that only a path which cannot be one causes: the user's mistake (exit 6), not a bug.
+_PATH_MISTAKES = {errno.ENOTDIR, errno.EISDIR, errno.ELOOP, errno.ENAMETOOLONG}
 
 
 class OpengovGroup(LazyGroup):
@@ -125,6 +127,15 @@ class OpengovGroup(LazyGroup):
         except OSError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
+            if exc.errno in _PATH_MISTAKES:
+                # A path given that cannot be one (`--out notes.txt/x`, a name past NAME_MAX, a
+                # link loop), met by a check such as `exists()` before any mkdir could name it.
+                mistake = InputError(
+                    f"a path given cannot be used: {os.strerror(exc.errno)} "
+                    f"[{errno.errorcode[exc.errno]}]; check the paths on the command line"
+                )
+                click.echo(f"error: {mistake}", err=True)
+                ctx.exit(mistake.exit_code)
             if exc.errno not in _REFUSALS:
                 _internal_error(ctx, exc)
             # What reaches here was not an input's fault (readers turn those into InputError):

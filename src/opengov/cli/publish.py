@@ -38,7 +38,7 @@ def redact(package: Path, out: Path, key_file: Path | None, as_json: bool) -> No
     """
     from opengov import redacted_folder
     from opengov.load import load
-    from opengov.paths import inside
+    from opengov.paths import inside, make_folder
     from opengov.release.build import build
 
     absolute = Path(os.path.abspath(out))
@@ -48,7 +48,7 @@ def redact(package: Path, out: Path, key_file: Path | None, as_json: bool) -> No
     earlier = redacted_folder.check(out)
     loaded = load(package, key_file=key_file)
     parent = out.parent
-    parent.mkdir(parents=True, exist_ok=True)
+    make_folder(parent, "the folder of --out")
     release = build(loaded, staging_parent=parent, progress=progress_wanted())
     try:
         redacted_folder.mark(release.staging, {p: f.sha256 for p, f in release.files.items()})

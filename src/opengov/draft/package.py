@@ -25,6 +25,7 @@ from typing import Any
 
 from opengov.errors import InputError
 from opengov.limits import MAX_DESCRIPTOR_BYTES, load_json, read_limited
+from opengov.paths import make_folder
 
 DESCRIPTOR = "datapackage.json"
 RULES = "rules.yaml"
@@ -135,7 +136,7 @@ class Staging:
         self.path = out.parent / f".{out.name}.{self.token}.tmp"
 
     def __enter__(self) -> Staging:
-        self.out.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(self.out.parent, "the folder of --out")
         self.path.mkdir()  # not mkdtemp: that is mode 0700 and the package would keep it
         return self
 

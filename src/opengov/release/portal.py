@@ -18,7 +18,7 @@ from typing import Any
 
 from opengov.errors import ConfigError, LimitExceeded
 from opengov.limits import load_json, read_limited
-from opengov.paths import replace_file
+from opengov.paths import make_folder, replace_file
 
 SETTINGS = "portal.json"
 DEFAULT_TITLE = "Öppna data"
@@ -117,7 +117,7 @@ def load(portal: Path) -> PortalSettings:
 
 
 def save(portal: Path, settings: PortalSettings) -> Path:
-    portal.mkdir(parents=True, exist_ok=True)
+    make_folder(portal, "the portal folder")
     data = {k: v for k, v in settings.to_dict().items() if v is not None}
     text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     return replace_file(portal, SETTINGS, text.encode("utf-8"), what="portal settings",

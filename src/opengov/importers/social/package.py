@@ -42,7 +42,14 @@ from opengov.importers.social.records import (
 from opengov.importers.social.report import FileReport, counts_by_status
 from opengov.importers.social.rules_yaml import render_rules
 from opengov.limits import MAX_DESCRIPTOR_BYTES, load_json, read_limited
-from opengov.paths import RESERVED_PACKAGE_NAMES, inside, name_problem, shown, slug
+from opengov.paths import (
+    RESERVED_PACKAGE_NAMES,
+    inside,
+    make_folder,
+    name_problem,
+    shown,
+    slug,
+)
 
 DESCRIPTOR = "datapackage.json"
 POSTS_CSV = "posts.csv"
@@ -288,7 +295,11 @@ def count_by_classification(rows: Iterable[Row]) -> dict[str, int]:
 def package_name(out: Path) -> str:
     """The name of a new package without a `name` given: made from the folder's name (a package
     keeps the name it has on later imports, wherever its folder is moved)."""
-    return slug(out.resolve().name, default="sociala-medier")
+    try:
+        folder = out.resolve().name
+    except (OSError, RuntimeError):  # a link loop (RuntimeError before Python 3.13): mkdir says
+        folder = Path(os.path.abspath(out)).name
+    return slug(folder, default="sociala-medier")
 
 
 def check_name(name: str) -> str:
@@ -395,7 +406,7 @@ def replace_files(out: Path, files: Mapping[str, bytes]) -> None:
     Other files in `out` (a README, an edited rules.yaml) are carried over. A failure before
     the swap leaves `out` untouched; the staging folder is removed.
     """
-    out.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(out.parent, "the folder of --out")
     token = secrets.token_hex(6)
     staging = out.parent / f".{out.name}.{token}.tmp"
     staging.mkdir()  # not mkdtemp: that is mode 0700 and the package would keep it
