@@ -6,7 +6,11 @@ checked, because an archive with one hostile entry is hostile as a whole:
 
 - zip slip: names with `..`, absolute paths, drive letters or NUL bytes;
 - zip bombs: entries whose declared size is far beyond their compressed size;
-- duplicate names (two entries for one path make "which one was read" ambiguous).
+- duplicate names (two entries for one path make "which one was read" ambiguous), compared
+  as the path an unzip tool writes: Windows tools' backslashes as `/`, `//` and `./` dropped,
+  and data files (`.js`, `.json`, `.csv`) also without regard to case, since Windows and macOS
+  unpack `Tweets.js` and `tweets.js` to one file. Entries are known by that path, so a ZIP
+  made with backslashes (PowerShell's Compress-Archive) reads as the folder it unpacks to.
 
 While reading, the bytes actually decompressed are counted against a total budget, so a
 lying central directory cannot get past the limit either. Media files (photos, videos) are
@@ -18,6 +22,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import stat
+import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -30,6 +36,8 @@ from opengov.errors import ImportFailed, InputError, UnsafeArchive
 MB = 1024 * 1024
 _CHUNK = MB
 _DRIVE = re.compile(r"^[A-Za-z]:")
+# Media names are ids in which case matters (X: `...-F3xYzAbCdE.jpg`); data files' names are not.
+_CASE_BLIND = (".js", ".json", ".csv")
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,7 @@ class Export:
     limits: ArchiveLimits
     _names: list[str]
     _zip: zipfile.ZipFile | None = None
+    _entries: dict[str, zipfile.ZipInfo] = field(default_factory=dict)
     _root: Path | None = None
     _budget_used: int = 0
     files_read: dict[str, FileRead] = field(default_factory=dict)
@@ -87,7 +96,7 @@ class Export:
 
     def _read_zip(self, name: str) -> bytes:
         assert self._zip is not None
-        info = self._zip.getinfo(name)
+        info = self._entries[name]
         parts: list[bytes] = []
         size = 0
         try:
@@ -127,23 +136,42 @@ def check_entry_name(name: str) -> str | None:
     return None
 
 
-def _check_zip(zf: zipfile.ZipFile, label: str, limits: ArchiveLimits) -> list[str]:
+def entry_path(name: str) -> str:
+    """The path an unzip tool writes an entry to: `/` for Windows tools' `\\`, no empty or `.`
+    parts."""
+    return "/".join(p for p in name.replace("\\", "/").split("/") if p not in ("", "."))
+
+
+def _same_file_key(path: str) -> str:
+    if not path.lower().endswith(_CASE_BLIND):
+        return path
+    return unicodedata.normalize("NFC", path).casefold()
+
+
+def _check_zip(
+    zf: zipfile.ZipFile, label: str, limits: ArchiveLimits
+) -> dict[str, zipfile.ZipInfo]:
     infos = zf.infolist()
     if len(infos) > limits.max_entries:
         raise UnsafeArchive(
             f"{label}: {len(infos)} entries, more than the limit {limits.max_entries}"
         )
-    seen: set[str] = set()
-    names: list[str] = []
+    seen: dict[str, int] = {}
+    entries: dict[str, zipfile.ZipInfo] = {}
     for position, info in enumerate(infos, start=1):
         # The name may be the attack, so it is not echoed; the position identifies it.
         problem = check_entry_name(info.filename)
         if problem:
             raise UnsafeArchive(f"{label}: entry {position} {problem} (zip slip); refusing it")
-        if info.filename in seen:
-            raise UnsafeArchive(f"{label}: entry {position} repeats an earlier entry's name")
-        seen.add(info.filename)
-        if info.is_dir():
+        path = entry_path(info.filename)
+        key = _same_file_key(path)
+        if key in seen:
+            raise UnsafeArchive(
+                f"{label}: entry {position} unpacks to the same file as entry {seen[key]}; "
+                "refusing an archive whose contents depend on which one is read"
+            )
+        seen[key] = position
+        if info.is_dir() or not path:
             continue
         if info.file_size >= limits.ratio_min_bytes:
             ratio = info.file_size / max(info.compress_size, 1)
@@ -153,20 +181,34 @@ def _check_zip(zf: zipfile.ZipFile, label: str, limits: ArchiveLimits) -> list[s
                     f"{limits.max_ratio:.0f}): a zip bomb, not an export"
                 )
         if info.flag_bits & 0x1:
-            raise ImportFailed(f"{label}: {info.filename} is encrypted; export without a password")
-        names.append(info.filename)
-    return sorted(names)
+            raise ImportFailed(f"{label}: {path} is encrypted; export without a password")
+        entries[path] = info
+    return dict(sorted(entries.items()))
 
 
 def _folder_names(root: Path, label: str, limits: ArchiveLimits) -> list[str]:
     resolved_root = root.resolve()
     names: list[str] = []
     for path in sorted(root.rglob("*")):
-        if path.is_symlink() and not path.resolve().is_relative_to(resolved_root):
-            rel = path.relative_to(root).as_posix()
-            raise UnsafeArchive(f"{label}: {rel} is a link pointing outside the export folder")
-        if path.is_file():
-            names.append(path.relative_to(root).as_posix())
+        rel = path.relative_to(root).as_posix()
+        if path.is_symlink():
+            try:
+                target = path.resolve(strict=True)
+            except (OSError, RuntimeError):  # RuntimeError: a link loop before Python 3.13
+                raise ImportFailed(
+                    f"{label}: {rel} is a link to nothing; the export is incomplete"
+                ) from None
+            if not target.is_relative_to(resolved_root):
+                raise UnsafeArchive(f"{label}: {rel} is a link pointing outside the export folder")
+        try:
+            mode = path.stat().st_mode
+        except OSError as exc:
+            raise InputError(f"{label}: cannot read {rel}: {exc.strerror}") from None
+        if stat.S_ISREG(mode):
+            names.append(rel)
+        elif not stat.S_ISDIR(mode):
+            # A pipe would hang the read, a device never end it: not a file an export holds.
+            raise UnsafeArchive(f"{label}: {rel} is not a regular file (a pipe, socket or device)")
         if len(names) > limits.max_entries:
             raise UnsafeArchive(f"{label}: more than {limits.max_entries} files")
     return names
@@ -191,4 +233,5 @@ def open_export(path: Path, limits: ArchiveLimits | None = None) -> Iterator[Exp
     except (zipfile.BadZipFile, OSError):
         raise ImportFailed(f"{label} is a damaged or truncated ZIP archive") from None
     with zf:
-        yield Export(label, limits, _check_zip(zf, label, limits), _zip=zf)
+        entries = _check_zip(zf, label, limits)
+        yield Export(label, limits, list(entries), _zip=zf, _entries=entries)

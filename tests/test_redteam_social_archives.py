@@ -1,0 +1,144 @@
+"""Red team 4: exports whose files are not what their names say.
+
+Two entries that unpack to one file (`data/tweets.js` and `./data/tweets.js`, `data//tweets.js`,
+`data\\tweets.js`, `data/Tweets.js`) made what was imported depend on which entry opengov read,
+and a backslashed name was not even recognised: its posts were reported as "the archive's web
+viewer" and left out, exit 0. In a folder export, a pipe named like a posts file was skipped
+in silence (and would hang any reader), as was a link to nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from social_support import FB_2023, X_2024, key_env  # noqa: F401  (a fixture)
+
+from opengov.errors import ImportFailed, UnsafeArchive
+from opengov.importers.social import import_facebook, import_twitter
+from opengov.importers.social.archive import open_export
+
+pytestmark = pytest.mark.usefixtures("key_env")
+
+TWEETS = "data/tweets.js"
+EMPTY_TWEETS = b"window.YTD.tweets.part0 = []"
+
+
+def _zip(src: Path, dest: Path, rename: dict[str, str] | None = None) -> Path:
+    rename = rename or {}
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(src.rglob("*")):
+            if path.is_file():
+                rel = path.relative_to(src).as_posix()
+                zf.write(path, rename.get(rel, rel))
+    return dest
+
+
+@st.composite
+def other_spellings(draw: st.DrawFn) -> str:
+    """A spelling of data/tweets.js that an unzip tool writes to the same file (on Windows or
+    macOS, where case does not tell files apart)."""
+    separators = st.sampled_from(["/", "//", "\\", "/./", "\\.\\"])
+    name = "".join(
+        draw(separators) if c == "/" else (c.swapcase() if draw(st.booleans()) else c)
+        for c in TWEETS
+    )
+    if draw(st.booleans()) or name == TWEETS:
+        name = draw(st.sampled_from(["./", ".\\"])) + name
+    return name
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(spelling=other_spellings())
+def test_two_entries_for_one_file_are_refused(tmp_path_factory: pytest.TempPathFactory,
+                                              spelling: str) -> None:  # fmt: skip
+    tmp = tmp_path_factory.mktemp("dup")
+    archive = _zip(X_2024, tmp / "x.zip")
+    with zipfile.ZipFile(archive, "a") as zf:
+        zf.writestr(spelling, EMPTY_TWEETS)
+    out = tmp / "out"
+    with pytest.raises(UnsafeArchive, match="same file as entry") as caught:
+        import_twitter(archive, account="Kommunen (X)", account_type="official", out=out)
+    assert spelling not in str(caught.value)
+    assert not out.exists()
+
+
+def test_a_zip_made_with_backslashes_reads_as_its_folder(tmp_path: Path) -> None:
+    """PowerShell's Compress-Archive (Windows PowerShell 5) writes `data\\tweets.js`."""
+    for source, run in ((X_2024, import_twitter), (FB_2023, import_facebook)):
+        names = [p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file()]
+        archive = _zip(source, tmp_path / f"{source.name}.zip",
+                       {n: n.replace("/", "\\") for n in names})  # fmt: skip
+        from_zip = run(archive, account="Kommunen", account_type="official",
+                       out=tmp_path / f"{source.name}-zip")  # fmt: skip
+        from_folder = run(source, account="Kommunen", account_type="official",
+                          out=tmp_path / f"{source.name}-folder")  # fmt: skip
+        assert from_zip.posts == from_folder.posts
+        assert from_zip.comments == from_folder.comments
+        assert [f.to_dict() for f in from_zip.files] == [f.to_dict() for f in from_folder.files]
+
+
+def test_a_backslashed_posts_file_beside_others_is_read(tmp_path: Path) -> None:
+    """One entry with a backslash was 'the archive's web viewer', its posts left out, exit 0."""
+    archive = _zip(X_2024, tmp_path / "x.zip", {"data/tweets-part1.js": "data\\tweets-part1.js"})
+    result = import_twitter(
+        archive, account="Kommunen (X)", account_type="official", out=tmp_path / "out"
+    )
+    whole = import_twitter(
+        X_2024, account="Kommunen (X)", account_type="official", out=tmp_path / "whole"
+    )
+    assert result.posts == whole.posts
+    assert {f.path: f.status for f in result.files}["data/tweets-part1.js"] == "read"
+
+
+def test_media_names_differing_in_case_are_distinct_files(tmp_path: Path) -> None:
+    # X media names end in case-sensitive ids; a real archive may hold both.
+    archive = _zip(X_2024, tmp_path / "x.zip")
+    with zipfile.ZipFile(archive, "a") as zf:
+        zf.writestr("data/tweets_media/1-AbC.jpg", b"\xff\xd8a")
+        zf.writestr("data/tweets_media/1-abc.jpg", b"\xff\xd8b")
+    with open_export(archive) as export:
+        assert {"data/tweets_media/1-AbC.jpg", "data/tweets_media/1-abc.jpg"} <= set(export.names())
+
+
+def _folder(tmp_path: Path) -> Path:
+    export = tmp_path / "export"
+    export.mkdir()
+    for path in FB_2023.rglob("*"):
+        target = export / path.relative_to(FB_2023)
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
+    return export
+
+
+POSTS_DIR = "your_activity_across_facebook/posts"
+
+
+def test_a_pipe_in_a_folder_export_is_refused_not_skipped(tmp_path: Path) -> None:
+    export = _folder(tmp_path)
+    os.mkfifo(export / POSTS_DIR / "your_posts_2.json")
+    with pytest.raises(UnsafeArchive, match="not a regular file"):
+        import_facebook(export, account="Sidan", account_type="official", out=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("target", ["nowhere.json", "loop.json"])
+def test_a_link_to_nothing_in_a_folder_export_is_refused_not_skipped(
+    tmp_path: Path, target: str
+) -> None:
+    export = _folder(tmp_path)
+    (export / POSTS_DIR / "loop.json").symlink_to("loop.json")
+    if target != "loop.json":
+        (export / POSTS_DIR / "your_posts_2.json").symlink_to(target)
+    with pytest.raises(ImportFailed, match="link to nothing"):
+        import_facebook(export, account="Sidan", account_type="official", out=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
