@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,45 @@ def _too_long_number(what: str) -> LimitExceeded:
     return LimitExceeded(f"{what} holds a number longer than Python reads (4,300 digits)")
 
 
+# A `\\uD800`-`\\uDFFF` escape. Paired, two of them are one character; alone, Python keeps a
+# surrogate that no UTF-8 file, page or CSV can hold (RFC 7493, I-JSON, forbids them).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    """The first string (or key) in `value` that holds a lone surrogate."""
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return item
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
+def check_unicode(value: Any, text: str | bytes, start: int = 0, end: int | None = None) -> None:
+    """`json.JSONDecodeError` (at the first surrogate escape) when a string parsed from `text`
+    holds a lone surrogate: it is not Unicode text, and writing it anywhere would fail. The
+    walk over `value` runs only when the text holds a surrogate escape at all."""
+    pattern: Any = _SURROGATE_ESCAPE if isinstance(text, str) else _SURROGATE_ESCAPE_BYTES
+    first = pattern.search(text, start, len(text) if end is None else end)
+    if first is None or _lone_surrogate(value) is None:
+        return
+    before = text[: first.start()]
+    doc = before if isinstance(before, str) else before.decode("utf-8", "replace")
+    raise json.JSONDecodeError(
+        "a string holds a lone UTF-16 surrogate, which is not Unicode text", doc, len(doc)
+    )
+
+
 def check_depth(value: Any, what: str, limit: int = MAX_JSON_DEPTH) -> None:
     """`LimitExceeded` when lists and objects in `value` nest deeper than `limit` (iterative)."""
     stack: list[tuple[Any, int]] = [(value, 1)]
@@ -89,6 +129,7 @@ def load_json(text: str | bytes, what: str, *, max_depth: int = MAX_JSON_DEPTH) 
             f"{what} holds a number longer than Python reads (4,300 digits)"
         ) from None
     check_depth(value, what, max_depth)
+    check_unicode(value, text)
     return value
 
 
@@ -107,6 +148,7 @@ def raw_decode_json(
             f"{what} holds a number longer than Python reads (4,300 digits)"
         ) from None
     check_depth(value, what, max_depth)
+    check_unicode(value, text, start, end)
     return value, end
 
 

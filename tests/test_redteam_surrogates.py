@@ -1,0 +1,102 @@
+"""Red team 4: a JSON escape of half a UTF-16 pair (`"\\ud800"`). JSON's grammar admits it,
+Python keeps it as a lone surrogate, and the first UTF-8 write of that string failed: a
+Facebook or X export, or a datapackage.json title, ended as "internal error
+(UnicodeEncodeError)", exit 70. Every JSON document is read through `opengov.limits`, which now
+refuses such a string as invalid JSON (its position named, the text not quoted), so each caller
+reports it with its own exit code."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from helpers import PackageFactory
+from hypothesis import given
+from hypothesis import strategies as st
+from social_support import FB_2023, X_2024, key_env  # noqa: F401  (a fixture)
+
+from opengov.cli import cli
+from opengov.errors import ImportFailed, SchemaError
+from opengov.limits import load_json, raw_decode_json
+
+lone = st.integers(0xD800, 0xDFFF).map(lambda c: f"\\u{c:04x}")
+text = st.text(st.characters(exclude_categories=("Cs",), exclude_characters='"\\'), max_size=20)
+
+
+def _escaped(s: str) -> str:
+    return json.dumps(s)[1:-1]
+
+
+@given(before=text, surrogate=lone, after=text, upper=st.booleans(), as_key=st.booleans())
+def test_a_lone_surrogate_escape_is_invalid_json(
+    before: str, surrogate: str, after: str, upper: bool, as_key: bool
+) -> None:
+    if upper:
+        surrogate = "\\u" + surrogate[2:].upper()
+    string = f'"{_escaped(before)}{surrogate}{_escaped(after)}"'
+    doc = f'{{{string}: 1}}' if as_key else f'{{"post": [{string}]}}'  # fmt: skip
+    with pytest.raises(json.JSONDecodeError, match="lone UTF-16 surrogate") as caught:
+        load_json(doc, "export")
+    assert caught.value.pos <= doc.index(surrogate)
+    with pytest.raises(json.JSONDecodeError, match="lone UTF-16 surrogate"):
+        load_json(doc.encode(), "export")
+    with pytest.raises(json.JSONDecodeError, match="lone UTF-16 surrogate"):
+        raw_decode_json("window.YTD.tweets.part0 = " + doc, 26, "export")
+
+
+@given(char=st.integers(0x10000, 0x10FFFF).map(chr), before=text)
+def test_paired_escapes_and_escaped_backslashes_still_read(char: str, before: str) -> None:
+    pair = json.dumps(char)  # "\ud83d\ude00": ensure_ascii writes the pair
+    assert re.fullmatch(r'"\\u[dD][89abAB][0-9a-f]{2}\\u[dD][c-fC-F][0-9a-f]{2}"', pair)
+    doc = f'["{_escaped(before)}", {pair}, "\\\\ud800"]'  # the last is a backslash and "ud800"
+    assert load_json(doc, "export") == [before, char, "\\ud800"]
+
+
+def _sub(path: Path, pattern: str, replacement: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    changed = re.sub(pattern, replacement, text, count=1)
+    assert changed != text
+    path.write_text(changed, encoding="utf-8")
+
+
+@pytest.mark.usefixtures("key_env")
+@pytest.mark.parametrize("platform", ["facebook", "twitter"])
+def test_exports_with_a_lone_surrogate_fail_as_broken_exports(
+    tmp_path: Path, platform: str
+) -> None:
+    if platform == "facebook":
+        export = shutil.copytree(FB_2023, tmp_path / "export")
+        posts = next(export.rglob("your_posts*.json"))
+        _sub(posts, r'"post": "', r'"post": "\\udc80')
+    else:
+        export = shutil.copytree(X_2024, tmp_path / "export")
+        _sub(export / "data" / "tweets.js", r'"full_text": "', r'"full_text": "\\ud83d')
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["import", platform, str(export), "--account", "Kommunen",
+                                      "--account-type", "official", "--out", str(out)])  # fmt: skip
+    assert result.exit_code == ImportFailed.exit_code, result.output
+    assert "lone UTF-16 surrogate" in result.output
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("where", ["title", "description", "field title"])
+def test_a_descriptor_with_a_lone_surrogate_is_a_schema_error(
+    tmp_path: Path, make_package: PackageFactory, key: str, where: str
+) -> None:
+    package = make_package()
+    descriptor = package / "datapackage.json"
+    data = json.loads(descriptor.read_text(encoding="utf-8"))
+    if where == "field title":
+        data["resources"][0]["schema"]["fields"][0]["title"] = "\ud800"
+    else:
+        data["resources"][0][where] = "Bidrag \udfff"
+    descriptor.write_text(json.dumps(data), encoding="utf-8")
+    portal = tmp_path / "portal"
+    result = CliRunner().invoke(cli, ["publish", str(package), "--to", str(portal)])
+    assert result.exit_code == SchemaError.exit_code, result.output
+    assert "lone UTF-16 surrogate" in result.output
+    assert not (portal / package.name).exists()
