@@ -8,13 +8,16 @@ and what none of them can, is in docs/provenance.md ("Threat model").
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from opengov.errors import InputError, LimitExceeded, OpengovError
+from opengov.errors import InputError, LimitExceeded, OpengovError, VerifyFailed
 from opengov.limits import MAX_DESCRIPTOR_BYTES, load_json
 from opengov.package import sha256_file
+from opengov.paths import inside as inside_path
 from opengov.paths import read_regular
 from opengov.signing import MAX_ENVELOPE, SIGNATURE, canonical
 from opengov.trust import Trust, TrustStore
@@ -40,6 +43,7 @@ from opengov.verify.model import (
 )
 
 _T = TypeVar("_T")
+_LINK = "{} is a symbolic link; a release holds only regular files and folders"
 
 __all__ = [
     "HISTORY",
@@ -179,24 +183,38 @@ def verify_folder(path: Path | str, trust: Trust | None = None) -> VerifyResult:
     trust = trust or Trust()
     root = Path(path)
     prov_path = root / PROVENANCE
-    if not prov_path.is_file():
+    if not prov_path.is_file() and not prov_path.is_symlink():
         raise InputError(f"{root} has no {PROVENANCE}: not a published opengov dataset")
-    data = _read(prov_path, prov_path.read_bytes)
+    # Read as publish reads it back: a regular file, no link (to a copy elsewhere that could
+    # change behind the portal), no more than a provenance document can be (a planted 3 GB file
+    # took 6 GB of memory).
+    try:
+        data = read_regular(root, PROVENANCE, limit=MAX_DESCRIPTOR_BYTES, what=PROVENANCE,
+                            within="the dataset folder", error=VerifyFailed)  # fmt: skip
+    except LimitExceeded as exc:
+        raise VerifyFailed(f"{prov_path} is not a provenance document: {exc.message}") from None
+    if data is None:
+        raise InputError(f"{root} has no {PROVENANCE}: not a published opengov dataset")
     doc = parse_provenance(data, str(prov_path))
 
     def inside(rel: str) -> Path | None:
-        target = (root / rel).resolve()
-        if not target.is_relative_to(root.resolve()) or not target.is_file():
+        """A regular file at `rel`, reached through no link; None for anything else."""
+        try:
+            target = inside_path(root, *rel.split("/"), what=rel, within="the dataset folder",
+                                 follow_links=False)  # fmt: skip
+        except OpengovError:
             return None
-        return target
+        try:
+            return target if stat.S_ISREG(os.lstat(target).st_mode) else None
+        except OSError:
+            return None
 
     def digest(rel: str) -> str | None:
         target = inside(rel)
         return None if target is None else _read(target, lambda: sha256_file(target))
 
     def read(rel: str) -> bytes | None:
-        target = inside(rel)
-        return None if target is None else _read(target, target.read_bytes)
+        return _read_plain(root, rel)
 
     checked, mismatches = check_outputs(doc, digest)
     head = Link(PROVENANCE, hashlib.sha256(data).hexdigest(), data, doc)
@@ -204,9 +222,15 @@ def verify_folder(path: Path | str, trust: Trust | None = None) -> VerifyResult:
     # Every file must be named by the chain: one planted in history/ is as foreign as any.
     listed = {str(e["og:path"]) for e in doc["generated"]} | {PROVENANCE, SIGNATURE}
     listed |= chain.named
-    for file in sorted(p for p in root.rglob("*") if p.is_file() or p.is_symlink()):
+    # A release is regular files in folders. A link, even to a copy with the right bytes, makes
+    # the portal serve whatever it points to later; a pipe or device is nothing opengov wrote.
+    if root.is_symlink():
+        mismatches.append(Mismatch(".", "link", detail=_LINK.format("the dataset folder")))
+    for file in sorted(root.rglob("*")):
         rel = file.relative_to(root).as_posix()
-        if rel not in listed:
+        if file.is_symlink():
+            mismatches.append(Mismatch(rel, "link", detail=_LINK.format("it")))
+        elif not file.is_dir() and rel not in listed:
             mismatches.append(Mismatch(rel, "unexpected"))
     envelope, envelope_problems = head_envelope(read(SIGNATURE), trust)
     result = VerifyResult(

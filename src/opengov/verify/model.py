@@ -35,6 +35,7 @@ ERRORS: dict[str, type[OpengovError]] = {
     "unexpected": UnlistedFiles,
     "descriptor": DescriptorMismatch,
     "changed": VerifyFailed,
+    "link": VerifyFailed,
     "missing": VerifyFailed,
     "metadata": VerifyFailed,
     "unreadable": VerifyFailed,
