@@ -253,6 +253,22 @@ class SystemRefused(OpengovError):
     title = "the system refused a file operation"
 
 
+class Interrupted(OpengovError):
+    """Stopped by Ctrl-C (SIGINT): what was being built was removed, the target left as it was.
+    128 + 2, as a shell reports a process that SIGINT ended."""
+
+    exit_code = 130
+    title = "interrupted (Ctrl-C)"
+
+
+class Terminated(OpengovError):
+    """Stopped by SIGTERM (`kill`, `timeout`, a service manager or CI stopping the job), cleaned
+    up as after Ctrl-C. 128 + 15, as a shell reports a process that SIGTERM ended."""
+
+    exit_code = 143
+    title = "terminated (SIGTERM)"
+
+
 # 30-39: hostile input and weak secrets (docs/security.md). A block of its own, like 40-49.
 
 
@@ -394,4 +410,6 @@ EXIT_CODES: dict[int, str] = {
     66: UnsupportedColumnType.title,
     67: SheetChoiceNeeded.title,
     70: "internal error (a bug: run with --debug and report it)",
+    130: Interrupted.title,
+    143: Terminated.title,
 }

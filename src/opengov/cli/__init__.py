@@ -8,10 +8,11 @@ classify), `importers` (import sql), `init`, `keys` (key new, key show), `approv
 
 import atexit
 import os
+import signal
 import sys
 import threading
 
-from opengov.cli.app import cli
+from opengov.cli.app import cli, on_sigterm
 
 __all__ = ["cli", "main"]
 
@@ -38,6 +39,7 @@ def _fewer_malloc_arenas() -> None:
 
 def main() -> None:
     _fewer_malloc_arenas()
+    signal.signal(signal.SIGTERM, on_sigterm)
     try:
         cli(obj={})
     except SystemExit as exc:

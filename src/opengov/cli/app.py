@@ -16,6 +16,7 @@ import errno
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -24,7 +25,15 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from opengov import __version__
-from opengov.errors import EXIT_CODES, InputError, OpengovError, OutOfMemory, SystemRefused
+from opengov.errors import (
+    EXIT_CODES,
+    InputError,
+    Interrupted,
+    OpengovError,
+    OutOfMemory,
+    SystemRefused,
+    Terminated,
+)
 
 log = logging.getLogger("opengov")
 
@@ -93,6 +102,18 @@ _REFUSALS = {
 _PATH_MISTAKES = {errno.ENOTDIR, errno.EISDIR, errno.ELOOP, errno.ENAMETOOLONG}
 
 
+class TerminateRequested(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread as Ctrl-C is: every clean-up that runs on an interrupt
+    (staging folders, locks, temporary files) runs on it too. Without it, Python ends at once
+    and a publish left its half-built release in `.opengov-staging/`."""
+
+
+def on_sigterm(signum: int, frame: object) -> None:
+    # Once: a second SIGTERM must not cut the clean-up short (SIGKILL still ends it).
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise TerminateRequested
+
+
 class OpengovGroup(LazyGroup):
     """Turns library errors into messages and exit codes in one place."""
 
@@ -106,6 +127,18 @@ class OpengovGroup(LazyGroup):
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except KeyboardInterrupt as exc:
+            # Reached after every `finally` and `except BaseException` clean-up below has run.
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            stopped: OpengovError = (
+                Terminated("terminated by SIGTERM; what was being written was removed")
+                if isinstance(exc, TerminateRequested)
+                else Interrupted("interrupted; what was being written was removed")
+            )
+            with contextlib.suppress(OSError):
+                click.echo(f"error: {stopped}", err=True)
+            ctx.exit(stopped.exit_code)
         except MemoryError:
             # A cell, a row group or a batch larger than the memory left (ArrowMemoryError
             # is a MemoryError too): the staging folder is already gone, nothing was written.
