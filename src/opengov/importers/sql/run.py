@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from opengov import __version__
+from opengov.draft.init import safe_titles
 from opengov.draft.naming import field_names, resource_name
 from opengov.draft.observe import SAMPLE_ROWS, observe
 from opengov.draft.package import (
@@ -117,9 +118,10 @@ def import_sql(
                 assert query is not None
                 sql = query.strip().rstrip(";").strip()
                 what = "the query"
-            rname = resource_name(
-                name or (info.display.split(".")[-1].strip('"') if info else out.name)
-            )
+            table_name = info.display.split(".")[-1].strip('"') if info else None
+            if table_name is not None and safe_titles([table_name])[0] is None:
+                table_name = None  # named like a value: not to become a file and resource name
+            rname = resource_name(name or table_name or out.name)
             snapshot = _snapshot(cursor, parsed, sql, what, info, staging, rname)
         finally:
             try:
@@ -201,6 +203,7 @@ def _table_select(info: TableInfo, driver: str) -> str:
 class _Snapshot:
     plans: list[ColumnPlan]
     names: list[str]
+    titles: list[str | None]
     rows: int
     data: dict[str, Any]
     drafts: list[FieldDraft]
@@ -279,7 +282,10 @@ def _snapshot(
     sources = [f.name for f in schema]
     declared = info.declared if info else {}
     plans = [plan_column(f, url.driver, declared.get(f.name, Declared())) for f in schema]
-    names = field_names(sources)
+    # As `init` does: a column named like a value (a personnummer, an e-mail address: a pivot
+    # or a data row loaded as the header) is not published as a title, nor folded into a name.
+    titles = safe_titles(sources)
+    names = field_names([t if t is not None else "" for t in titles])
     out_schema = pa.schema([pa.field(n, p.arrow_type) for n, p in zip(names, plans, strict=True)])
     rel = f"data/{rname}.parquet"
     target = staging.path / rel
@@ -316,16 +322,17 @@ def _snapshot(
     drafts = [
         FieldDraft(
             name=n,
-            title=p.source if p.source != n else None,
+            title=t if t is not None and t != n else None,
             type=p.field["type"],
             observation=observe(sample_table.column(i)),
             facts=_facts(p, info, url),
         )
-        for i, (n, p) in enumerate(zip(names, plans, strict=True))
+        for i, (n, t, p) in enumerate(zip(names, titles, plans, strict=True))
     ]
     return _Snapshot(
         plans=plans,
         names=names,
+        titles=titles,
         rows=rows,
         data=data,
         drafts=drafts,
@@ -367,10 +374,10 @@ def _descriptor(
 ) -> dict[str, Any]:
     by_source = dict(zip((p.source for p in snapshot.plans), snapshot.names, strict=True))
     fields: list[dict[str, Any]] = []
-    for name, plan in zip(snapshot.names, snapshot.plans, strict=True):
+    for name, title, plan in zip(snapshot.names, snapshot.titles, snapshot.plans, strict=True):
         fdesc: dict[str, Any] = {"name": name}
-        if plan.source != name:
-            fdesc["title"] = plan.source
+        if title is not None and title != name:
+            fdesc["title"] = title
         fdesc.update({k: v for k, v in plan.field.items()})
         if info and (plan.source,) in info.unique:
             fdesc.setdefault("constraints", {})["unique"] = True
@@ -378,7 +385,7 @@ def _descriptor(
     schema: dict[str, Any] = {"fields": fields}
     if info and info.primary_key:
         schema["primaryKey"] = [by_source[c] for c in info.primary_key]
-    title = info.display if info else rname
+    title = (safe_titles([info.display])[0] if info else None) or rname
     return {
         "name": rname,
         "title": title,
