@@ -219,7 +219,8 @@ def read_envelopes(package_root: Path) -> list[tuple[str, Any]]:
     for path in sorted(folder.glob("*.json")):
         where = f"{APPROVALS_DIR}/{path.name}"
         try:
-            if path.stat().st_size > MAX_ENVELOPE:
+            # Not a regular file (a pipe would block the read for ever) or too large: no approval.
+            if not path.is_file() or path.stat().st_size > MAX_ENVELOPE:
                 out.append((where, None))
                 continue
             out.append((where, load_json(path.read_bytes().decode("utf-8"), where)))

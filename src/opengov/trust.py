@@ -40,6 +40,11 @@ class Seen:
     verified_at: str
 
 
+# A pinned key and a dataset's last release take a few hundred bytes: this is thousands of
+# portals' worth, and what a device or a runaway file is cut at.
+MAX_STORE_BYTES = 64 * 1024 * 1024
+
+
 @dataclass
 class TrustStore:
     path: Path
@@ -49,11 +54,14 @@ class TrustStore:
     def open(cls, path: Path | str | None = None) -> TrustStore:
         path = Path(path) if path is not None else default_store_path()
         try:
-            raw = path.read_bytes()
+            with path.open("rb") as handle:  # bounded: a device or pipe never ends
+                raw = handle.read(MAX_STORE_BYTES + 1)
         except FileNotFoundError:
             return cls(path)
         except OSError as exc:
             raise InputError(f"cannot read the trust store {path}: {exc.strerror}") from None
+        if len(raw) > MAX_STORE_BYTES:
+            raise LimitExceeded(f"the trust store {path} is larger than {MAX_STORE_BYTES:,} bytes")
         try:
             data = load_json(raw.decode("utf-8"), str(path))
         except (ValueError, LimitExceeded):

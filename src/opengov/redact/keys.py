@@ -182,8 +182,21 @@ _PATTERNS = {
 }
 
 
+# What a signing key file or a published key looks like: a PEM key (`key new --signing` writes
+# the private key so), a JSON key statement or envelope (`FILE.pub`, keys.json), a bare public key.
+_KEY_FILE_STARTS = (b"-----BEGIN", b"{", b"[", b"ed25519:", b"ssh-")
+
+
 def check_strength(secret: bytes, where: str) -> None:
-    """`WeakKey` (never quoting the key) unless `secret` is long and random enough."""
+    """`WeakKey` (never quoting the key) unless `secret` is long and random enough, and not a
+    signing key file: its base64 looks random, but a public key is published (anyone could
+    recompute every pseudonym from a name list) and a private signing key is another secret."""
+    if secret.lstrip().startswith(_KEY_FILE_STARTS):
+        raise WeakKey(
+            f"the pseudonym key {where} is a signing key or a published key statement (a PEM "
+            "key, FILE.pub, an ed25519: line), not a pseudonym key: a published key would let "
+            f"anyone recompute the pseudonyms; {HOW_TO_MAKE_ONE}"
+        )
     if len(secret) < MIN_KEY_BYTES:
         raise WeakKey(f"the pseudonym key {where} is shorter than {MIN_KEY_BYTES} bytes; "
                       + HOW_TO_MAKE_ONE)  # fmt: skip
