@@ -127,3 +127,31 @@ def test_a_pipe_in_approvals_is_no_approval(make_package: PackageFactory) -> Non
     worker.join(20)
     assert not worker.is_alive(), "reading approvals blocked on a pipe"
     assert box["r"] == [("approvals/deadbeef.json", None)]
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+@pytest.mark.parametrize("which", ["config", "token_file"])
+def test_a_device_as_ckan_config_or_token_file_is_refused_with_a_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, which: str
+) -> None:
+    from opengov.targets.ckan.settings import TOKEN_ENV, ckan_settings
+
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    config = Path("/dev/zero")
+    if which == "token_file":
+        config = tmp_path / "opengov.toml"
+        config.write_text('[ckan]\nurl = "https://ckan.example.se"\norg = "kommunen"\n'
+                          'token_file = "/dev/zero"\n', encoding="utf-8")  # fmt: skip
+    box: dict[str, BaseException] = {}
+
+    def run() -> None:
+        try:
+            ckan_settings(config=config)
+        except BaseException as exc:  # handed to the test thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive(), "the read did not end"
+    assert isinstance(box.get("error"), errors.LimitExceeded), box

@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from opengov.errors import ConfigError
+from opengov.limits import read_limited
 
 TOKEN_ENV = "CKAN_API_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 URL_ENV = "OPENGOV_CKAN_URL"
@@ -80,7 +81,7 @@ def load_config(path: Path | str | None) -> tuple[dict[str, Any], Path | None]:
         path = env
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_limited(path, MAX_CONFIG_BYTES, f"config file {path}")
     except FileNotFoundError:
         raise ConfigError(f"config file {path} not found") from None
     except OSError as exc:
@@ -159,10 +160,15 @@ def check_token(token: str, source: str) -> str:
     return token
 
 
+# Read with these bounds, not whole: `--config /dev/zero` took all the memory there was.
+MAX_CONFIG_BYTES = 1024 * 1024
+MAX_TOKEN_BYTES = 64 * 1024
+
+
 def _read_token_file(path: Path) -> str:
     try:
         info = path.stat()
-        text = path.read_text(encoding="utf-8")
+        text = read_limited(path, MAX_TOKEN_BYTES, f"token file {path}").decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"token file {path} not found") from None
     except (OSError, UnicodeDecodeError) as exc:
