@@ -9,6 +9,7 @@ in silence (and would hang any reader), as was a link to nothing.
 
 from __future__ import annotations
 
+import json
 import os
 import zipfile
 from pathlib import Path
@@ -142,3 +143,75 @@ def test_a_link_to_nothing_in_a_folder_export_is_refused_not_skipped(
     with pytest.raises(ImportFailed, match="link to nothing"):
         import_facebook(export, account="Sidan", account_type="official", out=tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+# --- one post id, two texts ---------------------------------------------------------------
+
+
+def _ytd(path: Path) -> tuple[str, list[dict[str, object]]]:
+    text = path.read_text(encoding="utf-8")
+    prefix, _, body = text.partition("= ")
+    return prefix + "= ", json.loads(body)
+
+
+def _copy_x(tmp_path: Path) -> Path:
+    import shutil
+
+    return Path(shutil.copytree(X_2024, tmp_path / "x"))
+
+
+POST_FILES = ["tweets-part1.js", "community-tweet.js", "deleted-tweets.js",
+              "twitter-circle-tweet.js"]  # fmt: skip
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    into=st.sampled_from(POST_FILES),
+    which=st.integers(0, 8),
+    text=st.text(st.characters(exclude_categories=("Cs", "Cc")), min_size=1, max_size=40),
+)
+def test_one_post_id_with_two_texts_is_refused(
+    tmp_path_factory: pytest.TempPathFactory, into: str, which: int, text: str
+) -> None:
+    """Files merged from two archives, or edited by hand: keeping the first text dropped the
+    other in silence, exit 0."""
+    export = _copy_x(tmp_path_factory.mktemp("x"))
+    _, tweets = _ytd(export / "data" / TWEETS.split("/")[1])
+    copy = json.loads(json.dumps(tweets[which]))
+    original = copy["tweet"]["full_text"]  # type: ignore[index]
+    text = "Ändrad text: " + text  # long enough that the message cannot hold it by chance
+    copy["tweet"]["full_text"] = text  # type: ignore[index]
+    prefix, entries = _ytd(export / "data" / into)
+    (export / "data" / into).write_text(prefix + json.dumps([copy, *entries]), encoding="utf-8")
+    out = export.parent / "out"
+    with pytest.raises(ImportFailed, match="another text") as caught:
+        import_twitter(export, account="Kommunen (X)", account_type="official", out=out)
+    assert text not in str(caught.value) and original not in str(caught.value)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("into", POST_FILES)
+def test_the_same_post_in_two_files_with_the_same_text_still_imports(
+    tmp_path: Path, into: str
+) -> None:
+    export = _copy_x(tmp_path)
+    _, tweets = _ytd(export / "data" / "tweets.js")
+    prefix, entries = _ytd(export / "data" / into)
+    (export / "data" / into).write_text(prefix + json.dumps([tweets[0], *entries]))
+    manifest = export / "data" / "manifest.js"
+    prefix, config = manifest.read_text(encoding="utf-8").split("= ", 1)
+    data = json.loads(config)
+    for spec in data["dataTypes"].values():  # the manifest counts each file's entries
+        for listed in spec.get("files", []):
+            if listed["fileName"] == f"data/{into}":
+                listed["count"] = str(int(listed["count"]) + 1)
+    manifest.write_text(prefix + "= " + json.dumps(data), encoding="utf-8")
+    result = import_twitter(
+        export, account="Kommunen (X)", account_type="official", out=tmp_path / "out"
+    )
+    whole = import_twitter(
+        X_2024, account="Kommunen (X)", account_type="official", out=tmp_path / "whole"
+    )
+    assert result.posts.total == whole.posts.total

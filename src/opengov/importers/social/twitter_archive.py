@@ -106,8 +106,17 @@ def read(
             sha = export.files_read[name].sha256
             for position, item in enumerate(items, start=1):
                 where = f"{export.label}: {name}, entry {position}"
-                add(posts, tweet_post(item, where, ctx, name=name, sha256=sha,
-                                      deleted=role == "deleted"))  # fmt: skip
+                post = tweet_post(item, where, ctx, name=name, sha256=sha,
+                                  deleted=role == "deleted")  # fmt: skip
+                earlier = posts.get(post.record_id)
+                if earlier is not None and earlier.text != post.text:
+                    # One id, two texts: which is the record? Keeping the first dropped the
+                    # other in silence (files of two archives merged, or edited by hand).
+                    raise ImportFailed(
+                        f"{where} has the id of a post in {earlier.source_file} but another "
+                        "text; an archive holds one text per post, so nothing is guessed"
+                    )
+                add(posts, post)
             counts[name] = len(items)
             reports[name] = FileReport(name, "read", what, len(items))
     for role in ("notes", "deleted_notes"):
