@@ -53,6 +53,24 @@ log = logging.getLogger("opengov.static")
 STAGING = ".opengov-staging"
 
 
+def _check_apart(portal: Path, package: Path) -> None:
+    """`PublishError` unless the portal and the package are separate folders. A portal is served
+    as it is: one that holds the package (`--to .` in the package, `--to www` for `www/pkg`)
+    would serve its unredacted data files and rules.yaml beside the release; one inside the
+    package (`--to pkg/data`) would mix its files into the package's."""
+    where, root = Path(os.path.realpath(portal)), Path(os.path.realpath(package))
+    if where == root or root.is_relative_to(where):
+        raise PublishError(
+            f"the portal folder {portal} holds the package {package}: a web server would serve "
+            "its unredacted data files and rules.yaml; publish to a folder outside the package"
+        )
+    if where.is_relative_to(root):
+        raise PublishError(
+            f"the portal folder {portal} is inside the package {package}; publish to a folder "
+            "outside the package"
+        )
+
+
 @dataclass
 class StaticTarget:
     """A portal folder: one sub-folder per dataset, a catalogue at the top."""
@@ -65,6 +83,7 @@ class StaticTarget:
     def place(
         self, loaded: Loaded, *, plan_only: bool, agent: str | None, progress: bool
     ) -> Iterator[_Placement]:
+        _check_apart(self.portal, loaded.package.root)
         # A plan writes nothing, so it needs no lock.
         guard = contextlib.nullcontext() if plan_only else _lock(self.portal, loaded.name)
         with guard:
