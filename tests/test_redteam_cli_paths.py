@@ -100,3 +100,20 @@ def test_redact_out_that_cannot_be_a_folder(
     assert result.exit_code == InputError.exit_code, (result.output, result.exception)
     assert "internal error" not in result.output
     assert _snapshot(base) == before
+
+
+@pytest.mark.parametrize("command", ["init", "import twitter"])
+def test_out_given_as_dot_is_named_in_the_refusal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """`--out .` in a folder holding other files: the message named "output folder " (the name
+    of `.` is empty), leaving the user to guess which folder was meant."""
+    args = COMMANDS[command](tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "notes.txt").write_text("a steward's notes\n", encoding="utf-8")
+    monkeypatch.chdir(work)
+    result = CliRunner().invoke(cli, [*args, "."])
+    assert result.exit_code == InputError.exit_code, result.output
+    assert "output folder . is not empty" in result.output
+    assert sorted(p.name for p in work.iterdir()) == ["notes.txt"]

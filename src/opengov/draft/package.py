@@ -64,14 +64,14 @@ def read_existing(out: Path, importer: str) -> Existing:
     if not record_path.is_file():
         if any(out.iterdir()):
             raise InputError(
-                f"output folder {out.name} is not empty and holds no {RECORD} from an earlier "
+                f"output folder {out} is not empty and holds no {RECORD} from an earlier "
                 f"`opengov {importer}`; choose a new or empty folder"
             )
         return Existing()
     record = _json(record_path)
     if record.get("importer") != importer:
         raise InputError(
-            f"output folder {out.name} was written by `opengov {record.get('importer')}`, "
+            f"output folder {out} was written by `opengov {record.get('importer')}`, "
             f"not `opengov {importer}`; choose another folder"
         )
     descriptor = _json(out / DESCRIPTOR) if (out / DESCRIPTOR).is_file() else None

@@ -187,7 +187,7 @@ def read_existing(out: Path) -> Existing:
     if not descriptor_path.is_file():
         if any(out.iterdir()):
             raise InputError(
-                f"output folder {out.name} is not empty and has no {DESCRIPTOR}; "
+                f"output folder {out} is not empty and has no {DESCRIPTOR}; "
                 "choose a new or empty folder, or an earlier import's package"
             )
         return empty
