@@ -9,18 +9,21 @@ in silence (and would hang any reader), as was a link to nothing.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
+import threading
 import zipfile
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from social_support import FB_2023, X_2024, key_env  # noqa: F401  (a fixture)
+from social_support import FB_2023, X_2019, X_2024, key_env  # noqa: F401  (a fixture)
 
 from opengov.errors import ImportFailed, UnsafeArchive
 from opengov.importers.social import import_facebook, import_twitter
+from opengov.importers.social import package as social_package
 from opengov.importers.social.archive import open_export
 
 pytestmark = pytest.mark.usefixtures("key_env")
@@ -215,3 +218,49 @@ def test_the_same_post_in_two_files_with_the_same_text_still_imports(
         X_2024, account="Kommunen (X)", account_type="official", out=tmp_path / "whole"
     )
     assert result.posts.total == whole.posts.total
+
+
+# --- two imports into one package at once -------------------------------------------------
+
+
+def test_two_imports_into_one_package_at_once_keep_both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first import is held just before its swap while the second runs: the second read
+    the package before the first's swap, and its own swap dropped the first one's records."""
+    out = tmp_path / "pkg"
+    import_twitter(X_2024, account="Kommunen (X)", account_type="official", out=out)
+    inside_swap, release = threading.Event(), threading.Event()
+    real_replace = social_package.replace_files
+
+    def held(target: Path, files: object) -> None:
+        if threading.current_thread().name == "first":
+            inside_swap.set()
+            assert release.wait(30)
+        real_replace(target, files)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(social_package, "replace_files", held)
+    errors: list[BaseException] = []
+
+    def run(export: Path, account: str) -> None:
+        try:
+            if "Facebook" in account:
+                import_facebook(export, account=account, account_type="official", out=out)
+            else:
+                import_twitter(export, account=account, account_type="official", out=out)
+        except BaseException as exc:  # handed to the test thread
+            errors.append(exc)
+
+    first = threading.Thread(target=run, args=(FB_2023, "Sidan (Facebook)"), name="first")
+    second = threading.Thread(target=run, args=(X_2019, "Gamla kontot (X)"), name="second")
+    first.start()
+    assert inside_swap.wait(30)
+    second.start()
+    second.join(2)  # with the lock it waits for the first; without, it ran to its swap
+    release.set()
+    first.join(30)
+    second.join(30)
+    assert not errors, errors
+    with (out / "posts.csv").open(encoding="utf-8") as handle:
+        accounts = {row["account"] for row in csv.DictReader(handle)}
+    assert accounts == {"Kommunen (X)", "Sidan (Facebook)", "Gamla kontot (X)"}

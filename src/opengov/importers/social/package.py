@@ -8,12 +8,15 @@ gives byte-identical files.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import hashlib
 import os
 import secrets
 import shutil
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -468,6 +471,48 @@ def write_import(
     """
     from opengov.redact.detectors.handles import normalise_own
 
+    with _one_import_at_a_time(out):
+        return _merge_into(
+            parsed, export=export, account=account, account_type=account_type, out=out,
+            pseudonymize_authors=pseudonymize_authors, info=info, own_handles=own_handles,
+            normalise_own=normalise_own,
+        )  # fmt: skip
+
+
+@contextlib.contextmanager
+def _one_import_at_a_time(out: Path) -> Iterator[None]:
+    """Hold the folder `out` is in while the package is read, merged and swapped in.
+
+    Two imports into one package at once each read it before the other's swap, and the later
+    swap dropped the earlier one's records, both with exit 0. The lock is on the parent folder
+    itself (no lock file to leave behind or to race over), and it waits: imports are short.
+    """
+    make_folder(out.parent, "the folder of --out")
+    fd = os.open(out.parent, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as exc:
+            # A file system without locks (some network mounts): as before, unlocked.
+            if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL, errno.EBADF):
+                raise
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _merge_into(
+    parsed: Parsed,
+    *,
+    export: Path,
+    account: str,
+    account_type: AccountType,
+    out: Path,
+    pseudonymize_authors: bool | None,
+    info: PackageInfo | None,
+    own_handles: Iterable[str],
+    normalise_own: Callable[[Iterable[str]], tuple[str, ...]],
+) -> ImportResult:
     existing = read_existing(out)
     name = dataset_name(existing.descriptor, info or PackageInfo(), out)
     try:
