@@ -10,6 +10,7 @@ in silence (and would hang any reader), as was a link to nothing.
 from __future__ import annotations
 
 import csv
+import importlib
 import json
 import os
 import threading
@@ -264,3 +265,56 @@ def test_two_imports_into_one_package_at_once_keep_both(
     with (out / "posts.csv").open(encoding="utf-8") as handle:
         accounts = {row["account"] for row in csv.DictReader(handle)}
     assert accounts == {"Kommunen (X)", "Sidan (Facebook)", "Gamla kontot (X)"}
+
+
+def test_an_import_beside_classify_keeps_the_decisions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """classify held just before its swap while an import runs: the import had read the
+    package before the decisions and swapped them away (a record decided private was back to
+    its default, official, and would publish)."""
+    # The package exports a function of the module's name: the module itself, by its path.
+    social_classify = importlib.import_module("opengov.importers.social.classify")
+
+    out = tmp_path / "pkg"
+    import_twitter(X_2024, account="Kommunen (X)", account_type="official", out=out)
+    with (out / "posts.csv").open(encoding="utf-8") as handle:
+        record = next(csv.DictReader(handle))["record_id"]
+    decisions = tmp_path / "beslut.csv"
+    decisions.write_text(
+        "record_id,classification,classified_by,reason\n"
+        f"{record},private,Registrator,Privat inlägg\n",
+        encoding="utf-8",
+    )
+    inside_swap, release = threading.Event(), threading.Event()
+    real_replace = social_classify._replace_files
+
+    def held(target: Path, files: object) -> None:
+        inside_swap.set()
+        assert release.wait(30)
+        real_replace(target, files)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(social_classify, "_replace_files", held)
+    errors: list[BaseException] = []
+
+    def run(action: object) -> None:
+        try:
+            action()  # type: ignore[operator]
+        except BaseException as exc:  # handed to the test thread
+            errors.append(exc)
+
+    first = threading.Thread(target=run, args=(lambda: social_classify.classify(out, decisions),))
+    second = threading.Thread(target=run, args=(lambda: import_twitter(
+        X_2019, account="Gamla kontot (X)", account_type="official", out=out),))  # fmt: skip
+    first.start()
+    assert inside_swap.wait(30)
+    second.start()
+    second.join(2)
+    release.set()
+    first.join(30)
+    second.join(30)
+    assert not errors, errors
+    with (out / "posts.csv").open(encoding="utf-8") as handle:
+        rows = {row["record_id"]: row for row in csv.DictReader(handle)}
+    assert rows[record]["classification"] == "private"
+    assert {row["account"] for row in rows.values()} == {"Kommunen (X)", "Gamla kontot (X)"}

@@ -19,6 +19,7 @@ from opengov.errors import InputError
 from opengov.importers.social.package import (
     PackageInfo,
     count_by_classification,
+    one_writer_at_a_time,
     package_files,
     read_existing,
 )
@@ -80,6 +81,11 @@ def classify(
 ) -> ClassifyResult:
     """Merge the decisions in `decisions_csv` into the package; `InputError` on any bad line."""
     package_dir, decisions_csv = Path(package_dir), Path(decisions_csv)
+    with one_writer_at_a_time(package_dir):
+        return _classify(package_dir, decisions_csv, clock)
+
+
+def _classify(package_dir: Path, decisions_csv: Path, clock: Clock | None) -> ClassifyResult:
     existing = read_existing(package_dir)
     if existing.descriptor is None:
         raise InputError(f"{package_dir.name} is not an imported social-media package")

@@ -471,7 +471,7 @@ def write_import(
     """
     from opengov.redact.detectors.handles import normalise_own
 
-    with _one_import_at_a_time(out):
+    with one_writer_at_a_time(out):
         return _merge_into(
             parsed, export=export, account=account, account_type=account_type, out=out,
             pseudonymize_authors=pseudonymize_authors, info=info, own_handles=own_handles,
@@ -480,12 +480,15 @@ def write_import(
 
 
 @contextlib.contextmanager
-def _one_import_at_a_time(out: Path) -> Iterator[None]:
-    """Hold the folder `out` is in while the package is read, merged and swapped in.
+def one_writer_at_a_time(out: Path) -> Iterator[None]:
+    """Hold the folder `out` is in while the package is read, merged and swapped in (by an
+    import or by `classify`).
 
     Two imports into one package at once each read it before the other's swap, and the later
-    swap dropped the earlier one's records, both with exit 0. The lock is on the parent folder
-    itself (no lock file to leave behind or to race over), and it waits: imports are short.
+    swap dropped the earlier one's records, both with exit 0; an import beside `classify`
+    dropped its decisions (a record decided private back to its default). The lock is on the
+    parent folder itself (no lock file to leave behind or to race over), and it waits: imports
+    are short.
     """
     make_folder(out.parent, "the folder of --out")
     fd = os.open(out.parent, os.O_RDONLY)
