@@ -25,7 +25,7 @@ from social_support import FB_2023, X_2019, X_2024, key_env  # noqa: F401  (a fi
 from opengov.errors import ImportFailed, UnsafeArchive
 from opengov.importers.social import import_facebook, import_twitter
 from opengov.importers.social import package as social_package
-from opengov.importers.social.archive import open_export
+from opengov.importers.social.archive import ArchiveLimits, open_export
 
 pytestmark = pytest.mark.usefixtures("key_env")
 
@@ -318,3 +318,33 @@ def test_an_import_beside_classify_keeps_the_decisions(
         rows = {row["record_id"]: row for row in csv.DictReader(handle)}
     assert rows[record]["classification"] == "private"
     assert {row["account"] for row in rows.values()} == {"Kommunen (X)", "Gamla kontot (X)"}
+
+
+# --- the entry limit before the central directory is parsed -------------------------------
+
+
+def _many(path: Path, count: int) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        for i in range(count):
+            zf.writestr(zipfile.ZipInfo(f"{i:x}.txt"), b"")
+    return path
+
+
+@pytest.mark.parametrize(("count", "limit"), [(20, 10), (70_000, 65_000)])
+def test_too_many_entries_are_refused_before_zipfile_parses_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, count: int, limit: int
+) -> None:
+    """ZipFile makes an object per entry when it opens an archive: 600,000 empty entries (a
+    49 MB ZIP) took 320 MB before the limit was even looked at. 70,000 entries need the ZIP64
+    end record."""
+    archive = _many(tmp_path / "many.zip", count)
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the central directory was parsed")
+
+    monkeypatch.setattr(zipfile, "ZipFile", never)
+    with (
+        pytest.raises(UnsafeArchive, match=f"{count} entries, more than the limit {limit}"),
+        open_export(archive, ArchiveLimits(max_entries=limit)),
+    ):
+        pass
