@@ -348,3 +348,69 @@ def test_too_many_entries_are_refused_before_zipfile_parses_them(
         open_export(archive, ArchiveLimits(max_entries=limit)),
     ):
         pass
+
+
+# --- a record's text that is not text --------------------------------------------------------
+
+not_text = st.one_of(
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.lists(st.text(max_size=5), min_size=1, max_size=3),
+    st.dictionaries(st.text(max_size=5), st.text(max_size=5), min_size=1, max_size=2),
+)
+
+FB_POSTS = "your_activity_across_facebook/posts/your_posts__check_ins__photos_and_videos_1.json"
+FB_COMMENTS = "your_activity_across_facebook/comments_and_reactions/comments.json"
+
+
+def _with_value(data: object, key: str, value: object) -> object:
+    """`data` with the first `key` (depth first) set to `value`."""
+    done = False
+
+    def walk(node: object) -> object:
+        nonlocal done
+        if isinstance(node, dict):
+            out = {}
+            for k, v in node.items():
+                if k == key and not done and isinstance(v, str):
+                    out[k], done = value, True
+                else:
+                    out[k] = walk(v)
+            return out
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    changed = walk(data)
+    assert done
+    return changed
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(where=st.sampled_from(["x full_text", "fb post", "fb comment"]), value=not_text)
+def test_a_text_that_is_not_text_is_refused_not_dropped(
+    tmp_path_factory: pytest.TempPathFactory, where: str, value: object
+) -> None:
+    """`"post": 5` imported the post without its text, exit 0 (X's full_text, a comment, too)."""
+    import shutil
+
+    tmp = tmp_path_factory.mktemp("text")
+    if where == "x full_text":
+        export = Path(shutil.copytree(X_2024, tmp / "x"))
+        prefix, entries = _ytd(export / "data" / "tweets.js")
+        changed = _with_value(entries, "full_text", value)
+        (export / "data" / "tweets.js").write_text(prefix + json.dumps(changed), encoding="utf-8")
+        run = import_twitter
+    else:
+        export = Path(shutil.copytree(FB_2023, tmp / "fb"))
+        rel, key = (FB_POSTS, "post") if where == "fb post" else (FB_COMMENTS, "comment")
+        data = json.loads((export / rel).read_text(encoding="utf-8"))
+        (export / rel).write_text(json.dumps(_with_value(data, key, value)), encoding="utf-8")
+        run = import_facebook
+    out = tmp / "out"
+    with pytest.raises(ImportFailed, match="is not text"):
+        run(export, account="Kommunen", account_type="official", out=out)
+    assert not out.exists()

@@ -95,6 +95,16 @@ def text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) and value != "" else None
 
 
+def record_text(value: Any, where: str, what: str) -> str | None:
+    """A record's own text: None when absent or empty, `ImportFailed` when it is there but not
+    text (a number, a list): left out, the record would import without its content, exit 0."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ImportFailed(f"{where}: {what} is not text (a JSON {type(value).__name__})")
+    return value
+
+
 def wrong_platform(export: Export, expected: str, markers: re.Pattern[str], other: str) -> None:
     """Raise a clear error when the export is empty or belongs to the other platform."""
     names = export.names()

@@ -38,6 +38,7 @@ from opengov.importers.social.common import (
     json_error,
     load_json_text,
     media_type,
+    record_text,
     text_or_none,
     unique,
     urls_in,
@@ -369,11 +370,12 @@ def _object(value: Any, where: str) -> dict[str, Any]:
 
 
 def _post_texts(entry: dict[str, Any], where: str) -> list[str]:
-    return [
-        item["post"]
+    texts = (
+        record_text(item.get("post"), where, "post")
         for item in _list(entry.get("data"), where)
-        if isinstance(item, dict) and isinstance(item.get("post"), str) and item["post"]
-    ]
+        if isinstance(item, dict)
+    )
+    return [t for t in texts if t]
 
 
 def _post(entry: Any, src: _Source, where: str) -> Post:
@@ -434,7 +436,7 @@ def _raw_comment(item: Any, where: str) -> _RawComment:
     return _RawComment(
         created_at=epoch_to_iso(stamp, where),
         author=text_or_none(inner.get("author")),
-        text=text_or_none(inner.get("comment")),
+        text=record_text(inner.get("comment"), where, "comment"),
         attachments=_attachments(item.get("attachments"), where),
     )
 

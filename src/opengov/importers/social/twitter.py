@@ -29,6 +29,7 @@ from opengov.importers.social.common import (
     FACEBOOK_MARKERS,
     Parsed,
     media_type,
+    record_text,
     text_or_none,
     unique,
     wrong_platform,
@@ -241,8 +242,8 @@ def tweet_post(
     if not isinstance(tweet_id, str) or not _ID.match(tweet_id):
         raise ImportFailed(f"{where}: id_str is missing or not a number")
     created = parse_twitter_date(item.get("created_at"), where)
-    raw_text = item.get("full_text", item.get("text"))
-    text = unescape(raw_text) if isinstance(raw_text, str) and raw_text else None
+    raw_text = record_text(item.get("full_text", item.get("text")), where, "full_text")
+    text = unescape(raw_text) if raw_text else None
     reply_id = _id_or_none(item.get("in_reply_to_status_id_str", item.get("in_reply_to_status_id")))
     reply_handle = text_or_none(item.get("in_reply_to_screen_name"))
     reply_user = _id_or_none(item.get("in_reply_to_user_id_str", item.get("in_reply_to_user_id")))
