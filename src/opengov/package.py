@@ -472,6 +472,13 @@ def load_package(path: Path | str) -> Package:
     desc_path = inside(root, desc_path.name, what=DESCRIPTOR)
     descriptor = _read_json(desc_path, DESCRIPTOR)
     if not isinstance(descriptor, dict):
+        if desc_path.name != DESCRIPTOR:
+            # `opengov validate tabell.json`: a JSON table, not a descriptor; say so by its name.
+            raise InputError(
+                f"{desc_path.name} is not a data package descriptor (a JSON object): JSON "
+                "tables are not read (unsupported format); opengov reads CSV, TSV, XLSX and "
+                "Parquet files, so save the table as CSV or XLSX"
+            )
         raise SchemaError(f"{DESCRIPTOR} must be a JSON object")
     if "name" in descriptor:
         name = check_name(descriptor["name"], f"{DESCRIPTOR}: the package name", package=True)
