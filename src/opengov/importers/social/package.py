@@ -538,7 +538,11 @@ def _merge_into(
         existing.descriptor, info or PackageInfo(), out, sources, posts, comments, own
     )
     rules = render_rules(pseudonymize, own)
-    generated = {render_rules(True, before), render_rules(False, before)}
+    generated = {
+        render_rules(pseudonymize_, before, account_names=names)
+        for pseudonymize_ in (True, False)
+        for names in (True, False)
+    }
     rules_state = "kept"
     if existing.rules is None or existing.rules in generated:
         files[RULES] = rules

@@ -34,6 +34,12 @@ _IDENTIFIERS = {
     "urls": "Webbadresser i inlägget; andra kontons länkar ersätts av handle-skanningen",
     "source_sha256": "Kontrollsumma för källfilen; inga personuppgifter",
 }
+_ACCOUNT_NAME = {
+    "names": "public",
+    "basis": "2 kap. 1 § TF",
+    "reason": "Kontots namn, som det angavs vid importen: avsändaren av inlägg som är allmänna "
+    "handlingar",
+}
 _RULES_HEADER = """\
 # rules.yaml skapad av `opengov import` (sociala medier). Säker att publicera som den är:
 # bara poster klassificerade som official publiceras, kommentarer bara om deras inlägg
@@ -50,7 +56,7 @@ def text_kinds() -> list[str]:
     return [*_TEXT_KINDS, *(k for k in _OPTIONAL_TEXT_KINDS if k in TAGS)]
 
 
-def _field(name: str, author: dict[str, Any]) -> dict[str, Any]:
+def _field(name: str, author: dict[str, Any], account_names: bool = True) -> dict[str, Any]:
     if name == "author_comment":
         return author
     if name == "in_reply_to_external":
@@ -62,6 +68,11 @@ def _field(name: str, author: dict[str, Any]) -> dict[str, Any]:
             "reason": "Id för ett annat kontos inlägg, ofta en privatpersons; publiceras inte",
         }
     spec: dict[str, Any] = {"class": "public"}
+    if account_names and name in ("account", "author"):
+        # The account's own name, as the steward gave it with --account (a post's author is
+        # the account; a commenter is `author_comment`). On an official's personal account it
+        # is a person's name, which the last scan would stop: published by this decision.
+        spec.update(_ACCOUNT_NAME)
     if name in _FREE_TEXT:
         spec["scan"] = [*text_kinds(), "handle"]
     elif name == "reason":
@@ -78,8 +89,14 @@ def _comment_field(name: str) -> str:
     return "author_comment" if name == "author" else name
 
 
-def rules_data(pseudonymize: bool, own_accounts: Sequence[str] = ()) -> dict[str, Any]:
-    """The generated rules as data (the tests compare this with the parsed YAML)."""
+def rules_data(
+    pseudonymize: bool, own_accounts: Sequence[str] = (), *, account_names: bool = True
+) -> dict[str, Any]:
+    """The generated rules as data (the tests compare this with the parsed YAML).
+
+    `account_names=False` gives the rules of 0.1.0 and before, which left the account's name
+    to the last scan (a personal account's name stopped the publish): a re-import recognises
+    them as generated, not edited, and replaces them."""
     author: dict[str, Any] = {
         "class": "personal",
         "action": "pseudonymize" if pseudonymize else "drop",
@@ -103,12 +120,17 @@ def rules_data(pseudonymize: bool, own_accounts: Sequence[str] = ()) -> dict[str
         "resources": {
             "posts": {
                 "own_accounts": own,
-                "fields": {spec.name: _field(spec.name, author) for spec in POST_FIELDS},
+                "fields": {
+                    spec.name: _field(spec.name, author, account_names) for spec in POST_FIELDS
+                },
                 "rows": [{"id": "posts-inte-allman-handling", **not_official("inlägg")}],
             },
             "comments": {
                 "own_accounts": own,
-                "fields": {s.name: _field(_comment_field(s.name), author) for s in COMMENT_FIELDS},
+                "fields": {
+                    s.name: _field(_comment_field(s.name), author, account_names)
+                    for s in COMMENT_FIELDS
+                },
                 "rows": [
                     {"id": "comments-inte-allman-handling", **not_official("kommentar")},
                     {
@@ -127,9 +149,11 @@ def rules_data(pseudonymize: bool, own_accounts: Sequence[str] = ()) -> dict[str
     }
 
 
-def render_rules(pseudonymize: bool, own_accounts: Sequence[str] = ()) -> bytes:
+def render_rules(
+    pseudonymize: bool, own_accounts: Sequence[str] = (), *, account_names: bool = True
+) -> bytes:
     """rules.yaml text: one line per field, a comment header, flow style for leaves."""
-    data = rules_data(pseudonymize, own_accounts)
+    data = rules_data(pseudonymize, own_accounts, account_names=account_names)
     lines = [_RULES_HEADER.rstrip("\n")]
     lines.append(f"version: {data['version']}")
     lines.append(f"decided_by: {_yaml(data['decided_by'])}")
