@@ -90,8 +90,18 @@ def check_name(name: object, what: str, *, package: bool = False) -> str:
     raise SchemaError(
         f"{what} {shown(name)} is not a valid name: {problem}. Names become folder and file "
         "names, so they use lower-case a-z, digits, '-', '_' and '.', start with a letter or "
-        f"digit, have no '..' and at most {MAX_NAME} characters (for example {slug(name)!r})"
+        f"digit, have no '..' and at most {MAX_NAME} characters "
+        f"(for example {suggested_name(name, package=package)!r})"
     )
+
+
+def suggested_name(name: str, *, package: bool = False) -> str:
+    """A valid name to suggest for a refused one: never a name that is refused itself (`Index.html`
+    and `index.html` suggested `index.html`, a portal file's name)."""
+    suggestion = slug(name)
+    if package and suggestion in RESERVED_PACKAGE_NAMES:
+        suggestion = suggestion.replace(".", "-")
+    return suggestion if name_problem(suggestion) is None else "dataset"
 
 
 def _is_absolute(part: str) -> bool:
