@@ -349,9 +349,10 @@ def test_withdraw_takes_a_dataset_out_and_verify_still_holds(signed: Path, tmp_p
              cwd=home, env=env)  # fmt: skip
     assert bad.returncode == 9 and PNR not in bad.stdout + bad.stderr
     assert tree(home / "portal") == before
-    reason = "Publicerad för tidigt."
-    result = as_json("withdraw", "bidrag", "--to", "portal", *sign, "--reason", reason,
-                     cwd=home, env=env)  # fmt: skip
+    # Line breaks in a reason are published as one line (docs/portal.md: "one line").
+    reason = "Publicerad för tidigt. Beslut väntar."
+    result = as_json("withdraw", "bidrag", "--to", "portal", *sign, "--reason",
+                     "Publicerad för tidigt.\nBeslut väntar.", cwd=home, env=env)  # fmt: skip
     assert result, result
     catalog = json.loads((home / "portal" / "catalog.json").read_text("utf-8"))
     assert [d for d in catalog["datasets"] if "bidrag" in json.dumps(d)] == []
@@ -361,6 +362,9 @@ def test_withdraw_takes_a_dataset_out_and_verify_still_holds(signed: Path, tmp_p
     assert doc["release"] == 3 and doc["og:withdrawal"]["reason"] == reason
     assert doc["activity"]["og:command"] == "opengov withdraw"
     ok("verify", "portal/bidrag", "--trust", "kommun.key.pub", cwd=home, env=env)
+    # A mistyped portal is refused, and no empty portal is left behind.
+    done = og("withdraw", "bidrag", "--to", "portl", "--reason", reason, cwd=home, env=env)
+    assert done.returncode == 6 and not (home / "portl").exists(), done.stderr
     again = tree(home / "portal")
     ok("withdraw", "bidrag", "--to", "portal", *sign, "--reason", reason, cwd=home, env=env)
     assert tree(home / "portal") == again

@@ -556,6 +556,10 @@ def withdraw_static(
     if ".." in dataset or not _NAME.match(dataset):
         raise InputError(f"{dataset!r} is not a dataset name (lower-case letters, digits, . _ -)")
     reason = checked_reason(reason)
+    if not portal.is_dir():
+        # Checked before the lock, which would create the folder: a mistyped --to leaves no
+        # empty portal behind.
+        raise InputError(f"{dataset!r} is not published in {portal}: there is no such folder")
     folder = _in_portal(portal, dataset)
     settings = portal_settings.load(portal)
     with _lock(portal, dataset):
