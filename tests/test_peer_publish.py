@@ -479,3 +479,30 @@ def test_key_files_are_never_overwritten(tmp_path: Path) -> None:
     assert done.returncode == 19, "an existing FILE.pub must be refused too"
     assert (tmp_path / "moved.key").read_bytes() == private
     assert io.BytesIO(private).read(5) == b"-----"
+
+
+def test_key_rotation_is_followed_and_a_foreign_key_refused(signed: Path, tmp_path: Path) -> None:
+    """docs/provenance.md "Key rotation": the old key introduces the new; publish refuses a key
+    that does not take over, writing nothing; verify follows the rotation from the pinned key."""
+    home = copy(signed, tmp_path)
+    env = environment(home)
+    ok("verify", "portal/bidrag", "--trust", "kommun.key.pub", cwd=home, env=env)
+    ok("key", "new", "--signing", "--out", "ny.key", "--name", "Exempelby kommun",
+       "--replaces", "kommun.key", cwd=home)  # fmt: skip
+    ok("key", "new", "--signing", "--out", "annan.key", "--name", "Någon annan", cwd=home)
+    rows = [*GRANTS_ROWS[:2], GRANTS_ROWS[2].replace("Lokalhyra", "Lokalhyror")]
+    grants_package(home / "bidrag", rows=rows)
+    before = tree(home / "portal")
+    done = og(
+        "publish", "bidrag", "--to", "portal", "--signing-key", "annan.key", cwd=home, env=env
+    )
+    assert done.returncode != 0 and "--replaces" in done.stderr, done.stderr
+    assert tree(home / "portal") == before
+    ok("publish", "bidrag", "--to", "portal", "--signing-key", "ny.key", cwd=home, env=env)
+    result = as_json("verify", "portal/bidrag", cwd=home, env=env)
+    assert result["ok"] and len({s["key_id"] for s in result["signers"]}) == 2, result
+    keys = json.loads((home / "portal" / "keys.json").read_text("utf-8"))
+    listed = {k["key_id"]: k for k in keys["keys"]}
+    new, old = result["signers"][-1]["key_id"], result["signers"][0]["key_id"]
+    assert set(listed) == {new, old} and keys["current"] == new
+    assert listed[new]["replaces"] == old
