@@ -54,7 +54,8 @@ def signed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(home / "portal", home / "portal-release-1")
     rows = [*GRANTS_ROWS[:2], GRANTS_ROWS[2].replace("12 000,00", "13 000,00")]
     grants_package(home / "bidrag", rows=rows)
-    library_publish(home / "bidrag", home / "portal", home, **sign)
+    second = library_publish(home / "bidrag", home / "portal", home, **sign)
+    (home / "release-2.json").write_text(json.dumps(second), "utf-8")
     # Untouched, it verifies (a trust store of its own: the tests below start afresh).
     ok(
         "verify",
@@ -120,6 +121,18 @@ def test_the_portal_holds_the_documented_files(signed: Path) -> None:
     newest = history["releases"][0]
     assert newest["release"] == 2
     assert [(c["added"], c["removed"], c["changed"]) for c in newest["changes"]] == [(0, 0, 1)]
+
+
+def test_a_release_lists_only_what_changed(signed: Path) -> None:
+    """Release 2 changed one amount: the data files, the pages and the signature changed; the
+    redaction manifest did not (nothing withheld changed); nothing is "added" that release 1
+    already had (the signature once was, on every signed release)."""
+    result = json.loads((signed / "release-2.json").read_text("utf-8"))
+    changes = {c["path"]: c["change"] for c in result["changes"]}
+    assert changes["data/bidrag.csv"] == "changed"
+    assert changes["redactions.json"] == "unchanged"
+    assert changes["provenance.dsse.json"] == "changed"
+    assert "added" not in changes.values() and "removed" not in changes.values(), changes
 
 
 def test_provenance_chains_the_releases_and_lists_inputs_without_their_content(

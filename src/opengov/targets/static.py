@@ -229,8 +229,15 @@ class _Placement:
             previous=_history_link(self.folder) if previous else None,
             agent=self.agent or provenance.default_agent(),
         )
-        items = diff(old, {p: o.sha256 for p, o in release.files.items()})
+        new = {p: o.sha256 for p, o in release.files.items() if p != SIGNATURE}
+        items = diff(old, new)
         items.append(PlanItem(PROVENANCE, "changed" if previous else "added"))
+        if SIGNATURE in release.files:
+            # Provenance does not list the signature that signs it, so a diff against the
+            # previous provenance would call it "added" on every signed release.
+            signed_before = previous is not None and bool(previous.get("signing"))
+            change = "changed" if signed_before else "added"
+            items.append(PlanItem(SIGNATURE, change, release.files[SIGNATURE].sha256))
         _carry_history(self.folder, release.staging)
         # The catalogue must render with the new release before anything is swapped in.
         _check_catalogue(self.target.portal, self.settings, {self.loaded.name: release.staging})
