@@ -25,6 +25,7 @@ from peer_support import (
     as_json,
     environment,
     grants_package,
+    library_publish,
     og,
     ok,
     tree,
@@ -186,7 +187,7 @@ def test_verify_json_is_the_library_result(tmp_path: Path, monkeypatch: pytest.M
 
     grants_package(tmp_path / "bidrag")
     env = environment(tmp_path)
-    ok("publish", "bidrag", "--to", "portal", cwd=tmp_path, env=env)
+    library_publish(tmp_path / "bidrag", tmp_path / "portal", tmp_path)
     printed = as_json("verify", "portal/bidrag", "--allow-unsigned", cwd=tmp_path, env=env)
     library = verify_folder(tmp_path / "portal" / "bidrag", Trust(allow_unsigned=True)).to_dict()
     # Fails closed: the library trusts no signature unless told, as the CLI without a key.
