@@ -272,8 +272,9 @@ def zipped(folder: Path, into: Path, extra: dict[str, bytes | str] | None = None
 
 @pytest.mark.parametrize(
     ("case", "code"),
-    [("html", 15), ("other-platform", 15), ("bomb", 16), ("too-large", 16), ("unread", 50)],
-)
+    [("html", 15), ("other-platform", 15), ("bomb", 16), ("too-large", 16), ("unread", 50),
+     ("bad-name", 6), ("bad-handle", 6), ("missing", 6)],
+)  # fmt: skip
 def test_import_refuses_bad_exports_writing_nothing(tmp_path: Path, case: str, code: int) -> None:
     platform, args = "twitter", ["--max-unpacked-mb", "500"]
     if case == "html":
@@ -295,6 +296,12 @@ def test_import_refuses_bad_exports_writing_nothing(tmp_path: Path, case: str, c
         export = zipped(SOCIAL / "twitter-2024", tmp_path / "x.zip",
                         {"data/tweets-part2.js": padded.replace(".part0", ".part2")})  # fmt: skip
         args = ["--max-unpacked-mb", "1"]
+    elif case == "bad-name":
+        export, args = SOCIAL / "twitter-2024", ["--name", "Kommunchefens Medier"]
+    elif case == "bad-handle":
+        export, args = SOCIAL / "twitter-2024", ["--own-handle", "inte ett handle!"]
+    elif case == "missing":
+        export = tmp_path / "finns-inte.zip"
     else:
         export = tmp_path / "export"
         shutil.copytree(SOCIAL / "twitter-2024", export)
