@@ -102,6 +102,16 @@ def test_every_documented_option_is_accepted(words: list[str], option: str, meta
     assert result.exit_code == 0, (args, result.output)
 
 
+def test_a_missing_target_is_named_as_missing(tmp_path: Path) -> None:
+    """A mistyped package or file: exit 6, saying it does not exist (it once said that
+    `bidrag.csv` "is not a package folder or datapackage.json")."""
+    for args in (["validate", "bidrag.csv"], ["validate", "bidrag"], ["publish", "bidrag"],
+                 ["redact", "bidrag", "--out", "granskning"]):  # fmt: skip
+        done = og(*args, cwd=tmp_path)
+        assert done.returncode == 6, (args, done.stderr)
+        assert "does not exist" in done.stderr, (args, done.stderr)
+
+
 def test_an_unknown_option_is_a_usage_error(tmp_path: Path) -> None:
     for args in (["publish", "--no-such-option", "x"], ["validate"], ["verify", "a", "--trust"]):
         done = og(*args, cwd=tmp_path)

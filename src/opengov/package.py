@@ -460,6 +460,9 @@ def refuse_compressed(rel: str, declared: object, what: str) -> None:
 def load_package(path: Path | str) -> Package:
     """Load a package folder (or its datapackage.json)."""
     path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        # A mistyped name: say so, not that an existing file is of the wrong kind.
+        raise InputError(f"{path} does not exist")
     if path.is_dir():
         root, desc_path = path, path / DESCRIPTOR
     elif path.name.endswith(".json"):
