@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import shutil
 import zipfile
 from collections.abc import Iterator
@@ -406,6 +407,21 @@ def test_portal_settings_and_base_url(signed: Path, tmp_path: Path) -> None:
               "--base-url", "https://annan.exempelby.se/", cwd=home, env=env)  # fmt: skip
     assert done.returncode == 18, done.stdout + done.stderr
     assert tree(home / "portal") == before
+    # docs/dcat.md: the URL is recorded, every later publish rewrites dcat.rdf without it, the
+    # dataset's identifier is the same on every release, and a withdrawn dataset leaves it.
+    identifier = re.findall(r"<dcterms:identifier>([^<]+)<", dcat(home))
+    assert len(identifier) == 1, dcat(home)
+    rows = [*GRANTS_ROWS[:2], GRANTS_ROWS[2].replace("Lokalhyra", "Lokalhyror")]
+    grants_package(home / "bidrag", rows=rows)
+    sign = ("--signing-key", "kommun.key")
+    ok("publish", "bidrag", "--to", "portal", *sign, cwd=home, env=env)
+    assert re.findall(r"<dcterms:identifier>([^<]+)<", dcat(home)) == identifier
+    ok("withdraw", "bidrag", "--to", "portal", *sign, "--reason", "Fel tabell.", cwd=home, env=env)
+    assert "dcat:Dataset" not in dcat(home) and identifier[0] not in dcat(home)
+
+
+def dcat(home: Path) -> str:
+    return (home / "portal" / "dcat.rdf").read_text("utf-8")
 
 
 # --- redact --out ------------------------------------------------------------------------------
