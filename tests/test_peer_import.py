@@ -421,3 +421,34 @@ def test_a_json_file_given_to_validate_is_named_in_the_message(tmp_path: Path) -
     # names the file given (it once said "datapackage.json must be a JSON object", exit 3).
     assert done.returncode == 6, done.stderr
     assert "tabell.json" in done.stderr and "unsupported format" in done.stderr, done.stderr
+
+
+def test_classify_json_is_the_library_result_and_reapplying_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    from opengov.importers.social import classify, import_twitter
+
+    import_twitter(SOCIAL / "twitter-2024", account="K", out=tmp_path / "a")
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "a" / "posts.csv").read_text("utf-8"))))
+    (tmp_path / "beslut.csv").write_text(
+        "record_id,classification,classified_by,reason\n"
+        f"{rows[0]['record_id']},official,Registrator,Skrivet i tjänsten\n",
+        "utf-8",
+    )
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    printed = as_json("classify", "a", "--from", "beslut.csv", cwd=tmp_path)
+    cwd = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        library = classify(Path("b"), Path("beslut.csv")).to_dict()
+    finally:
+        os.chdir(cwd)
+    for result in (printed, library):
+        result.pop("classified_at")  # the wall clock of each run
+    assert printed == json.loads(json.dumps(library).replace('"b/', '"a/').replace('"b"', '"a"'))
+    assert printed["changed"] == 1
+    assert printed["posts"]["by_classification"]["official"] == 1
+    # docs/social-media.md: re-applying an unchanged decision keeps its earlier time.
+    before = tree(tmp_path / "a")
+    again = as_json("classify", "a", "--from", "beslut.csv", cwd=tmp_path)
+    assert again["changed"] == 0 and tree(tmp_path / "a") == before
