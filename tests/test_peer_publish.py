@@ -223,9 +223,17 @@ def test_a_pseudonym_key_makes_inputs_checkable(tmp_path: Path) -> None:
         'action: pseudonymize\n        basis: "21 kap. 7 § OSL"',
     )
     grants_package(tmp_path / "bidrag", rules=rules)
-    ok("publish", "bidrag", "--to", "portal", "--key-file", "nyckel.txt", cwd=tmp_path, env=env)
+    ok("publish", "bidrag", "--to", "portal", "--key-file", "nyckel.txt",
+       "--agent", "registrator@exempelby", cwd=tmp_path, env=env)  # fmt: skip
     doc = json.loads((tmp_path / "portal/bidrag/provenance.json").read_text("utf-8"))
     assert all("og:hmacSha256" in u for u in doc["used"])
+    # Who published, and on whose behalf (the rules' decided_by).
+    assert doc["agent"]["og:name"] == "registrator@exempelby"
+    assert doc["agent"]["og:onBehalfOf"] == "Kultur- och fritidsförvaltningen, registrator"
+    assert doc["pseudonym_key_fingerprint"] and len(doc["pseudonym_key_fingerprint"]) == 16
+    key_text = (tmp_path / "nyckel.txt").read_text("utf-8").strip()
+    for path, text in readable(tmp_path / "portal"):
+        assert key_text not in text, path
     key = load_key(tmp_path / "nyckel.txt")
     assert key is not None
     checks = check_inputs(doc, tmp_path / "bidrag", key)
