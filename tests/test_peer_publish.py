@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 import shutil
 import zipfile
@@ -189,6 +190,18 @@ def test_publishing_again_writes_nothing_and_only_the_changed_package_changes(
     assert {k: v for k, v in after.items() if k.startswith("bidrag/")} == {
         k: v for k, v in before.items() if k.startswith("bidrag/")
     }
+    # Without a pseudonym key the inputs are fingerprinted by their file times: a touched file
+    # and a fresh copy of the package are still the same content, so still unchanged.
+    os.utime(tmp_path / "bidrag" / "data" / "bidrag.csv")
+    shutil.copytree(tmp_path / "bidrag", tmp_path / "kopia")
+    out = ok("publish", "kopia", "--to", "portal", cwd=tmp_path, env=env)
+    assert "unchanged" in out and tree(tmp_path / "portal") == after, out
+    # A published file changed behind the publisher's back is not "unchanged": the publish
+    # makes a release that repairs it, and verify holds.
+    (tmp_path / "portal" / "bidrag" / "data" / "bidrag.csv").write_text("förfalskad\n", "utf-8")
+    out = ok("publish", "bidrag", "--to", "portal", cwd=tmp_path, env=env)
+    assert "published release 2" in out, out
+    ok("verify", "portal/bidrag", "--allow-unsigned", cwd=tmp_path, env=env)
 
 
 def test_a_publish_that_stops_writes_nothing(tmp_path: Path) -> None:
