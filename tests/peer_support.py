@@ -182,3 +182,14 @@ def library_publish(package: Path, portal: Path, home: Path, **options: Any) -> 
         result = publish_static(package, portal, **options).to_dict()
     assert result["status"] in {"published", "unchanged"}, result
     return result
+
+
+def og_all(
+    commands: list[list[str | Path]], cwd: Path, env: dict[str, str] | None = None
+) -> list[subprocess.CompletedProcess[str]]:
+    """Independent commands run side by side (as many as there are processors), in order of
+    the list; each checked as `og` checks one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        return list(pool.map(lambda args: og(*args, cwd=cwd, env=env), commands))

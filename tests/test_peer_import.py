@@ -25,6 +25,7 @@ from peer_support import (
     grants_package,
     library_publish,
     og,
+    og_all,
     ok,
     tree,
 )
@@ -81,10 +82,11 @@ def test_init_refuses_bad_input_writing_nothing(tmp_path: Path) -> None:
     (tmp_path / "rubrik.csv").write_text("id;namn\n", "utf-8")
     (tmp_path / "bild.parquet").write_text("id;namn\n1;a\n", "utf-8")
     (tmp_path / "bild.xlsx").write_text("id;namn\n1;a\n", "utf-8")
-    for source in ("tom.csv", "rubrik.csv", "bild.parquet", "bild.xlsx"):
-        done = og("init", source, "--out", "ut", cwd=tmp_path)
+    sources = ["tom.csv", "rubrik.csv", "bild.parquet", "bild.xlsx"]
+    runs = og_all([["init", s, "--out", f"ut-{s}"] for s in sources], cwd=tmp_path)
+    for source, done in zip(sources, runs, strict=True):
         assert done.returncode == 6, (source, done.stdout, done.stderr)
-        assert not (tmp_path / "ut").exists(), source
+        assert not (tmp_path / f"ut-{source}").exists(), source
 
 
 def test_init_does_not_keep_a_value_as_a_title(tmp_path: Path) -> None:
@@ -319,8 +321,20 @@ def test_import_refuses_bad_exports_writing_nothing(tmp_path: Path, case: str, c
 def test_validate_report_masks_and_counts_exactly(tmp_path: Path) -> None:
     rows = [f"{i};Förening {i};{PNR};{PNR};2024-03-01;x" for i in range(1, 31)]
     grants_package(tmp_path / "bidrag", rows=rows)
-    done = og("validate", "bidrag", "--samples", "3", "--json", "--html", "r.html",
-              "--report", "r.json", cwd=tmp_path)  # fmt: skip
+    done, other, shown, both = og_all(
+        [
+            ["validate", "bidrag", "--samples", "3", "--json", "--html", "r.html",
+             "--report", "r.json"],
+            # The frictionless engine reports the same totals, as masked.
+            ["validate", "bidrag", "--samples", "3", "--json", "--engine", "frictionless"],
+            # While drafting: the terminal shows the values, the written files do not...
+            ["validate", "bidrag", "--show-values", "--report", "r2.json"],
+            # ... unless asked to.
+            ["validate", "bidrag", "--show-values", "--show-values-in-report", "--report",
+             "r3.json"],
+        ],
+        cwd=tmp_path,
+    )  # fmt: skip
     assert done.returncode == 1
     report = json.loads(done.stdout)
     assert report["summary"] == [s for s in report["summary"] if s["count"] == 30]
@@ -328,20 +342,13 @@ def test_validate_report_masks_and_counts_exactly(tmp_path: Path) -> None:
     (task,) = report["tasks"]
     assert len(task["errors"]) == 3
     assert all(e["cell"] == "[dold]" and "cells" not in e for e in task["errors"])
-    # The frictionless engine reports the same totals, as masked.
-    other = og("validate", "bidrag", "--samples", "3", "--json", "--engine", "frictionless",
-               cwd=tmp_path)  # fmt: skip
     assert other.returncode == 1 and PNR not in other.stdout + other.stderr
     assert json.loads(other.stdout)["summary"] == report["summary"]
     for output in (done.stdout, done.stderr, (tmp_path / "r.html").read_text("utf-8"),
                    (tmp_path / "r.json").read_text("utf-8")):  # fmt: skip
         assert PNR not in output
-    # While drafting: the terminal shows the values, the written files do not.
-    shown = og("validate", "bidrag", "--show-values", "--report", "r2.json", cwd=tmp_path)
     assert shown.returncode == 1 and PNR in shown.stdout + shown.stderr
     assert PNR not in (tmp_path / "r2.json").read_text("utf-8")
-    both = og("validate", "bidrag", "--show-values", "--show-values-in-report", "--report",
-              "r3.json", cwd=tmp_path)  # fmt: skip
     written = json.loads((tmp_path / "r3.json").read_text("utf-8"))
     assert both.returncode == 1 and PNR in json.dumps(written)
     assert written["opengov"]["masking"].startswith("VALUES SHOWN")
