@@ -27,6 +27,7 @@ from peer_support import (
     grants_package,
     library_publish,
     og,
+    og_all,
     ok,
     tree,
     without_timings,
@@ -462,3 +463,39 @@ def test_documented_exit_code_is_reachable(exit_runs: dict[int, Run], code: int)
         # "Nothing is written" when a publish, import or init stops (a validate writes nothing
         # anyway).
         assert run.after == run.before, sorted(set(run.after) ^ set(run.before))
+
+
+RULE_MISTAKES = {
+    # docs/rules.md, each a rules error (exit 4) that names the field and never a value.
+    "skip-name": ("id: {class: public}",
+                  'id: {class: public, identifier_column: {reason: "x", skip: [name]}}'),
+    "names-on-dropped": ("class: secret\n        action: drop",
+                         "class: secret\n        names: public\n        action: drop"),
+    "names-with-scan": ("scan: [personnummer, samordningsnummer, email, phone]}",
+                        'scan: [name], names: public, basis: "2 kap. 1 § TF", reason: "x"}'),
+    "missing-basis": ('        basis: "21 kap. 7 § OSL"\n', ""),
+    "scope-without-reason": (
+        'action: drop\n        basis: "21 kap. 7 § OSL"\n        reason: "Kontaktpersonens '
+        'personnummer publiceras inte"',
+        'action: pseudonymize\n        scope: municipality\n        basis: "21 kap. 7 § OSL"'),
+    "unknown-field": ("action: drop", "action: drop\n      x_typo: {class: public}"),
+    "is-null-not-true-or-false": (
+        "    fields:", "    rows:\n      - drop_when: {field: id, is_null: kanske}\n"
+        '        basis: "22 kap. 1 § OSL"\n    fields:'),
+}  # fmt: skip
+
+
+def test_rules_mistakes_stop_with_exit_4_naming_the_field(tmp_path: Path) -> None:
+    ok("key", "new", "--out", "nyckel.txt", cwd=tmp_path)
+    for name, (old, new) in RULE_MISTAKES.items():
+        assert old in RULES, name
+        grants_package(tmp_path / name, rules=RULES.replace(old, new, 1))
+    runs = og_all(
+        [["publish", name, "--to", "portal", "--key-file", "nyckel.txt"] for name in RULE_MISTAKES],
+        cwd=tmp_path,
+    )
+    for name, done in zip(RULE_MISTAKES, runs, strict=True):
+        assert done.returncode == 4, (name, done.stdout, done.stderr)
+        assert "rules.yaml" in done.stderr, (name, done.stderr)
+        assert PNR not in done.stdout + done.stderr
+    assert not (tmp_path / "portal").exists()
