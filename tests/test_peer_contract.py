@@ -398,9 +398,10 @@ EXITS = {
 # Reached elsewhere in the peer suite: 0 and 2 above; 8 and 40-46 in test_peer_publish.py
 # (tampered portals); 50 in test_peer_import.py.
 ELSEWHERE = {0, 2, 8, 40, 41, 42, 43, 44, 45, 46, 50}
-# Not reachable here: 11-14 need a CKAN, 63 a PostgreSQL refusing credentials, 32 an
-# address-space limit (tests/test_hostile_*.py), and 70 is a bug.
-NOT_HERE = {11, 12, 13, 14, 32, 63, 70}
+# Not reachable here: 130 and 143 need a signal mid-run (tests/test_redteam_signals.py),
+# 11-14 a CKAN, 63 a PostgreSQL refusing credentials, 32 an address-space limit
+# (tests/test_hostile_*.py), and 70 is a bug.
+NOT_HERE = {11, 12, 13, 14, 32, 63, 70, 130, 143}
 
 
 def test_every_documented_exit_code_has_a_peer_test_or_a_reason() -> None:
