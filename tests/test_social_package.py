@@ -479,3 +479,69 @@ def test_example_package_content() -> None:
         if decision["classification"] != "official":
             assert record_id not in published_ids
     assert not [r for r in published["posts"] if r["classification"] != "official"]
+
+
+def _edited_export(tmp_path: Path, edits: dict[str, tuple[str, str]]) -> Path:
+    """The X export with some tweets changed: id -> (field, new value)."""
+    export = tmp_path / f"x-edited-{len(list(tmp_path.iterdir()))}"
+    shutil.copytree(TWITTER, export)
+    for name in ("tweets.js", "tweets-part1.js"):
+        path = export / "data" / name
+        prefix, _, body = path.read_text(encoding="utf-8").partition("= ")
+        tweets = json.loads(body)
+        for item in tweets:
+            tweet = item["tweet"]
+            if tweet["id_str"] in edits:
+                field, value = edits[tweet["id_str"]]
+                tweet[field] = value
+        path.write_text(prefix + "= " + json.dumps(tweets, ensure_ascii=False), encoding="utf-8")
+    return export
+
+
+def test_a_decision_is_reopened_when_the_records_content_changes(tmp_path: Path) -> None:
+    """A decision is about what a person read: a post edited since (same id, new text) is
+    undecided again, whichever way it was decided, and is not published; a post whose likes
+    changed keeps its decision. Importing the edited export again changes nothing."""
+    out = tmp_path / "pkg"
+    import_twitter(TWITTER, account="X", account_type="official", out=out)
+    first = {r["platform_post_id"]: r for r in rows(out / "posts.csv")}
+    exported = "".join(
+        (TWITTER / "data" / name).read_text(encoding="utf-8")
+        for name in ("tweets.js", "tweets-part1.js")
+    )
+    ids = sorted(pid for pid in first if f'"id_str": "{pid}"' in exported)[:3]
+    assert len(ids) == 3
+    decisions = tmp_path / "decisions.csv"
+    decisions.write_text(
+        "record_id,classification,classified_by,reason\n"
+        f"{first[ids[0]]['record_id']},private,Registrator,Privat hälsning\n"
+        f"{first[ids[1]]['record_id']},official,Registrator,Om nämndens beslut\n"
+        f"{first[ids[2]]['record_id']},private,Registrator,Privat\n",
+        encoding="utf-8",
+    )
+    classify(out, decisions)
+    edited = _edited_export(
+        tmp_path,
+        {
+            ids[0]: ("full_text", "Ändrad text efter beslutet, ring 070-123 45 67"),
+            ids[1]: ("full_text", "Ny text som ingen har läst"),
+            ids[2]: ("favorite_count", "99"),
+        },
+    )
+    result = import_twitter(edited, account="X", account_type="official", out=out)
+    assert result.posts.reopened == 2
+    assert result.to_dict()["posts"]["reopened"] == 2
+    after = {r["platform_post_id"]: r for r in rows(out / "posts.csv")}
+    for pid in ids[:2]:
+        assert after[pid]["classification"] == "undecided"
+        assert not after[pid]["classified_by"].startswith("opengov import")
+        assert "Registrator" in after[pid]["reason"]
+    assert after[ids[2]]["classification"] == "private"  # only its likes changed
+    assert after[ids[2]]["favorite_count"] == "99"
+    published = {r["platform_post_id"] for r in publishable(out)["posts"]}
+    assert not published & set(ids)
+    # Again, and once more: the reopened records wait for a person, byte for byte the same.
+    before = snapshot(out)
+    again = import_twitter(edited, account="X", account_type="official", out=out)
+    assert again.posts.reopened == 0
+    assert snapshot(out) == before

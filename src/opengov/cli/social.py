@@ -61,6 +61,12 @@ def _summary(result: ImportResult) -> str:
         "  package " + counts("posts", result.posts.by_classification),
         "  package " + counts("comments", result.comments.by_classification),
     ]
+    reopened = result.posts.reopened + result.comments.reopened
+    if reopened:
+        lines.append(
+            f"  REOPENED: {reopened} decided record(s) changed since the decision and are "
+            "undecided again (not published until someone decides)"
+        )
     if result.rules == "kept":
         lines.append("  rules.yaml was edited by hand and has been kept as it is")
     else:

@@ -31,6 +31,7 @@ from opengov.importers.social.records import (
     COMMENT_SCHEMA_FILE,
     POST_FIELDS,
     POST_SCHEMA_FILE,
+    REOPENED_BY,
     AccountType,
     FieldSpec,
     Row,
@@ -97,12 +98,16 @@ class ResourceCounts:
     updated: int
     total: int
     by_classification: dict[str, int]
+    # Records a person had decided whose content this export changed (an edited post): the
+    # decision was about text that is gone, so they are undecided again (REOPENED_BY).
+    reopened: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "read": self.read,
             "added": self.added,
             "updated": self.updated,
+            "reopened": self.reopened,
             "total": self.total,
             "by_classification": dict(self.by_classification),
         }
@@ -243,24 +248,66 @@ def _read_rows(path: Path, specs: Sequence[FieldSpec]) -> dict[str, Row]:
 # --- merging -----------------------------------------------------------------------------
 
 
-def merge_rows(existing: Mapping[str, Row], new: Iterable[Row]) -> tuple[list[Row], int, int]:
+# What a person reads to decide whether a record is a public record: when any of these
+# changed under the same id (X lets posts be edited), the decision is not carried over.
+# Counts, the deletion flag and the export file it came from change without changing that.
+DECIDED_ON = (
+    "text", "title", "author", "attachments", "urls", "mentions", "hashtags",
+    "in_reply_to_account", "in_reply_to_external", "is_retweet", "direction",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Merged:
+    rows: list[Row]
+    added: int
+    updated: int
+    reopened: int
+
+
+def merge_rows(existing: Mapping[str, Row], new: Iterable[Row]) -> Merged:
     """Existing rows, with new records added and re-imported ones refreshed.
 
-    A classification somebody decided (anything not set by the importer) survives; records
-    missing from the newer export stay, since removal from the platform is not disposal.
+    A classification somebody decided (anything not set by the importer) survives while the
+    record's content is what they decided on; records whose content changed become
+    `undecided` again (fail closed: a post decided official and edited since must not publish
+    its new text unread, nor a post decided private fall back to an official account's
+    default). Records missing from the newer export stay, since removal from the platform is
+    not disposal.
     """
     merged = dict(existing)
-    added = updated = 0
+    added = updated = reopened = 0
     for row in new:
         old = merged.get(row["record_id"])
         if old is None:
             added += 1
         else:
             if not is_import_default(old):
-                row = {**row, **{key: old[key] for key in CLASSIFICATION_KEYS}}
+                unchanged = all(old.get(k) == row.get(k) for k in DECIDED_ON)
+                if unchanged or old.get("classified_by") == REOPENED_BY:
+                    # The decision stands, or the record already waits for a new one.
+                    row = {**row, **{key: old[key] for key in CLASSIFICATION_KEYS}}
+                else:
+                    row = {**row, **reopened_classification(old, row)}
+                    reopened += 1
             updated += row != old
         merged[row["record_id"]] = row
-    return sort_rows(merged.values()), added, updated
+    return Merged(sort_rows(merged.values()), added, updated, reopened)
+
+
+def reopened_classification(old: Mapping[str, str], row: Mapping[str, str]) -> dict[str, str]:
+    """`undecided`, saying whose decision on which content was set aside. The time is the
+    record's own (as the importer's defaults), so importing the same export twice gives the
+    same bytes."""
+    return {
+        "classification": "undecided",
+        "classified_by": REOPENED_BY,
+        "classified_at": str(row.get("updated_at") or row.get("created_at") or ""),
+        "reason": (
+            f"Innehållet har ändrats sedan {old.get('classified_by', '')} bedömde posten som "
+            f"{old.get('classification', '')} ({old.get('classified_at', '')}); bedöm den igen"
+        ),
+    }
 
 
 def merge_sources(
@@ -529,10 +576,9 @@ def _merge_into(
     pseudonymize = (
         bool(os.environ.get(KEY_ENV)) if pseudonymize_authors is None else (pseudonymize_authors)
     )
-    posts, p_added, p_updated = merge_rows(existing.posts, (p.to_row() for p in parsed.posts))
-    comments, c_added, c_updated = merge_rows(
-        existing.comments, (c.to_row() for c in parsed.comments)
-    )
+    merged_posts = merge_rows(existing.posts, (p.to_row() for p in parsed.posts))
+    merged_comments = merge_rows(existing.comments, (c.to_row() for c in parsed.comments))
+    posts, comments = merged_posts.rows, merged_comments.rows
     sources = merge_sources(existing.descriptor, parsed, account)
     files = package_files(
         existing.descriptor, info or PackageInfo(), out, sources, posts, comments, own
@@ -558,14 +604,20 @@ def _merge_into(
         files_read=tuple(parsed.files),
         files=tuple(parsed.reports),
         posts=ResourceCounts(
-            len(parsed.posts), p_added, p_updated, len(posts), count_by_classification(posts)
+            len(parsed.posts),
+            merged_posts.added,
+            merged_posts.updated,
+            len(posts),
+            count_by_classification(posts),
+            merged_posts.reopened,
         ),
         comments=ResourceCounts(
             len(parsed.comments),
-            c_added,
-            c_updated,
+            merged_comments.added,
+            merged_comments.updated,
             len(comments),
             count_by_classification(comments),
+            merged_comments.reopened,
         ),
         own_accounts=own,
         author_action=None

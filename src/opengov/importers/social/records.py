@@ -31,6 +31,10 @@ COMMENT_DIRECTIONS: tuple[Direction, ...] = ("own_comment", "received_comment", 
 # Classification defaults written by the importer start with this; anything else came from a
 # person's decision (opengov classify) and survives a re-import.
 IMPORT_DECIDER = "opengov import"
+# Who set a decided record back to `undecided` because its content changed since the
+# decision (importers/social/package.py). Not IMPORT_DECIDER's prefix: a later import must not
+# treat it as a default it may replace (an official account's default would publish it).
+REOPENED_BY = "opengov: innehållet ändrat efter beslutet"
 
 POST_SCHEMA_FILE = "schemas/social-media-post.json"
 COMMENT_SCHEMA_FILE = "schemas/social-media-comment.json"
