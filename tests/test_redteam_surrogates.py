@@ -64,23 +64,46 @@ def _sub(path: Path, pattern: str, replacement: str) -> None:
 
 
 @pytest.mark.usefixtures("key_env")
-@pytest.mark.parametrize("platform", ["facebook", "twitter"])
-def test_exports_with_a_lone_surrogate_fail_as_broken_exports(
-    tmp_path: Path, platform: str
-) -> None:
-    if platform == "facebook":
-        export = shutil.copytree(FB_2023, tmp_path / "export")
-        posts = next(export.rglob("your_posts*.json"))
-        _sub(posts, r'"post": "', r'"post": "\\udc80')
-    else:
-        export = shutil.copytree(X_2024, tmp_path / "export")
-        _sub(export / "data" / "tweets.js", r'"full_text": "', r'"full_text": "\\ud83d')
+def test_a_facebook_export_with_a_lone_surrogate_fails_as_a_broken_export(tmp_path: Path) -> None:
+    export = shutil.copytree(FB_2023, tmp_path / "export")
+    posts = next(export.rglob("your_posts*.json"))
+    _sub(posts, r'"post": "', r'"post": "\\udc80')
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["import", platform, str(export), "--account", "Kommunen",
+    result = CliRunner().invoke(cli, ["import", "facebook", str(export), "--account", "Kommunen",
                                       "--account-type", "official", "--out", str(out)])  # fmt: skip
     assert result.exit_code == ImportFailed.exit_code, result.output
     assert "lone UTF-16 surrogate" in result.output
     assert not out.exists()
+
+
+@pytest.mark.usefixtures("key_env")
+@pytest.mark.parametrize("where", ["tweets.js", "tweets-part1.js"])
+@pytest.mark.parametrize("half", ["\\ud83d", "\\udc80", "\\uD83D\\uD83D"])
+def test_an_x_archive_with_half_an_emoji_imports_it_replaced_and_reported(
+    tmp_path: Path, where: str, half: str
+) -> None:
+    """X cuts texts at 140 characters and can cut an emoji in two: the archive holds half of
+    it, a lone surrogate. The steward cannot mend X's export, so the broken character becomes
+    U+FFFD, every post is imported, and the file's report says how many were replaced."""
+    export = shutil.copytree(X_2024, tmp_path / "export")
+    # re.sub reads backslashes in the replacement: each is written doubled.
+    _sub(export / "data" / where, r'"full_text": "', r'"full_text": "' + half.replace("\\", r"\\"))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["import", "twitter", str(export), "--account", "Kommunen",
+                                      "--account-type", "official", "--out", str(out),
+                                      "--json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    clean = json.loads(CliRunner().invoke(cli, ["import", "twitter", str(X_2024), "--account",
+                                                "Kommunen", "--account-type", "official",
+                                                "--out", str(tmp_path / "clean"), "--json"]
+                                          ).output)  # fmt: skip
+    assert report["posts"]["read"] == clean["posts"]["read"]
+    replaced = half.count("\\u")
+    notes = {f["path"]: f.get("note") for f in report["files"]}
+    assert f"{replaced} broken character(s) replaced" in str(notes[f"data/{where}"])
+    texts = (out / "posts.csv").read_text(encoding="utf-8")
+    assert texts.count("\ufffd") == replaced
 
 
 @pytest.mark.parametrize("where", ["title", "description", "field title"])

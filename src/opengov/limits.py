@@ -80,6 +80,35 @@ def _lone_surrogate(value: Any) -> str | None:
     return None
 
 
+_LONE = re.compile("[\ud800-\udfff]")
+
+
+def replace_lone_surrogates(value: Any) -> tuple[Any, int]:
+    """`value` with every lone surrogate in its strings and keys replaced by U+FFFD, and how
+    many there were. X writes half an emoji where it cut a text at 140 characters (a
+    retweet's, a mention's name); the character was broken before the export was made."""
+    count = 0
+
+    def fix(item: Any) -> Any:
+        nonlocal count
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                fixed, n = _LONE.subn("\ufffd", item)
+                count += n
+                return fixed
+            return item
+        if isinstance(item, list):
+            return [fix(v) for v in item]
+        if isinstance(item, dict):
+            return {fix(k): fix(v) for k, v in item.items()}
+        return item
+
+    # Depth is bounded by check_depth before this runs.
+    return fix(value), count
+
+
 def check_unicode(value: Any, text: str | bytes, start: int = 0, end: int | None = None) -> None:
     """`json.JSONDecodeError` (at the first surrogate escape) when a string parsed from `text`
     holds a lone surrogate: it is not Unicode text, and writing it anywhere would fail. The
@@ -134,9 +163,17 @@ def load_json(text: str | bytes, what: str, *, max_depth: int = MAX_JSON_DEPTH) 
 
 
 def raw_decode_json(
-    text: str, start: int, what: str, *, max_depth: int = MAX_JSON_DEPTH
+    text: str,
+    start: int,
+    what: str,
+    *,
+    max_depth: int = MAX_JSON_DEPTH,
+    repaired: list[int] | None = None,
 ) -> tuple[Any, int]:
-    """`json.JSONDecoder().raw_decode` (a JSON value inside other text) with the same limits."""
+    """`json.JSONDecoder().raw_decode` (a JSON value inside other text) with the same limits.
+
+    A lone surrogate is refused, unless `repaired` is given: then each is replaced by U+FFFD
+    and their number added to `repaired[0]` (for the caller's report)."""
     try:
         value, end = json.JSONDecoder().raw_decode(text, start)
     except json.JSONDecodeError:
@@ -148,6 +185,9 @@ def raw_decode_json(
             f"{what} holds a number longer than Python reads (4,300 digits)"
         ) from None
     check_depth(value, what, max_depth)
+    if repaired is not None and _SURROGATE_ESCAPE.search(text, start, end):
+        value, count = replace_lone_surrogates(value)
+        repaired[0] += count
     check_unicode(value, text, start, end)
     return value, end
 

@@ -26,6 +26,7 @@ from opengov.importers.social.twitter import (
     mentions_in,
     parse_js_assignment,
     parse_twitter_date,
+    repair_note,
     tweet_post,
     unescape,
 )
@@ -55,7 +56,10 @@ def read(
     reports: dict[str, FileReport] = {}
     counts: dict[str, int] = {}
     for name in sorted(n for n in names if roles[n] == "grailbird_month"):
-        value = parse_js_assignment(load_json_text(export, name), name, export.label, _MONTH)
+        repaired = [0]
+        value = parse_js_assignment(
+            load_json_text(export, name), name, export.label, _MONTH, repaired
+        )
         if not isinstance(value, list):
             raise ImportFailed(f"{export.label}: {name} does not hold a list of posts")
         sha = export.files_read[name].sha256
@@ -65,7 +69,11 @@ def read(
             posts.setdefault(post.record_id, post)
         counts[name] = len(value)
         reports[name] = FileReport(
-            name, "read", "posts of one month (pre-2019 archive)", len(value)
+            name,
+            "read",
+            "posts of one month (pre-2019 archive)",
+            len(value),
+            repair_note(repaired),
         )
     for name in sorted(n for n in names if roles[n] == "grailbird_csv"):
         rows = _csv_rows(export, name)

@@ -84,14 +84,21 @@ class Context:
         return bool(user_id) and user_id in self.own_ids
 
 
-def parse_js_assignment(text: str, name: str, label: str, prefix: re.Pattern[str]) -> Any:
-    """The one JSON value assigned by a data file, without running it."""
+def parse_js_assignment(
+    text: str,
+    name: str,
+    label: str,
+    prefix: re.Pattern[str],
+    repaired: list[int] | None = None,
+) -> Any:
+    """The one JSON value assigned by a data file, without running it. With `repaired`, lone
+    surrogates (half an emoji) become U+FFFD and are counted there (`raw_decode_json`)."""
     text = text.lstrip("\ufeff")
     start = prefix.match(text)
     if start is None:
         raise ImportFailed(f"{label}: {name} does not start with the expected assignment")
     try:
-        value, end = raw_decode_json(text, start.end(), f"{label}: {name}")
+        value, end = raw_decode_json(text, start.end(), f"{label}: {name}", repaired=repaired)
     except json.JSONDecodeError as exc:
         raise ImportFailed(
             f"{label}: {name} is not valid JSON after its assignment (line {exc.lineno}, "
@@ -107,11 +114,11 @@ def parse_js_assignment(text: str, name: str, label: str, prefix: re.Pattern[str
     return value
 
 
-def parse_ytd(text: str, name: str, label: str) -> list[Any]:
+def parse_ytd(text: str, name: str, label: str, repaired: list[int] | None = None) -> list[Any]:
     """The JSON array assigned in a `window.YTD.<x>.partN = [...]` file, without running it."""
     if _PREFIX.match(text.lstrip("\ufeff")) is None:
         raise ImportFailed(f"{label}: {name} does not start with window.YTD.<name>.part<N> =")
-    value = parse_js_assignment(text, name, label, _PREFIX)
+    value = parse_js_assignment(text, name, label, _PREFIX, repaired)
     if not isinstance(value, list):
         raise ImportFailed(f"{label}: {name} does not hold a list")
     return value
@@ -151,6 +158,16 @@ def _count(value: Any, where: str, key: str) -> int | None:
     else:
         raise ImportFailed(f"{where}: {key} is not a whole number")
     return number
+
+
+def repair_note(repaired: list[int]) -> str | None:
+    """The file report's note on the broken characters replaced while reading it."""
+    if not repaired[0]:
+        return None
+    return (
+        f"{repaired[0]} broken character(s) replaced by U+FFFD (half an emoji, where X cut "
+        "a text short)"
+    )
 
 
 def unescape(text: str) -> str:

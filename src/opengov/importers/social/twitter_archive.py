@@ -22,6 +22,7 @@ from opengov.importers.social.twitter import (
     Context,
     parse_js_assignment,
     parse_ytd,
+    repair_note,
     tweet_post,
 )
 from opengov.importers.social.twitter_notes import join_notes, read_notes
@@ -102,7 +103,8 @@ def read(
     counts: dict[str, int] = {}
     for role, what in _POST_ROLES.items():
         for name in _ordered(n for n in names if roles[n] == role):
-            items = parse_ytd(load_json_text(export, name), name, export.label)
+            repaired = [0]
+            items = parse_ytd(load_json_text(export, name), name, export.label, repaired)
             sha = export.files_read[name].sha256
             for position, item in enumerate(items, start=1):
                 where = f"{export.label}: {name}, entry {position}"
@@ -118,7 +120,7 @@ def read(
                     )
                 add(posts, post)
             counts[name] = len(items)
-            reports[name] = FileReport(name, "read", what, len(items))
+            reports[name] = FileReport(name, "read", what, len(items), repair_note(repaired))
     for role in ("notes", "deleted_notes"):
         for name in _ordered(n for n in names if roles[n] == role):
             notes = read_notes(export, name)
