@@ -4,6 +4,7 @@ hold no value from it, and publish only after a person has classified every fiel
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -234,8 +235,10 @@ def tables(draw: st.DrawFn) -> tuple[list[list[str]], dict[str, str], str, str]:
                 "text": "string"}  # fmt: skip
     types = {h: expected[k] for h, k in zip(header, kinds, strict=True)}
     delimiter = draw(st.sampled_from([";", ",", "\t", "|"]))
-    encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "cp1252"]))
-    return [header, *rows], types, delimiter, encoding
+    # UTF-16 and UTF-32 with a byte order mark: Excel's "Unicode text" and some ledgers.
+    encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "utf-16", "utf-32"]))
+    ending = draw(st.sampled_from(["\r\n", "\n", "\r"]))
+    return [header, *rows], types, delimiter, encoding, ending
 
 
 @given(table=tables())
@@ -243,10 +246,10 @@ def tables(draw: st.DrawFn) -> tuple[list[list[str]], dict[str, str], str, str]:
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 def test_a_draft_validates_against_its_own_data(tmp_path: Path, table: Any) -> None:
-    rows, types, delimiter, encoding = table
+    rows, types, delimiter, encoding, ending = table
     folder = Path(tempfile.mkdtemp(dir=tmp_path))
     buffer = io.StringIO()
-    csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    csv.writer(buffer, delimiter=delimiter, lineterminator=ending).writerows(rows)
     source = folder / "data.csv"
     source.write_bytes(buffer.getvalue().encode(encoding))
     out = folder / "pkg"
@@ -259,6 +262,7 @@ def test_a_draft_validates_against_its_own_data(tmp_path: Path, table: Any) -> N
         assert got == expected or expected == "string", (title, got, expected)
     report = validate(out)
     assert report.valid, report.to_dict()
+    assert report.results[0].rows == len(rows) - 1
 
 
 # --- memory: init adds a bounded amount to what reading the file takes -------------------
@@ -324,3 +328,38 @@ def test_a_type_narrowed_late_is_checked_again_against_the_first_batches() -> No
     assert narrowed(["12", "7"], ["1 000,5"]) == "number (decimal ',', thousands space)"
     assert narrowed(["12", "7"], ["3,5"]) == "number (decimal ',')"
     assert narrowed(["2024-03-01"], ["okänt"]) == "string"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252", "utf-16", "utf-16-be", "utf-32"])
+@pytest.mark.parametrize("ending", ["\r\n", "\n", "\r"])
+@pytest.mark.parametrize(
+    "rows",
+    [
+        # One column of decimal-comma numbers: the commas are not a delimiter.
+        [["Belopp (kr)"], ["1 000,50"], *[["0,25"]] * 30],
+        # `;` in the header, more commas than semicolons in the rows.
+        [["Namn", "Belopp"], *[["Ale, Göteborg, Västra", "1,5"]] * 12],
+    ],
+)
+def test_every_line_end_and_wide_encoding_keeps_the_table(
+    tmp_path: Path, encoding: str, ending: str, rows: list[list[str]]
+) -> None:
+    """A bare carriage return ended no line for the delimiter guess (the whole file was the
+    header, its decimal commas a delimiter), and a UTF-16/32 file's header was rewritten in
+    bytes (a line end cut mid-character: every later read failed, exit 70)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=";", lineterminator=ending).writerows(rows)
+    text = buffer.getvalue()
+    data = codecs.BOM_UTF16_BE + text.encode(encoding) if encoding == "utf-16-be" else None
+    source = tmp_path / "data.csv"
+    source.write_bytes(data if data is not None else text.encode(encoding))
+    result = init_package(source, out=tmp_path / "pkg")
+    assert result.rows == len(rows) - 1
+    if len(rows[0]) > 1:
+        assert result.dialect["delimiter"] == ";"
+    report = validate(tmp_path / "pkg")
+    assert report.valid, report.to_dict()
+    assert report.results[0].rows == len(rows) - 1
+    fields = list(fields_of(tmp_path / "pkg").values())
+    assert [f.get("title") for f in fields] == rows[0]
+    assert fields[-1]["type"] == "number"

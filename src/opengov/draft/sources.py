@@ -9,9 +9,11 @@ by the safe field names) and the converted CSV for a sheet.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
+import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -61,6 +63,9 @@ class CsvSource:
     def write_renamed(self, target: Path, names: list[str]) -> None:
         """The file with its header replaced by `names`; every other byte as it was."""
         skip_lines, _ = header_lines(self.spec, self.dialect)
+        if codecs.lookup(self.encoding).name.startswith(("utf-16", "utf-32")):
+            self._write_renamed_wide(target, names, skip_lines)
+            return
         with self.path.open("rb") as src:
             raw = src.read(1 << 16)
             offset, ending = _after_lines(raw, skip_lines)
@@ -83,6 +88,29 @@ class CsvSource:
                 for block in iter(lambda: src.read(1 << 20), b""):
                     out.write(block)
 
+    def _write_renamed_wide(self, target: Path, names: list[str], skip_lines: int) -> None:
+        """UTF-16 and UTF-32 in characters, not bytes: a line end is two or four bytes there,
+        so cutting at a byte 0x0A split a character and left the header in another encoding
+        than the rows (every later read failed). The codec writes the byte order mark again."""
+        with (
+            self.path.open("r", encoding=self.encoding, newline="") as src,
+            target.open("w", encoding=self.encoding, newline="") as out,
+        ):
+            text = src.read(1 << 16)
+            offset, ending = _after_text_lines(text, skip_lines)
+            while offset < 0 and len(text) < (64 << 20):
+                more = src.read(1 << 20)
+                if not more:
+                    break
+                text += more
+                offset, ending = _after_text_lines(text, skip_lines)
+            if offset < 0:
+                offset, ending = len(text), "\n"
+            csv.writer(out, delimiter=self.dialect.delimiter, lineterminator=ending).writerow(names)
+            out.write(text[offset:])
+            for block in iter(lambda: src.read(1 << 20), ""):
+                out.write(block)
+
 
 def _after_lines(raw: bytes, lines: int) -> tuple[int, str]:
     """Byte offset after `lines` physical lines (\\n, \\r\\n or \\r), and the last ending."""
@@ -102,6 +130,12 @@ def _after_lines(raw: bytes, lines: int) -> tuple[int, str]:
     return pos, ending
 
 
+def _after_text_lines(text: str, lines: int) -> tuple[int, str]:
+    """`_after_lines` on decoded text: each character becomes one byte (line ends stay
+    themselves), so the byte offset is the character offset."""
+    return _after_lines(text.encode("ascii", "replace"), lines)
+
+
 def header_delimiter(path: Path, encoding: str) -> str:
     """The delimiter the header line holds most of (`;` `,` tab `|`; ties go to `,`).
 
@@ -112,7 +146,9 @@ def header_delimiter(path: Path, encoding: str) -> str:
     """
     with path.open("rb") as fh:
         head = fh.read(1 << 16).decode(encoding, "replace")
-    first = head.split("\n", 1)[0]
+    # A bare carriage return ends a line too (classic Mac Excel, some ledgers): splitting on
+    # "\n" alone took the whole file as the header and counted the data's decimal commas.
+    first = re.split(r"\r\n|\r|\n", head, maxsplit=1)[0]
     counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
     best = max(counts, key=lambda d: (counts[d], d == ","))
     if counts[best]:

@@ -160,6 +160,12 @@ def check_declared(path: Path, encoding: str, what: str) -> None:
             f"{what}: file {path.name} is not valid {encoding} (byte offset {exc.start}); "
             "declare the right 'encoding' (for example windows-1252 or utf-8-sig)"
         ) from None
+    except UnicodeError:
+        # Python's utf-16 and utf-32 codecs need a byte order mark to know the byte order.
+        raise InputError(
+            f"{what}: file {path.name} is declared {encoding} but has no byte order mark to "
+            f"say its byte order; declare {encoding}-le or {encoding}-be"
+        ) from None
     if encoding in _SINGLE_BYTE:
         _refuse_mixed(head, 0, path, what)
 
