@@ -35,7 +35,11 @@ def fields_of(package: Path) -> dict[str, dict[str, Any]]:
 
 def classify_all(package: Path) -> None:
     rules = package / "rules.yaml"
-    text = re.sub(r"(?m)^      # ([a-z0-9_]+: \{.*\})$", r"      \1", rules.read_text("utf-8"))
+    text = re.sub(
+        r'(?m)^      # ([a-z0-9_]+: \{.*\}|"[a-z0-9_]+": \{.*\})$',
+        r"      \1",
+        rules.read_text("utf-8"),
+    )
     rules.write_text(text, encoding="utf-8")
 
 
@@ -363,3 +367,29 @@ def test_every_line_end_and_wide_encoding_keeps_the_table(
     fields = list(fields_of(tmp_path / "pkg").values())
     assert [f.get("title") for f in fields] == rows[0]
     assert fields[-1]["type"] == "number"
+
+
+def test_field_names_yaml_reads_as_other_types_are_quoted_in_the_draft(tmp_path: Path) -> None:
+    """A column named `true` (frictionless' table-1MB.csv has one) was drafted as the key
+    `true:`, which YAML reads as the boolean True: the classified field named no field."""
+    words = ["true", "false", "yes", "no", "on", "off", "null", "y", "n", "nan", "inf", "x"]
+    source = tmp_path / "ord.csv"
+    source.write_text(
+        ",".join(words)
+        + "\n"
+        + "\n".join(",".join(str(i * 13 + j) for j in range(12)) for i in range(3))
+        + "\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "pkg"
+    init_package(source, out=out)
+    rules = yaml.safe_load((out / "rules.yaml").read_text("utf-8"))
+    assert rules["resources"]["ord"]["fields"] is None  # a draft: every rule a comment
+    classify_all(out)
+    fields = yaml.safe_load((out / "rules.yaml").read_text("utf-8"))["resources"]["ord"]["fields"]
+    assert list(fields) == words
+    portal = tmp_path / "portal"
+    done = CliRunner().invoke(cli, ["publish", str(out), "--to", str(portal)])
+    assert done.exit_code == 0, done.output
+    published = pq.read_table(portal / "ord" / "data" / "ord.parquet")
+    assert published.column_names == words and published.num_rows == 3

@@ -82,6 +82,24 @@ def test_row_rule_needs_basis_and_one_condition() -> None:
         parse_rules(rules)
 
 
+@pytest.mark.parametrize("word", ["true", "True", "false", "yes", "No", "on", "OFF", "null", "~"])
+def test_a_field_key_yaml_reads_as_no_text_is_refused_with_advice(
+    tmp_path: Path, word: str
+) -> None:
+    """An unquoted `on:` is the boolean True to YAML: the word is lost, so no field matched and
+    the message said `True`, which the steward never wrote."""
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        f"version: 1\nresources:\n  t:\n    fields:\n      {word}: {{class: public}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(RulesError, match="quote the field name"):
+        load_rules(path)
+    quoted = path.read_text("utf-8").replace(f"      {word}:", f'      "{word}":')
+    path.write_text(quoted, encoding="utf-8")
+    assert list(load_rules(path).resources["t"].fields) == [word]
+
+
 def test_version_is_required() -> None:
     rules = copy.deepcopy(STAFF_RULES)
     rules["version"] = 2

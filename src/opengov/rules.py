@@ -625,6 +625,14 @@ def _resource_rules(
         problems.add(f"{where}: 'fields' must map field names to rules")
         fields = {}
     for fname, fspec in fields.items():
+        if fname is None or isinstance(fname, bool):
+            # YAML reads an unquoted true/false/yes/no/on/off/null key as no text at all: the
+            # word the steward wrote is lost, so only quoting it can name the field.
+            problems.add(
+                f"{where}: a field key YAML reads as {fname!r} (an unquoted true, false, yes, "
+                'no, on, off or null); quote the field name, e.g. "on": {class: public}'
+            )
+            continue
         rule = _field_rule(rname, str(fname), fspec, top, problems)
         if rule is not None:
             res.fields[str(fname)] = rule

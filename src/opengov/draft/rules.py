@@ -147,7 +147,10 @@ def _quoted(text: str) -> str:
 def _yaml(value: Any) -> str:
     """A YAML flow value: plain words as they are, other strings JSON-quoted (valid YAML)."""
     if isinstance(value, str):
-        if re.fullmatch(r"[a-z][a-z0-9_]*", value) and value not in ("yes", "no", "null"):
+        # YAML reads some plain words as other types (true, on, off, no, null: a field named
+        # `true` became the key True, which names no field), so a word stays plain only when
+        # it reads back as itself.
+        if re.fullmatch(r"[a-z][a-z0-9_]*", value) and yaml.safe_load(value) == value:
             return value
         return _quoted(value)
     if isinstance(value, list):
@@ -186,12 +189,13 @@ def render_rules(resource: str, fields: Sequence[FieldDraft], *, command: str) -
         advice = advise(draft)
         if index:
             lines.append("")
-        heading = f"      # {draft.name}"
+        key = _yaml(draft.name)
+        heading = f"      # {key}"
         if draft.title and draft.title != draft.name:
             heading += f" ({_yaml(draft.title)})"
         lines.append(f"{heading}: {', '.join((draft.type, *draft.facts))}")
         lines.extend(f"      #   {note}" for note in advice.notes)
-        lines.append(f"      # {draft.name}: {_yaml(advice.suggestion)}")
+        lines.append(f"      # {key}: {_yaml(advice.suggestion)}")
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
