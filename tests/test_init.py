@@ -11,6 +11,7 @@ import io
 import json
 import re
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -393,3 +394,43 @@ def test_field_names_yaml_reads_as_other_types_are_quoted_in_the_draft(tmp_path:
     assert done.exit_code == 0, done.output
     published = pq.read_table(portal / "ord" / "data" / "ord.parquet")
     assert published.column_names == words and published.num_rows == 3
+
+
+@st.composite
+def long_numbers(draw: Any) -> tuple[list[str], bool]:
+    """A column of numbers written as exports do, some longer than a float or int64 holds."""
+    digits = draw(st.integers(min_value=1, max_value=24))
+    comma = draw(st.booleans())
+    cells = []
+    for _ in range(draw(st.integers(min_value=1, max_value=6))):
+        whole = str(draw(st.integers(min_value=10 ** (digits - 1), max_value=10**digits - 1)))
+        sign = draw(st.sampled_from(["", "-"]))
+        cells.append(sign + whole + (",5" if comma else ""))
+    return cells, comma
+
+
+@given(column=long_numbers())
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_published_numbers_are_the_numbers_written(tmp_path: Path, column: Any) -> None:
+    """A number of more digits than a float keeps was drafted as `number` and published
+    rounded (12345678901234567890 as 1.2345678901234567e19), and a 17-digit integer column
+    ended the publish in an internal error (the page's profile cast it to a float)."""
+    cells, _ = column
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    source = folder / "belopp.csv"
+    lines = ["nr;belopp", *(f"{i};{cell}" for i, cell in enumerate(cells, 1))]
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = folder / "pkg"
+    init_package(source, out=out)
+    classify_all(out)
+    portal = folder / "portal"
+    done = CliRunner().invoke(cli, ["publish", str(out), "--to", str(portal)])
+    assert done.exit_code == 0, done.output
+    published = pq.read_table(portal / "belopp" / "data" / "belopp.parquet").column("belopp")
+    for cell, value in zip(cells, published.to_pylist(), strict=True):
+        if isinstance(value, str):
+            assert value == cell
+        else:
+            assert Decimal(repr(value)) == Decimal(cell.replace(",", ".")), (cell, value)

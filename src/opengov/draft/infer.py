@@ -25,7 +25,12 @@ _SPACES = " \u00a0\u202f"
 TRUE_VALUES = ["ja", "Ja", "JA", "true", "True", "TRUE"]
 FALSE_VALUES = ["nej", "Nej", "NEJ", "false", "False", "FALSE"]
 _BOOLEAN = r"^(?:ja|Ja|JA|nej|Nej|NEJ|true|True|TRUE|false|False|FALSE)$"
-_INTEGER = r"^-?(?:0|[1-9][0-9]{0,17})$"
+# At most 18 digits, which every int64 holds (19 may not: 9999999999999999999).
+_INTEGER = r"^-?(?:0|[1-9][0-9]{0,16})$"
+# A float64 keeps 15 significant digits exactly: a longer "number" (a 20-digit reference, an
+# account number past int64) was published rounded, 12345678901234567890 as 1.2345678901234567e19.
+# Such a column stays text.
+_FLOAT_DIGITS = 15
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-%m-%Y", "%Y%m%d")
 _DATE_SHAPES = {
     "%Y-%m-%d": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
@@ -119,6 +124,11 @@ def _all_match(values: pa.Array, pattern: str) -> bool:
     return bool(pc.all(pc.match_substring_regex(values, pattern=pattern)).as_py())
 
 
+def _float_exact(values: pa.Array) -> bool:
+    digits = pc.utf8_length(pc.replace_substring_regex(values, pattern="[^0-9]", replacement=""))
+    return int(pc.max(digits).as_py() or 0) <= _FLOAT_DIGITS
+
+
 _WIDTHS = {"Y": 4, "m": 2, "d": 2, "H": 2, "M": 2, "S": 2}
 _PARTS = {"m": pc.month, "d": pc.day, "H": pc.hour, "M": pc.minute}
 
@@ -167,7 +177,9 @@ def fits(guess: Guess, values: pa.Array) -> bool:
     if guess.type == "integer":
         return _all_match(values, _INTEGER)
     if guess.type == "number":
-        return _all_match(values, (guess.number or NumberStyle()).pattern())
+        return _all_match(values, (guess.number or NumberStyle()).pattern()) and _float_exact(
+            values
+        )
     # The ISO date is Table Schema's default format: declared without one, checked with it.
     fmt = guess.format or "%Y-%m-%d"
     if guess.type == "date":

@@ -297,7 +297,9 @@ class _Histogram:
         while max(abs(low), abs(high)) / _width_value(self.width) > 2.0**52:
             self._coarsen()
         w = _width_value(self.width)
-        floats = values.cast(pa.float64())
+        # An int64 past 2**53 has no exact float: pyarrow's safe cast refused it (exit 70 on a
+        # 17-digit number column); the nearest float is what a histogram needs.
+        floats = values.cast(pa.float64(), safe=False)
         keys = pc.floor(pc.divide(floats, w)).cast(pa.int64())
         # x / w rounds; the bin shown is [key * w, (key + 1) * w), so put x where it shows.
         keys = pc.if_else(pc.greater(pc.multiply(keys.cast(pa.float64()), w), floats),
@@ -546,7 +548,7 @@ class _Column:
             if len(present) == 0:
                 return
         low, high = self._bounds(present)
-        self.total += float(pc.sum(present.cast(pa.float64())).as_py() or 0.0)
+        self.total += float(pc.sum(present.cast(pa.float64(), safe=False)).as_py() or 0.0)
         self.counted += len(present)
         if not self.unique:
             self.distinct.add(_number_hashes(pc.unique(present)))
