@@ -434,3 +434,63 @@ def test_published_numbers_are_the_numbers_written(tmp_path: Path, column: Any) 
             assert value == cell
         else:
             assert Decimal(repr(value)) == Decimal(cell.replace(",", ".")), (cell, value)
+
+
+_TABLE = [["Region", "2022", "2023"], ["0114 Upplands Väsby", "47820", "48000"],
+          ["0115 Vallentuna", "34400", "34900"], ["0117 Österåker", "46600", "47200"]]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "above",
+    [
+        ["sep=;"],  # Excel's hint line
+        ['"Folkmängd efter region och år"', ""],  # SCB: a title, a blank line
+        ["Folkmängd efter region och år", "Källa: SCB", "", ""],
+        ["# Kolada, uttag 2024-01-15", "# kommun, år"],  # comments (a comma in them too)
+    ],
+)
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252", "utf-16"])
+@pytest.mark.parametrize("ending", ["\r\n", "\n", "\r"])
+def test_lines_above_the_header_are_left_out(
+    tmp_path: Path, above: list[str], encoding: str, ending: str
+) -> None:
+    """A title or Excel's sep= line above the header was read as the header: the table became
+    one column of whole lines (or the real header a data row), with exit 0."""
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=";", lineterminator=ending).writerows(_TABLE)
+    source = tmp_path / "folkmangd.csv"
+    source.write_bytes((ending.join(above) + ending + buffer.getvalue()).encode(encoding))
+    out = tmp_path / "pkg"
+    result = CliRunner().invoke(cli, ["init", str(source), "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    drafted = json.loads(result.output)
+    assert drafted["lines_above_header"] == len(above)
+    assert drafted["rows"] == len(_TABLE) - 1
+    assert [f.get("title", f["name"]) for f in fields_of(out).values()] == _TABLE[0]
+    report = validate(source)
+    assert report.valid and report.results[0].rows == len(_TABLE) - 1
+    assert any("header is on line" in w for w in report.results[0].warnings)
+    classify_all(out)
+    portal = tmp_path / "portal"
+    done = CliRunner().invoke(cli, ["publish", str(out), "--to", str(portal)])
+    assert done.exit_code == 0, done.output
+    table = pq.read_table(portal / "folkmangd" / "data" / "folkmangd.parquet")
+    assert table.column("region").to_pylist() == [row[0] for row in _TABLE[1:]]
+    assert table.column("f_2023").to_pylist() == [int(row[2]) for row in _TABLE[1:]]
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["Namn", "Andersson, Anna", "Berg, Bo", "Ceder, Cecilia"],  # one column, commas in it
+        ["Belopp", "1,5", "2,25", "3,75"],
+        ["Kommentar", "", "Ja, det stämmer", "Nej, inte alls"],  # a blank row, no title
+        ["# nr", "1", "2", "3"],  # a header starting with "#", no delimiter anywhere
+    ],
+)
+def test_a_one_column_table_is_not_taken_for_a_title(tmp_path: Path, lines: list[str]) -> None:
+    source = tmp_path / "en.csv"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = init_package(source, out=tmp_path / "pkg")
+    assert result.lines_above_header == 0
+    assert result.rows == len(lines) - 1 and len(result.fields) == 1

@@ -50,6 +50,12 @@ def summary(result: InitResult) -> str:
         f"{len(result.fields)} fields ({result.format}{encoding}{dialect})"
         + ("" if result.changed else " (unchanged: nothing rewritten)")
     ]
+    if result.lines_above_header:
+        lines.append(
+            f"  header on line {result.lines_above_header + 1}: the "
+            f"{result.lines_above_header} line(s) above it (a title, comments or Excel's sep= "
+            "line) are not part of the table and are left out of the data"
+        )
     width = max(len(f.name) for f in result.fields)
     for f in result.fields:
         title = f"  ({f.title})" if f.title and f.title != f.name else ""

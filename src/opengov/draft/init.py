@@ -83,6 +83,7 @@ class InitResult:
     changed: bool
     rules: str
     unclassified: tuple[str, ...] = field(default=())
+    lines_above_header: int = 0  # a title or Excel's sep= line, left out of the data
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -99,6 +100,7 @@ class InitResult:
             "changed": self.changed,
             "rules": self.rules,
             "unclassified": list(self.unclassified),
+            "lines_above_header": self.lines_above_header,
         }
 
 
@@ -366,6 +368,7 @@ def init_package(
         changed=changed,
         rules="kept" if rules_bytes is not draft else "drafted",
         unclassified=unclassified(rules_bytes, rname, inferred.names),
+        lines_above_header=csv_source.lines_above,
     )
 
 

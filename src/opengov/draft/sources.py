@@ -43,6 +43,8 @@ class CsvSource:
     spec: ResourceSpec
     dialect: CsvDialect
     labels: list[str]
+    # Lines above the header left out (a title, Excel's sep= line): not in the drafted data.
+    lines_above: int = 0
 
     @property
     def encoding(self) -> str:
@@ -136,28 +138,89 @@ def _after_text_lines(text: str, lines: int) -> tuple[int, str]:
     return _after_lines(text.encode("ascii", "replace"), lines)
 
 
+_DELIMITERS = (",", ";", "\t", "|")
+# Excel writes (and reads) a first line `sep=;` naming the delimiter of the lines below it.
+_SEP_HINT = re.compile(r"sep=([,;\t|])")
+# Title lines above a header (SCB and Kolada exports, a `# comment`): at most this many.
+MAX_LINES_ABOVE_HEADER = 10
+
+
+@dataclass(frozen=True)
+class HeaderLayout:
+    """Where the header is: its delimiter, and the lines above it that are not the table."""
+
+    delimiter: str
+    lines_above: int  # physical lines before the header line (a title, Excel's sep= line)
+
+
 def header_delimiter(path: Path, encoding: str) -> str:
-    """The delimiter the header line holds most of (`;` `,` tab `|`; ties go to `,`).
+    return header_layout(path, encoding).delimiter
+
+
+def header_layout(path: Path, encoding: str) -> HeaderLayout:
+    """The header line and the delimiter it holds most of (`;` `,` tab `|`; ties go to `,`).
 
     Labels rarely hold a delimiter, while data cells (free text) often hold commas and
     semicolons, which can mislead a sniffer reading the rows. A header with none of them is a
     one-column file: its delimiter is one that no line of the head holds, so that no cell is
     split (the descriptor declares it, so every reader follows).
+
+    Lines above the header are left out when they cannot be a one-column table's header and
+    rows: Excel's `sep=;` line (it names the delimiter), lines that all start with `#`, or
+    lines without a delimiter that end in a blank line (SCB's and Kolada's title: "Folkmängd
+    efter region och år", then a blank line) above a header and a row of three or more
+    columns each. Read as the header, such a line made the whole table one column, or the real
+    header a data row.
     """
     with path.open("rb") as fh:
         head = fh.read(1 << 16).decode(encoding, "replace")
     # A bare carriage return ends a line too (classic Mac Excel, some ledgers): splitting on
     # "\n" alone took the whole file as the header and counted the data's decimal commas.
-    first = re.split(r"\r\n|\r|\n", head, maxsplit=1)[0]
-    counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
+    lines = re.split(r"\r\n|\r|\n", head.lstrip("\ufeff"), maxsplit=MAX_LINES_ABOVE_HEADER + 2)
+    hint = _SEP_HINT.fullmatch(lines[0])
+    if hint is not None and len(lines) > 2:
+        return HeaderLayout(hint.group(1), 1)
+    for above, line in enumerate(lines[: MAX_LINES_ABOVE_HEADER + 1]):
+        best = None if line.lstrip().startswith("#") else _most_held(line)
+        if best is None:
+            continue
+        if above == 0:
+            return HeaderLayout(best, 0)
+        following = lines[above + 1] if above + 1 < len(lines) else ""
+        if _title_block(lines[:above], line.count(best), following.count(best)):
+            return HeaderLayout(best, above)
+        break
+    return HeaderLayout(_most_held(lines[0]) or _absent(head), 0)
+
+
+def _most_held(line: str) -> str | None:
+    counts = {d: line.count(d) for d in _DELIMITERS}
     best = max(counts, key=lambda d: (counts[d], d == ","))
-    if counts[best]:
-        return best
-    return next((d for d in (",", ";", "\t", "|") if d not in head), ",")
+    return best if counts[best] else None
+
+
+def _absent(head: str) -> str:
+    return next((d for d in _DELIMITERS if d not in head), ",")
+
+
+def _title_block(lines: list[str], in_header: int, in_next: int) -> bool:
+    """Whether `lines`, above a line holding `in_header` delimiters and a next line holding
+    `in_next`, are a title or comments rather than a one-column table's header and rows."""
+    if any(line.count('"') % 2 for line in lines):
+        return False  # a quoted cell continues on the next line
+    filled = [line for line in lines if line.strip()]
+    if not filled or not in_next:
+        return False  # blank lines only are blank rows of the table (reported as such)
+    if all(line.lstrip().startswith("#") for line in filled):
+        return True
+    # A title, a blank line, then a table of three or more columns: one column of free text
+    # ("Ja, det stämmer") holds commas too, but rarely the same two or more on every line.
+    return lines[-1].strip() == "" and in_header == in_next >= 2
 
 
 def open_csv(path: Path, name: str, *, encoding: str | None = None) -> CsvSource:
     encoding = encoding or detect_encoding(path)
+    layout = header_layout(path, encoding)
     spec = ResourceSpec(
         name=name,
         format="csv",
@@ -167,7 +230,11 @@ def open_csv(path: Path, name: str, *, encoding: str | None = None) -> CsvSource
         relpath=path.name,
         encoding=encoding,
         # Declared, not sniffed: spaces after a delimiter are part of the cell, as written.
-        dialect={"delimiter": header_delimiter(path, encoding), "skipInitialSpace": False},
+        dialect={
+            "delimiter": layout.delimiter,
+            "skipInitialSpace": False,
+            **({"headerRows": [layout.lines_above + 1]} if layout.lines_above else {}),
+        },
     )
     if path.stat().st_size == 0:
         raise InputError(f"{path.name} is empty")
@@ -175,7 +242,9 @@ def open_csv(path: Path, name: str, *, encoding: str | None = None) -> CsvSource
     labels = csv_labels(spec, dialect)
     if not labels or all(label == "" for label in labels):
         raise InputError(f"{path.name} has no header row to name the fields")
-    return CsvSource(path=path, spec=spec, dialect=dialect, labels=labels)
+    return CsvSource(
+        path=path, spec=spec, dialect=dialect, labels=labels, lines_above=layout.lines_above
+    )
 
 
 def sheet_to_csv(path: Path, sheet: str | None, target: Path) -> str:

@@ -131,4 +131,9 @@ def _validate_inferred(
     for result in report.results:
         result.place = target.name
         result.warnings.append(INFERRED_WARNING)
+        if drafted.lines_above_header:
+            result.warnings.append(
+                f"the header is on line {drafted.lines_above_header + 1}: the lines above it "
+                "(a title, comments or Excel's sep= line) are not rows and were not validated"
+            )
     return report
