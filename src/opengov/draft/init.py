@@ -278,7 +278,8 @@ def init_package(
         if kind == "xlsx":
             converted = staging.path / ".sheet.csv"
             chosen_sheet = sheet_to_csv(source, sheet, converted)
-            csv_source = open_csv(converted, rname, encoding="utf-8")
+            shown = f"sheet {chosen_sheet!r} of {source.name}"
+            csv_source = open_csv(converted, rname, encoding="utf-8", shown=shown)
         else:
             csv_source = open_csv(source, rname)
         inferred = infer_csv(csv_source)

@@ -218,7 +218,12 @@ def _title_block(lines: list[str], in_header: int, in_next: int) -> bool:
     return lines[-1].strip() == "" and in_header == in_next >= 2
 
 
-def open_csv(path: Path, name: str, *, encoding: str | None = None) -> CsvSource:
+def open_csv(
+    path: Path, name: str, *, encoding: str | None = None, shown: str | None = None
+) -> CsvSource:
+    """`shown` names the source in messages (a sheet is read from a CSV written in staging,
+    whose name means nothing to the steward)."""
+    shown = shown or path.name
     encoding = encoding or detect_encoding(path)
     layout = header_layout(path, encoding)
     spec = ResourceSpec(
@@ -237,11 +242,14 @@ def open_csv(path: Path, name: str, *, encoding: str | None = None) -> CsvSource
         },
     )
     if path.stat().st_size == 0:
-        raise InputError(f"{path.name} is empty")
+        raise InputError(f"{shown} is empty")
     dialect = csv_dialect(spec)
     labels = csv_labels(spec, dialect)
     if not labels or all(label == "" for label in labels):
-        raise InputError(f"{path.name} has no header row to name the fields")
+        raise InputError(
+            f"{shown} has no header row to name the fields (its first row is empty); the "
+            "header must be the first row: delete the rows above it"
+        )
     return CsvSource(
         path=path, spec=spec, dialect=dialect, labels=labels, lines_above=layout.lines_above
     )

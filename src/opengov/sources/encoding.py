@@ -42,6 +42,34 @@ _NOT_CP1252 = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 ENCODING_CHOICES = "utf-8, utf-8-sig, windows-1252, iso-8859-1, utf-16, utf-16-le, utf-32"
 
 
+# What a file named .csv holds when it is not text: a compressed file, or a workbook saved
+# under the wrong name (an .xlsx is a zip archive; an .xls an OLE2 compound file).
+_BINARY_STARTS = (
+    (b"\x1f\x8b", "a gzip-compressed file"),
+    (b"PK\x03\x04", "a zip archive (an .xlsx workbook is one)"),
+    (b"\xfd7zXZ\x00", "an xz-compressed file"),
+    (b"\x28\xb5\x2f\xfd", "a zstd-compressed file"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 workbook (.xls)"),
+)
+
+
+_BZIP2 = re.compile(rb"BZh[1-9]1AY&SY")
+
+
+def refuse_binary(head: bytes, path: Path, what: str) -> None:
+    """A file that starts like a known binary format is refused by name: read as text it
+    ended in a misleading encoding error ("zero bytes: UTF-16?")."""
+    starts = [*_BINARY_STARTS]
+    if _BZIP2.match(head):
+        starts.append((head[:10], "a bzip2-compressed file"))
+    for start, kind in starts:
+        if head.startswith(start):
+            raise InputError(
+                f"{what}: file {path.name} is not a text table: it is {kind}; unpack it or "
+                "save the table as CSV (or give the workbook its own name, .xlsx)"
+            )
+
+
 def bom_encoding(head: bytes) -> str | None:
     """The encoding a byte order mark names (the codec skips the mark), or None."""
     for bom, name in _BOMS:
@@ -95,6 +123,7 @@ def detect_encoding(path: Path, what: str) -> str:
     """
     with path.open("rb") as fh:
         head = fh.read(HEAD_BYTES)
+        refuse_binary(head, path, what)
         marked = bom_encoding(head)
         if marked is not None:
             return marked
@@ -144,6 +173,7 @@ def check_declared(path: Path, encoding: str, what: str) -> None:
     declared as such must look like it: a byte order mark, or zero bytes in its text.
     """
     head = _head(path)
+    refuse_binary(head, path, what)
     if encoding.startswith(_WIDE):
         boms = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
         if not head.startswith(boms) and b"\x00" not in head[:4096]:
