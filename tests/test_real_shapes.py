@@ -246,3 +246,34 @@ def test_a_huge_field_is_read_whole(tmp_path: Path) -> None:
     path.write_bytes(b'id,text\n1,"' + (b"y" * 999 + b"\n") * 300 + b'"\n2,kort\n')
     (result,) = validate(path).results
     assert (result.rows, result.error_count) == (2, 0)
+
+
+@pytest.mark.parametrize(
+    ("last", "noted"),
+    [
+        ("Summa", True),
+        ("SUMMA", True),
+        ("Totalt", True),
+        ("Total", True),
+        ("Totalsumma", True),
+        (" Summa kommunen", True),
+        ("Summan av allt", False),
+        ("Lerum", False),
+        ("", False),
+    ],
+)
+def test_a_total_row_under_the_table_is_noted_and_kept(
+    tmp_path: Path, last: str, noted: bool
+) -> None:
+    """A "Summa" row is a row to every reader (frictionless too): it is published, so the
+    steward is told, never left to find the total counted twice."""
+    path = tmp_path / "budget.csv"
+    rows = ["Förvaltning;Belopp", "Skola;100,00", "Summa;5,00", "Vård;250,00", f"{last};350,00"]
+    path.write_bytes(("\r\n".join(rows) + "\r\n").encode("cp1252"))
+    result = CliRunner().invoke(cli, ["init", str(path), "--out", str(tmp_path / "pkg"), "--json"])
+    assert result.exit_code == 0, result.output
+    drafted = json.loads(result.output)
+    assert (drafted["rows"], drafted["total_row"]) == (4, noted)
+    (checked,) = validate(path).results
+    assert checked.rows == 4
+    assert any("looks like a total" in w for w in checked.warnings) == noted

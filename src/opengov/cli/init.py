@@ -56,6 +56,10 @@ def summary(result: InitResult) -> str:
             f"{result.lines_above_header} line(s) above it (a title, comments or Excel's sep= "
             "line) are not part of the table and are left out of the data"
         )
+    if result.total_row:
+        from opengov.draft.init import TOTAL_ROW_NOTE
+
+        lines.append(f"  note: {TOTAL_ROW_NOTE}")
     width = max(len(f.name) for f in result.fields)
     for f in result.fields:
         title = f"  ({f.title})" if f.title and f.title != f.name else ""

@@ -45,6 +45,13 @@ IMPORTER = "init"
 # Values of candidate key columns (the first column, id-named ones) are kept to count distinct
 # values; past this, a column is no longer a candidate, so memory stays bounded.
 KEY_TRACK_BYTES = 32 << 20
+TOTAL_ROW_NOTE = (
+    "the last row looks like a total of the others (its first cell says Summa or Totalt): it "
+    "is a row of the table to every reader and is published as one; remove it from the file "
+    "unless it belongs there"
+)
+# What Swedish spreadsheets write in the first cell of a sum row under the table.
+_TOTAL = re.compile(r"\s*(summa|totalt?|totalsumma)\b", re.IGNORECASE)
 _KEY_NAME = re.compile(r"(^|_)(id|nr|nummer|lopnummer|diarienummer|kod)($|_)")
 
 
@@ -84,6 +91,7 @@ class InitResult:
     rules: str
     unclassified: tuple[str, ...] = field(default=())
     lines_above_header: int = 0  # a title or Excel's sep= line, left out of the data
+    total_row: bool = False  # the last row looks like a sum of the others: kept, but said
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -101,6 +109,7 @@ class InitResult:
             "rules": self.rules,
             "unclassified": list(self.unclassified),
             "lines_above_header": self.lines_above_header,
+            "total_row": self.total_row,
         }
 
 
@@ -115,6 +124,7 @@ class Inferred:
     sample_guesses: list[Guess]
     verifiers: list[Verifier]
     sample: list[pa.Array]
+    total_row: bool = False  # the last row's first cell names a total ("Summa", "Totalt")
 
     @property
     def rows(self) -> int:
@@ -173,9 +183,12 @@ def infer_csv(source: CsvSource) -> Inferred:
         yield from pending
         yield from batches
 
+    last_first: Any = None
     for columns in every_batch():
         for verifier, column in zip(verifiers, columns, strict=True):
             verifier.feed(column, track_limit=KEY_TRACK_BYTES)
+        if columns and len(columns[0]):
+            last_first = columns[0][-1].as_py()
     widened = [v for v in verifiers if v.recheck_until]
     if widened:
         # A later batch narrowed a column's type: check the head of the file again for it.
@@ -193,6 +206,7 @@ def infer_csv(source: CsvSource) -> Inferred:
         sample_guesses=[g[0] for g in sample_guesses],
         verifiers=verifiers,
         sample=sample,
+        total_row=isinstance(last_first, str) and _TOTAL.match(last_first) is not None,
     )
 
 
@@ -370,6 +384,7 @@ def init_package(
         rules="kept" if rules_bytes is not draft else "drafted",
         unclassified=unclassified(rules_bytes, rname, inferred.names),
         lines_above_header=csv_source.lines_above,
+        total_row=inferred.total_row,
     )
 
 
