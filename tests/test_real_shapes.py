@@ -277,3 +277,42 @@ def test_a_total_row_under_the_table_is_noted_and_kept(
     (checked,) = validate(path).results
     assert checked.rows == 4
     assert any("looks like a total" in w for w in checked.warnings) == noted
+
+
+def _merged_title_book(path: Path) -> Path:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in (["Bidrag 2024", None, None], ["förening", "belopp", "datum"], ["IF Ale", 5, 1]):
+        sheet.append(row)
+    sheet.merge_cells("A1:C1")
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "unlabelled"),
+    [
+        ("gap.csv", b"id;;namn\n1;x;Ale\n2;y;Lerum\n", ["field_2"]),
+        ("tom-kolumn.csv", b"a;b;\n1;2;\n3;4;\n", []),  # a trailing delimiter: no data there
+        ("titel.xlsx", None, ["field_2", "field_3"]),  # a merged title row over the header
+    ],
+)
+def test_an_empty_header_cell_over_data_is_noted(
+    tmp_path: Path, name: str, content: bytes | None, unlabelled: list[str]
+) -> None:
+    """frictionless reports blank-label; the draft names the column field_N and read the title
+    row of a sheet as the header (its real header a data row) without a word."""
+    path = tmp_path / name
+    if content is None:
+        _merged_title_book(path)
+    else:
+        path.write_bytes(content)
+    result = CliRunner().invoke(cli, ["init", str(path), "--out", str(tmp_path / "pkg"), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["unlabelled"] == unlabelled
+    (checked,) = validate(path).results
+    notes = [w for w in checked.warnings if "header cell is empty" in w]
+    assert len(notes) == (1 if unlabelled else 0)
+    assert all(n in notes[0] for n in unlabelled)

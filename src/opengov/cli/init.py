@@ -60,6 +60,10 @@ def summary(result: InitResult) -> str:
         from opengov.draft.init import TOTAL_ROW_NOTE
 
         lines.append(f"  note: {TOTAL_ROW_NOTE}")
+    if result.unlabelled:
+        from opengov.draft.init import UNLABELLED_NOTE
+
+        lines.append(f"  note: {UNLABELLED_NOTE.format(names=', '.join(result.unlabelled))}")
     width = max(len(f.name) for f in result.fields)
     for f in result.fields:
         title = f"  ({f.title})" if f.title and f.title != f.name else ""

@@ -45,6 +45,10 @@ IMPORTER = "init"
 # Values of candidate key columns (the first column, id-named ones) are kept to count distinct
 # values; past this, a column is no longer a candidate, so memory stays bounded.
 KEY_TRACK_BYTES = 32 << 20
+UNLABELLED_NOTE = (
+    "{names}: the header cell is empty while the column holds data (frictionless reports a "
+    "blank-label); is the header on a later row (a title above it), or a label missing?"
+)
 TOTAL_ROW_NOTE = (
     "the last row looks like a total of the others (its first cell says Summa or Totalt): it "
     "is a row of the table to every reader and is published as one; remove it from the file "
@@ -92,6 +96,9 @@ class InitResult:
     unclassified: tuple[str, ...] = field(default=())
     lines_above_header: int = 0  # a title or Excel's sep= line, left out of the data
     total_row: bool = False  # the last row looks like a sum of the others: kept, but said
+    # Fields whose header cell is empty while the column holds data (frictionless: blank-label):
+    # a title row read as the header, or a header with gaps.
+    unlabelled: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -110,6 +117,7 @@ class InitResult:
             "unclassified": list(self.unclassified),
             "lines_above_header": self.lines_above_header,
             "total_row": self.total_row,
+            "unlabelled": list(self.unlabelled),
         }
 
 
@@ -385,6 +393,11 @@ def init_package(
         unclassified=unclassified(rules_bytes, rname, inferred.names),
         lines_above_header=csv_source.lines_above,
         total_row=inferred.total_row,
+        unlabelled=tuple(
+            n
+            for n, label, v in zip(inferred.names, inferred.labels, inferred.verifiers, strict=True)
+            if not label.strip() and v.missing < v.rows
+        ),
     )
 
 

@@ -120,7 +120,7 @@ def _validate_inferred(
 ) -> ValidationReport:
     import tempfile
 
-    from opengov.draft.init import TOTAL_ROW_NOTE, init_package
+    from opengov.draft.init import TOTAL_ROW_NOTE, UNLABELLED_NOTE, init_package
 
     with tempfile.TemporaryDirectory(prefix="opengov-validate-") as tmp:
         drafted = init_package(target, out=Path(tmp) / "package", sheet=sheet)
@@ -133,6 +133,8 @@ def _validate_inferred(
         result.warnings.append(INFERRED_WARNING)
         if drafted.total_row:
             result.warnings.append(TOTAL_ROW_NOTE)
+        if drafted.unlabelled:
+            result.warnings.append(UNLABELLED_NOTE.format(names=", ".join(drafted.unlabelled)))
         if drafted.lines_above_header:
             result.warnings.append(
                 f"the header is on line {drafted.lines_above_header + 1}: the lines above it "
