@@ -44,7 +44,7 @@ from opengov.redact.detectors import (
     scan_replace,
     scan_text,
 )
-from opengov.redact.detectors.chars import DASHES, SPACES
+from opengov.redact.detectors.chars import DASHES, LOOKALIKES, SPACES
 from opengov.redact.detectors.engine import EXOTIC
 from opengov.redact.detectors.normalise import INERT, norm_char, normalise_text, unseen_char
 
@@ -260,7 +260,20 @@ AT_FORMS = (
     "@", " @ ", "(at)", " (at) ", "[at]", " [at] ", "{at}", "<at>", "(AT)", "(snabel-a)",
     " (snabel-a) ", "＠", "﹫", "%40", "&#64;", "&commat;", "&#x40;",
 )  # fmt: skip
-DOT_FORMS = (".", ".", "(dot)", " (dot) ", "[punkt]", "．", "%2E", "&period;")
+# "。" and "｡": IDNA reads the ideographic full stops as dots in a domain name.
+DOT_FORMS = (".", ".", "(dot)", " (dot) ", "[punkt]", "．", "%2E", "&period;", "。", "｡", "︒")
+# Latin letter -> the letters of other scripts drawn like it (the detectors' own table).
+DISGUISES: dict[str, list[str]] = {}
+for _foreign, _latin in LOOKALIKES.items():
+    DISGUISES.setdefault(_latin, []).append(_foreign)
+
+
+def disguised(draw: st.DrawFn, text: str) -> str:
+    """`text` with some of its Latin letters written with look-alikes of other scripts."""
+    return "".join(
+        draw(st.sampled_from(DISGUISES[c])) if c in DISGUISES and draw(st.booleans()) else c
+        for c in text
+    )
 
 
 @st.composite
@@ -271,7 +284,9 @@ def emails(draw: st.DrawFn) -> Planted:
     if draw(st.booleans()):
         local = local.upper() if draw(st.booleans()) else local.title()
     written = f"{local}{at}{name}{dot}{tld}"
-    if "%" not in written + at and "&" not in at + dot and draw(st.integers(0, 5)) == 0:
+    if "%" not in written and "&" not in written and draw(st.integers(0, 2)) == 0:
+        written = disguised(draw, written)  # `anna (аt) kommun (dоt) se`, Cyrillic а and о
+    elif "%" not in written + at and "&" not in at + dot and draw(st.integers(0, 5)) == 0:
         written = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in written)
     return place(draw, inserted(draw, written), "email", frozenset({"email"}))
 

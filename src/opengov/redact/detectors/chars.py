@@ -31,3 +31,37 @@ def members(chars: str) -> str:
 SP = f"[{members(SPACES)}]"
 LINE_SP = f"[{members(LINE_SPACES)}]"
 DASH = f"[{members(DASHES)}]"
+
+# The ideographic full stop: IDNA (UTS 46) maps it to "." in a domain name (`anna@kommun。se`
+# is anna@kommun.se to a mail program); its halfwidth and vertical forms reach it by NFKC.
+FULL_STOPS = "\u3002"
+
+# Letters of other scripts drawn like a Latin letter in common fonts, and that letter: Cyrillic
+# `а`, Greek `Ο`, Armenian `օ`, IPA `ɑ` (each one is in Unicode's confusables list for its Latin
+# letter, a test checks; letters that names are written with, such as Turkish `ı`, are not
+# here). A copy-paste from another keyboard layout or a deliberate disguise (`Аnna`, `(аt)`)
+# reads as the Latin letter to the person looking at it, so the detectors read it so too: the
+# one table for normalisation (`normalise.norm_char`) and for names (`persons`). Every one is
+# two bytes in UTF-8 (persons finds them in a chunk's bytes by that).
+_LOOKALIKE_PAIRS = (
+    # Cyrillic
+    "АA ВB ЕE ЅS ІI ЈJ КK МM НH ОO РP СC ТT ХX УY ҮY ѴV ӀI ԜW "
+    "аa еe іi јj оo рp сc уy хx ѕs ԁd һh ӏl үy ѵv ԛq ԝw "
+    # Greek
+    "ΑA ΒB ΕE ΖZ ΗH ΙI ΚK ΜM ΝN ΟO ΡP ΤT ΥY ΧX ϹC ͿJ αa οo ιi νv ρp υu ϲc ϳj "
+    # Armenian
+    "ՕO ՍU ՏS օo սu ոn հh զq ցg "
+    # IPA
+    "ɑa ɡg"
+)
+LOOKALIKES: dict[str, str] = {pair[0]: pair[1] for pair in _LOOKALIKE_PAIRS.split()}
+LOOKALIKE_FOREIGN = "".join(LOOKALIKES)
+LOOKALIKE_LATIN = "".join(LOOKALIKES.values())
+
+
+def lookalike_class(letters: str) -> str:
+    """A character class of `letters` in either case and every letter drawn like one of them
+    (for prefilters on raw text, which see the disguise, not the Latin letter)."""
+    wanted = {c for letter in letters for c in (letter.lower(), letter.upper())}
+    chars = sorted(wanted | {f for f, latin in LOOKALIKES.items() if latin in wanted})
+    return f"[{members(''.join(chars))}]"

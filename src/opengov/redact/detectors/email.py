@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .chars import SP
+from .chars import SP, lookalike_class
 from .text import Family, Spans, Text
 
 TAGS = {"email": "[e-post borttagen]"}
@@ -71,7 +71,10 @@ def find(text: Text, want: frozenset[str] = frozenset()) -> Spans:
     return Spans(start, end, np.zeros(len(start), dtype=np.int64))
 
 
-PREFILTER = rf"@|{_OPEN}{SP}*{_AT_WORD}"
+# On raw text, so the words as they may be disguised: `(аt)` with a Cyrillic `а` (folded to
+# `(at)` by normalisation before `PATTERN` reads it).
+_AT_DISGUISED = "|".join("".join(map(lookalike_class, word)) for word in ("at", "snab"))
+PREFILTER = rf"@|{_OPEN}{SP}*(?:{_AT_DISGUISED})"
 
 FAMILY = Family(
     name="email",

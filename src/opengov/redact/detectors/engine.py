@@ -32,17 +32,20 @@ from .registry import ALL_KINDS, DETECTION_ORDER, TAGS
 from .text import I64, Family, Spans, Text
 
 # Characters (and sequences) that normalisation changes beyond what the prefilters' own
-# classes cover (whitespace of any kind, dashes): controls, format characters, combining
-# marks, digits of other scripts, compatibility forms, percent-encoding, HTML references.
+# classes cover (whitespace of any kind, dashes, letters drawn like Latin ones): controls,
+# format characters, combining marks, digits of other scripts, compatibility forms, the
+# ideographic full stop, percent-encoding, HTML references.
 # tests/test_detect_forms.py checks every code point against `normalise.norm_char`.
 EXOTIC = (
-    r"[\x00-\x08\x0e-\x1f\x7f-\x9f\p{Cf}\p{M}\p{No}\x{2024}\x{2070}-\x{209F}\x{3358}-\x{33FF}"
+    r"[\x00-\x08\x0e-\x1f\x7f-\x9f\p{Cf}\p{M}\p{No}\x{2024}\x{2070}-\x{209F}\x{3002}\x{3358}-\x{33FF}"
     r"\x{FB29}\x{FE10}-\x{FE19}\x{FE30}-\x{FE6F}\x{FF00}-\x{FFEF}"
     # letters and marks whose NFKC form is ASCII: ordinals, ligatures, modifier letters,
     # letterlike symbols, mathematical alphanumerics
     r"\x{00AA}\x{00BA}\x{0132}-\x{0133}\x{017F}\x{01C4}-\x{01CC}\x{01F1}-\x{01F3}"
     r"\x{02B0}-\x{02B8}\x{02E1}-\x{02E3}\x{037E}\x{1D2C}-\x{1DBF}\x{1FEF}\x{2100}-\x{214F}"
-    r"\x{2C7C}-\x{2C7D}\x{A7F2}-\x{A7F4}\x{FB00}-\x{FB06}\x{107A5}\x{1D400}-\x{1D7FF}]"
+    r"\x{2C7C}-\x{2C7D}\x{A7F2}-\x{A7F4}\x{FB00}-\x{FB06}\x{107A5}\x{1D400}-\x{1D7FF}"
+    # Greek symbols whose NFKC form is a letter drawn like a Latin one (chars.LOOKALIKES)
+    r"\x{03D2}\x{03F1}\x{1FBE}]"
     r"|[^\P{Nd}0-9]"
     r"|%[0-9A-Fa-f]{2}"
     r"|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"

@@ -9,11 +9,13 @@ steps, in order:
    control characters other than whitespace (NUL) and combining marks are removed (and, in a
    second reading, controls and format characters read as a space, see `readings`); every
    whitespace becomes `" "` (horizontal) or `"\\n"` (vertical); every dash becomes `-`; a
-   digit of any script becomes its ASCII digit (`unicodedata.decimal`); other characters
-   take their NFKC form when that form is plain ASCII and carries a digit, a letter or is one
-   punctuation mark (fullwidth `＠`, mathematical digits, superscripts, circled digits,
-   one-dot leaders); any other non-ASCII character that is not a letter (a symbol, an emoji, a
-   quotation mark) becomes the inert byte `INERT`;
+   digit of any script becomes its ASCII digit (`unicodedata.decimal`); a letter of another
+   script drawn like a Latin one (`chars.LOOKALIKES`: Cyrillic `а`, Greek `Ο`) becomes that
+   letter, the ideographic full stop `。` a `.`; other characters take their NFKC form when
+   that form is plain ASCII and carries a digit, a letter or is one punctuation mark
+   (fullwidth `＠`, mathematical digits, superscripts, circled digits, one-dot leaders); any
+   other non-ASCII character that is not a letter (a symbol, an emoji, a quotation mark)
+   becomes the inert byte `INERT`;
 2. percent-decoding (`811228%2D9874`, `anna%40kommun.se`, also double-encoded `%252D`), ASCII
    and complete UTF-8 sequences only, so the result is always valid UTF-8;
 3. HTML character references (`&#8209;`, `&shy;`, `&commat;`, `&amp;#64;`);
@@ -40,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from .chars import DASHES, SPACES
+from .chars import DASHES, FULL_STOPS, LOOKALIKES, SPACES
 
 U8 = npt.NDArray[np.uint8]
 I64 = npt.NDArray[np.int64]
@@ -70,6 +72,11 @@ def norm_char(c: str) -> str:
         return str(digit)
     if category == "Pd" or c in DASHES:
         return "-"
+    latin = LOOKALIKES.get(c)
+    if latin is not None:
+        return latin
+    if c in FULL_STOPS:
+        return "."
     folded = unicodedata.normalize("NFKC", c)
     if folded != c:
         out = "".join(norm_char(x) for x in folded)
@@ -102,9 +109,10 @@ _ASCII_UNSEEN = re.compile(
 @functools.cache
 def unseen_char(c: str) -> bool:
     """Normalisation changes `c` in a way the prefilters' own classes do not cover (they
-    cover whitespace and dashes; INERT stands for characters that never matter)."""
+    cover whitespace, dashes and look-alike letters; INERT stands for characters that never
+    matter)."""
     out = norm_char(c)
-    return out != c and out != INERT and c not in SPACES and c not in DASHES
+    return out != c and out != INERT and c not in SPACES and c not in DASHES and c not in LOOKALIKES
 
 
 def unseen_changes(text: str) -> bool:

@@ -14,10 +14,11 @@ Each is a superset of what `names.find` and `addresses.find` accept (every name 
 role word, or a listed token in one of those shapes; a property test checks it on random
 text), so skipping a cell never loses a hit. Python then runs only on the candidates.
 
-Letters of other scripts that look like Latin ones (Cyrillic а, е, о, Greek Α, Ο: a copy-paste
-or a deliberate disguise, "Аnna Svеnsson") are read as the Latin letters they look like before
-a name or an address is sought (`_LOOKALIKES`, one character for one, so every span found is a
-span of the original text); the vectorised pick reads them the same way.
+Letters of other scripts that look like Latin ones (Cyrillic а, е, о, Greek Α, Ο, Armenian օ:
+a copy-paste or a deliberate disguise, "Аnna Svеnsson") are read as the Latin letters they look
+like before a name or an address is sought (`chars.LOOKALIKES`, the table normalisation reads
+them by too; one character for one, so every span found is a span of the original text); the
+vectorised pick reads them the same way.
 
 `profile` looks at a sample of a column and says what was seen (private names, officials'
 names, addresses, and whether the column is free text), for `opengov init` to suggest a rule.
@@ -35,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from opengov.redact.detectors import addresses, names
+from opengov.redact.detectors.chars import LOOKALIKE_FOREIGN, LOOKALIKE_LATIN, members
 from opengov.sources.textbytes import buffers
 
 KINDS: tuple[str, ...] = ("name", "address")
@@ -46,15 +48,11 @@ _CUE_PATTERN = (
     + "|".join(sorted(names.STRONG_CUES, key=len, reverse=True))
     + r")(?:$|[^\p{L}])"
 )
-# Cyrillic and Greek letters drawn as a Latin letter in common fonts (Unicode's confusables,
-# single letters only), read as that letter.
-_LOOKALIKES = str.maketrans(
-    "АВЕЅІЈКМНОРСТХУаеіјорсухѕԁһӏΑΒΕΖΗΙΚΜΝΟΡΤΥΧαοιν",
-    "ABESIJKMHOPCTXYaeijopcyxsdhlABEZHIKMNOPTYXaoiv",
-)
-# The Greek and Cyrillic blocks (U+0370 to U+052F): only a chunk with one of their letters has
-# look-alikes to read.
-_LOOKALIKE_SCRIPTS = r"[\x{0370}-\x{052F}]"
+# Letters of other scripts drawn like a Latin letter (Cyrillic а, Greek Ο, ...: the one table,
+# `chars.LOOKALIKES`), read as that letter.
+_LOOKALIKES = str.maketrans(LOOKALIKE_FOREIGN, LOOKALIKE_LATIN)
+# Only a chunk holding one of them has look-alikes to read.
+_LOOKALIKE_SCRIPTS = f"[{members(LOOKALIKE_FOREIGN)}]"
 # Splitting on runs of non-letters gives every piece `names` could look up ("Anna-Karin" gives
 # "Anna" and "Karin"; "Svenssons" stays whole, so possessive forms are in the set).
 _SPLIT = r"[^\p{L}]+"
@@ -142,8 +140,8 @@ def candidates(chunk: pa.Array, want: Iterable[str]) -> pa.BooleanArray:
 
 def _read_as_latin(chunk: pa.Array) -> pa.Array:
     """The chunk with look-alike letters replaced as `find` reads them (`_LOOKALIKES`), so the
-    name lookup and the address patterns see what `find` sees; only a chunk holding a Greek or
-    Cyrillic letter pays for it (taking every such cell as a candidate instead sent a column
+    name lookup and the address patterns see what `find` sees; only a chunk holding one of
+    them pays for it (taking every such cell as a candidate instead sent a column
     of Russian text to Python a cell at a time, 58 us each)."""
     if not pc.any(pc.match_substring_regex(chunk, pattern=_LOOKALIKE_SCRIPTS)).as_py():
         return chunk

@@ -1,0 +1,216 @@
+"""Identifiers and e-mail addresses disguised with look-alike characters: letters of other scripts
+drawn like Latin ones (`anna (аt) kommun (dоt) se` with Cyrillic а and о), the ideographic full
+stops a mail program reads as dots (`anna@kommun。se`). What a reader sees is found, and the hit
+covers the whole disguised text.
+
+The look-alike table (`chars.LOOKALIKES`) is checked against Unicode's confusables list
+(UTS #39 confusables.txt, as shipped by the confusable-homoglyphs package).
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from importlib import resources
+
+import identifier_corpus as corpus
+import names_corpus
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from opengov.redact.detectors import (
+    DEFAULT_LAST_SCAN,
+    KINDS,
+    Hit,
+    find_cells,
+    names,
+    scan_replace,
+    scan_text,
+)
+from opengov.redact.detectors.chars import LOOKALIKES
+from opengov.redact.detectors.normalise import normalise_text
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+DISGUISES: dict[str, list[str]] = {}
+for _foreign, _latin in LOOKALIKES.items():
+    DISGUISES.setdefault(_latin, []).append(_foreign)
+
+
+def _confusables() -> dict[str, list[str]]:
+    raw = resources.files("confusable_homoglyphs").joinpath("confusables.json").read_text()
+    table = json.loads(raw)
+    return {c: [h["c"] for h in entries] for c, entries in table.items()}
+
+
+# --- the table ------------------------------------------------------------------------------
+
+
+def test_every_lookalike_is_a_unicode_confusable_of_its_latin_letter() -> None:
+    confusables = _confusables()
+    for foreign, latin in LOOKALIKES.items():
+        prototypes = set(confusables.get(foreign, []))
+        # A plain vertical stroke is I, l or (Unicode's prototype for the palochka `ӏ`) i.
+        accepted = {"I", "l", "i"} if latin in "Il" else {latin}
+        assert prototypes & accepted, (foreign, f"U+{ord(foreign):04X}", latin, prototypes)
+        assert unicodedata.category(foreign)[0] == "L", foreign
+        assert len(foreign.encode()) == 2, foreign  # persons finds them as byte pairs
+
+
+def test_no_listed_name_is_written_with_a_lookalike() -> None:
+    """Folding a letter of the table must never turn a listed name into an unlisted one (the
+    Turkish dotless ı, in many listed names, is not in the table for that reason)."""
+    letters = set(LOOKALIKES)
+    spelled = [n for n in (*names.first_names(), *names.surnames()) if letters & set(n)]
+    assert spelled == []
+
+
+# --- e-mail ---------------------------------------------------------------------------------
+
+LOCALS = ("anna.svensson", "kansliet", "bo-ake", "eva_lind", "info+bygglov", "registrator")
+DOMAINS = ("exempelby.se", "kommun.exempelby.se", "example.com", "skola.exempelby.se")
+AT_WORDS = (
+    "@",
+    " @ ",
+    "(at)",
+    " (at) ",
+    "[at]",
+    "{at}",
+    "<at>",
+    "(AT)",
+    "(snabel-a)",
+    "[snabbel-a]",
+)
+DOT_WORDS = (".", "(dot)", " (dot) ", "[dot]", "(punkt)", " [punkt] ", "(DOT)")
+# Dots a mail program reads as "." in a domain name (IDNA): ideographic, halfwidth ideographic,
+# fullwidth, vertical presentation form.
+DOTS = ("。", "｡", "．", "︒")
+CONTEXT = (
+    ("", ""),
+    ("Kontakta ", " för mer."),
+    ("e-post: ", ""),
+    ("(", ")"),
+    ("Skriv till ", ", tack"),
+)
+
+
+def disguise(draw: st.DrawFn, text: str) -> str:
+    """`text` with at least one Latin letter (if it has any) written with a look-alike."""
+    spots = [i for i, c in enumerate(text) if c in DISGUISES]
+    if not spots:
+        return text
+    chosen = set(draw(st.lists(st.sampled_from(spots), min_size=1, unique=True)))
+    return "".join(
+        draw(st.sampled_from(DISGUISES[c])) if i in chosen else c for i, c in enumerate(text)
+    )
+
+
+@st.composite
+def addresses(draw: st.DrawFn) -> tuple[str, str, int, int]:
+    """(plain cell, disguised cell, start, end of the address): one character for one."""
+    local, domain = draw(st.sampled_from(LOCALS)), draw(st.sampled_from(DOMAINS))
+    at = draw(st.sampled_from(AT_WORDS))
+    dot = draw(st.sampled_from(DOT_WORDS))
+    parts = domain.split(".")
+    plain_domain = dot.join(parts)
+    written = f"{local}{at}{plain_domain}"
+    hidden_at = disguise(draw, at) if at.strip() != "@" else at
+    hidden_dots = [
+        draw(st.sampled_from(DOTS)) if dot == "." and draw(st.booleans()) else disguise(draw, dot)
+        for _ in parts[1:]
+    ]
+    hidden_domain = parts[0] + "".join(d + p for d, p in zip(hidden_dots, parts[1:], strict=True))
+    if draw(st.booleans()):
+        local, hidden_domain = disguise(draw, local), disguise(draw, hidden_domain)
+    hidden = f"{local}{hidden_at}{hidden_domain}"
+    assert len(hidden) == len(written)
+    before, after = draw(st.sampled_from(CONTEXT))
+    return before + written + after, before + hidden + after, len(before), len(before) + len(hidden)
+
+
+@SETTINGS
+@given(st.lists(addresses(), min_size=1, max_size=6))
+def test_property_a_disguised_address_is_found_where_the_plain_one_is(
+    cells: list[tuple[str, str, int, int]],
+) -> None:
+    for plain, hidden, start, end in cells:
+        assert scan_text(plain, ["email"]) == [Hit("email", start, end)], plain
+        # The same span: the whole disguised address, its look-alikes included.
+        assert scan_text(hidden, ["email"]) == [Hit("email", start, end)], hidden
+    column = pa.array([hidden for _, hidden, _, _ in cells], pa.string())
+    assert all(find_cells(column, DEFAULT_LAST_SCAN)["email"].to_pylist())
+    replaced = scan_replace(column, ["email"]).array.to_pylist()
+    for (_, hidden, start, end), out in zip(cells, replaced, strict=True):
+        assert out == hidden[:start] + "[e-post borttagen]" + hidden[end:]
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "anna (аt) kommun.se",  # Cyrillic а
+        "anna [аt] kommun [dоt] se",  # Cyrillic а, о
+        "anna (АТ) kommun (DОТ) se",  # Cyrillic capitals
+        "anna (ɑt) kommun.se",  # IPA alpha
+        "anna (αt) kommun (punκt) se".replace("κ", "k"),  # Greek alpha
+        "anna (snаbel-а) kommun (punkt) se",
+        "anna@kommun。se",
+        "anna@kommun｡se",
+        "anna@kommun︒se",
+        "anna (at) kommun。se",
+        "аnnа@kоmmun.sе",
+    ],
+)
+def test_known_disguises_of_an_address(cell: str) -> None:
+    assert scan_text(cell, ["email"]) == [Hit("email", 0, len(cell))]
+
+
+def test_ideographic_full_stop_reads_as_a_dot() -> None:
+    assert normalise_text("kommun。se kommun｡se kommun︒se") == "kommun.se kommun.se kommun.se"
+
+
+# --- precision: disguising letters changes nothing else -------------------------------------
+
+
+def _disguised_every_letter(text: str) -> str:
+    return "".join(DISGUISES[c][0] if c in DISGUISES else c for c in text)
+
+
+def test_realistic_negatives_with_disguised_letters_stay_negative() -> None:
+    """The identifier corpus' non-personal text (ids, invoice and case numbers, dates, amounts,
+    addresses...) with every Latin letter written with a look-alike: the same cells are flagged
+    as without the disguise (reading letters as Latin ones makes no digit, and no e-mail address
+    that the plain text does not have)."""
+    cells = [c for values in corpus.realistic_negatives(200).values() for c in values]
+    plain = find_cells(pa.array(cells, pa.string()), KINDS)
+    hidden = find_cells(pa.array([_disguised_every_letter(c) for c in cells], pa.string()), KINDS)
+    for kind in KINDS:
+        assert hidden[kind].to_pylist() == plain[kind].to_pylist(), kind
+
+
+def test_names_corpus_with_disguised_letters_reads_as_without() -> None:
+    """The labelled names corpus (private names, officials, addresses, text without any) with
+    every Latin letter written with a look-alike: the engine flags the same cells, names and
+    addresses alike, as without the disguise."""
+    texts = [sentence.text for sentence in names_corpus.Corpus().build(600)]
+    want = ["name", "address"]
+    plain = find_cells(pa.array(texts, pa.string()), want)
+    hidden = find_cells(pa.array([_disguised_every_letter(t) for t in texts], pa.string()), want)
+    for kind in want:
+        assert sum(plain[kind].to_pylist()) > 50, kind
+        assert hidden[kind].to_pylist() == plain[kind].to_pylist(), kind
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Встреча (от 12 мая) в здании администрации",
+        "Ответ (ат) не получен; (а т) смотрите письмо",
+        "Η συνάντηση (ατ) έγινε στο δημαρχείο (σελ. 4)",
+        "Հանդիպումը (տես) քաղաքապետարանում",
+        "Адрес: ул. Ленина, д. 5 (подъезд 2)",
+    ],
+)
+def test_text_in_other_scripts_holds_no_address(text: str) -> None:
+    assert scan_text(text, KINDS) == []
