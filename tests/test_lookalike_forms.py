@@ -1,7 +1,8 @@
 """Identifiers and e-mail addresses disguised with look-alike characters: letters of other scripts
 drawn like Latin ones (`anna (аt) kommun (dоt) se` with Cyrillic а and о), the ideographic full
-stops a mail program reads as dots (`anna@kommun。se`). What a reader sees is found, and the hit
-covers the whole disguised text.
+stops a mail program reads as dots (`anna@kommun。se`), and a right-to-left override that shows
+a number stored backwards the right way round. What a reader sees is found, and the hit covers
+the whole disguised text.
 
 The look-alike table (`chars.LOOKALIKES`) is checked against Unicode's confusables list
 (UTS #39 confusables.txt, as shipped by the confusable-homoglyphs package).
@@ -10,6 +11,7 @@ The look-alike table (`chars.LOOKALIKES`) is checked against Unicode's confusabl
 from __future__ import annotations
 
 import json
+import random
 import unicodedata
 from importlib import resources
 
@@ -214,3 +216,77 @@ def test_names_corpus_with_disguised_letters_reads_as_without() -> None:
 )
 def test_text_in_other_scripts_holds_no_address(text: str) -> None:
     assert scan_text(text, KINDS) == []
+
+
+# --- right-to-left override -----------------------------------------------------------------
+
+RLO, PDF, LRO, PDI = "\u202e", "\u202c", "\u202d", "\u2069"
+ID_FORMS = ("YYMMDD-NNNC", "YYMMDDNNNC", "YYYYMMDD-NNNC", "YYMMDD NNNC", "YYMMDD\u2013NNNC")
+
+
+@st.composite
+def shown_backwards(draw: st.DrawFn) -> tuple[str, int, int, str]:
+    """(cell, start, end, kind): a personnummer, phone number or address stored backwards
+    after a right-to-left override, so that it shows the right way round."""
+    rng = random.Random(draw(st.integers(0, 2**32)))
+    kind = draw(st.sampled_from(("personnummer", "samordningsnummer", "phone", "email")))
+    if kind == "phone":
+        written = corpus.fiction_phone(rng)
+    elif kind == "email":
+        written = f"{draw(st.sampled_from(LOCALS))}@{draw(st.sampled_from(DOMAINS))}"
+    else:
+        form = draw(st.sampled_from(ID_FORMS))
+        year, ten = corpus.valid_identifier(rng, kind, form)
+        written = corpus.render(year, ten, form)
+    before, after = draw(st.sampled_from(CONTEXT))
+    # Inside a right-to-left isolate (U+2067) or a left-to-right embedding (U+202A) too.
+    opener, close = draw(
+        st.sampled_from(
+            [(RLO, end) for end in (PDF, "", PDF + " ", "\n", PDI)]
+            + [("\u2067" + RLO, PDF + PDI), ("\u202a" + RLO, PDF + PDF)]
+        )
+    )
+    start = len(before) + len(opener)
+    cell = before + opener + written[::-1] + close + after
+    return cell, start, start + len(written), kind
+
+
+@SETTINGS
+@given(st.lists(shown_backwards(), min_size=1, max_size=6))
+def test_property_what_an_override_shows_the_right_way_round_is_found(
+    cells: list[tuple[str, int, int, str]],
+) -> None:
+    for cell, start, end, kind in cells:
+        hits = scan_text(cell, KINDS)
+        covering = [h for h in hits if h.start <= start and h.end >= end]
+        # Stored backwards, a number can also be something else as stored ("0777-512059", a
+        # phone number, for 950215-7770; "2160471070", an organisation number, for
+        # 0701740612): the stored reading's kind comes first then, and the number goes anyway.
+        assert covering, (cell, hits)
+        assert covering[0].kind == kind or kind != "email", (cell, hits)
+    column = pa.array([cell for cell, _, _, _ in cells], pa.string())
+    flagged = find_cells(column, DEFAULT_LAST_SCAN)
+    for i, (cell, _, _, _) in enumerate(cells):
+        assert any(flagged[k][i].as_py() for k in DEFAULT_LAST_SCAN), cell
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        # Only the first part is overridden: shows 9874-822118.
+        RLO + "4789" + PDF + "-822118",
+        # A left-to-right override inside the right-to-left one keeps its own order.
+        "a" + RLO + "b" + LRO + "c 4789-822118" + PDF + "d" + PDF,
+        # The override ends at the line break; the next line is not reversed into it.
+        RLO + "abc\n4789-822118",
+    ],
+)
+def test_an_override_that_shows_no_number_hides_none(cell: str) -> None:
+    assert [h for h in scan_text(cell, KINDS) if h.kind != "organisationsnummer"] == [], cell
+
+
+def test_override_reading_keeps_the_other_cells_of_a_batch() -> None:
+    cells = ["Kontakt 070-174 06 12", RLO + "4789-822118" + PDF, None, "inget här", "811228-9874"]
+    flagged = find_cells(pa.array(cells, pa.string()), DEFAULT_LAST_SCAN)
+    assert flagged["phone"].to_pylist() == [True, False, False, False, False]
+    assert flagged["personnummer"].to_pylist() == [False, True, False, False, True]

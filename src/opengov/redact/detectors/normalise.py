@@ -542,14 +542,19 @@ def normalise(data: U8, offsets: I64) -> Normalised:
 class Reading:
     """One reading of a batch: its normalised text, and which cells of the batch it holds
     (None: all; else its cell j is batch cell `cells[j]`, and its original coordinates are
-    those of the batch's cells laid end to end)."""
+    those of the batch's cells laid end to end). `origin`: for a reading whose characters were
+    put in display order (`_display_order`), each byte's original byte range in those
+    coordinates; None when the characters kept their order."""
 
     text: Normalised
     cells: I64 | None
+    origin: tuple[I64, I64] | None = None
 
     def original_span(self, start: I64, stop: I64, batch_offsets: I64) -> tuple[I64, I64, I64]:
         """Batch cell and original byte range (in the batch's buffer) of spans [start, stop)."""
         first, last = self.text.original_span(start, stop)
+        if self.origin is not None:
+            first, last = _spread(self.origin, first, last)
         if self.cells is None:
             cell = np.searchsorted(batch_offsets, first, side="right") - 1
             return cell, first, last
@@ -559,6 +564,124 @@ class Reading:
         j = np.searchsorted(sub_offsets, first, side="right") - 1
         shift = batch_offsets[self.cells[j]] - sub_offsets[j]
         return self.cells[j], first + shift, last + shift
+
+
+def _spread(origin: tuple[I64, I64], first: I64, last: I64) -> tuple[I64, I64]:
+    """The original range of reordered byte ranges [first, last): from the least start to the
+    greatest end of the bytes in them (a reversed run maps to the run it came from)."""
+    starts, ends = origin
+    if not len(first):
+        return first, last
+    bounds = np.empty(2 * len(first), dtype=np.int64)
+    bounds[0::2], bounds[1::2] = first, last
+    low = np.minimum.reduceat(np.append(starts, 0), bounds)[0::2]
+    high = np.maximum.reduceat(np.append(ends, 0), bounds)[0::2]
+    return low, high
+
+
+# Right-to-left override (U+202E): what follows it shows backwards, up to the matching pop
+# (U+202C) or the end of the paragraph. Embeddings, overrides and isolates nest.
+_RLO = b"\xe2\x80\xae"
+_BIDI = re.compile(
+    rb"\xe2\x80[\xaa-\xae]|\xe2\x81[\xa6-\xa9]|[\n\r\x1c-\x1e]|\xc2\x85|\xe2\x80\xa9"
+)
+# Pushes: (right to left, override); LRE, RLE, LRO, RLO, LRI, RLI, FSI (read as LRI).
+_PUSHES = {
+    b"\xe2\x80\xaa": (False, False),
+    b"\xe2\x80\xab": (True, False),
+    b"\xe2\x80\xad": (False, True),
+    b"\xe2\x80\xae": (True, True),
+    b"\xe2\x81\xa6": (False, False),
+    b"\xe2\x81\xa7": (True, False),
+    b"\xe2\x81\xa8": (False, False),
+}
+_PDF, _PDI = b"\xe2\x80\xac", b"\xe2\x81\xa9"
+_MAX_DEPTH = 125  # the Unicode bidirectional algorithm's limit
+
+
+def _display_order(raw: bytes) -> tuple[U8, I64, I64] | None:
+    """The cell's bytes in the order they are shown, and each byte's original range; None
+    without a right-to-left override.
+
+    The explicit levels of the Unicode bidirectional algorithm (UAX #9, X1-X8, L2) for a
+    left-to-right paragraph, with one simplification: every character that no override
+    governs is taken as left to right (Latin letters and digits, what the detectors read), so
+    only an override reverses text. Python per bidi control, numpy per character.
+    """
+    if _RLO not in raw:
+        return None
+    data = np.frombuffer(raw, dtype=np.uint8)
+    n = len(data)
+    char_starts = np.flatnonzero((data & 0xC0) != 0x80)
+    char_ends = np.append(char_starts[1:], n)
+    level = np.zeros(len(char_starts), dtype=np.int64)
+    # (level, override to right to left, an isolate)
+    stack: list[tuple[int, bool, bool]] = [(0, False, False)]
+    at = 0  # the character from which the current state holds
+    for match in _BIDI.finditer(raw):
+        here = int(np.searchsorted(char_starts, match.start()))
+        current, rtl, _ = stack[-1]
+        # Left to right text at an odd level shows at the next (even) one (I2).
+        level[at:here] = current if rtl or current % 2 == 0 else current + 1
+        code = match.group()
+        push = _PUSHES.get(code)
+        if push is not None:
+            right, override = push
+            new = current + 1 if (current % 2 == 0) == right else current + 2
+            if new <= _MAX_DEPTH:
+                stack.append((new, right and override, code[1] == 0x81))
+        elif code == _PDF:
+            if len(stack) > 1 and not stack[-1][2]:
+                stack.pop()  # an embedding or override; never an isolate (X7)
+        elif code == _PDI:
+            if any(isolate for _, _, isolate in stack):
+                while not stack.pop()[2]:  # back to the matching isolate (X6a)
+                    pass
+        else:
+            stack = [(0, False, False)]  # a paragraph break ends everything
+        at = here + 1
+        # A control shows (if at all) outside the run it opens or closes; a paragraph break at
+        # the paragraph's level.
+        level[here] = min(current, stack[-1][0])
+    current, rtl, _ = stack[-1]
+    level[at:] = current if rtl or current % 2 == 0 else current + 1
+    order = np.arange(len(char_starts), dtype=np.int64)
+    for k in range(int(level.max()), 0, -1):
+        # Every run at level k or above shows reversed (L2), from the highest level down.
+        high = np.concatenate([[False], level[order] >= k, [False]])
+        edges = np.flatnonzero(high[1:] != high[:-1])
+        for lo, hi in zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True):
+            order[lo:hi] = order[lo:hi][::-1]
+    starts, ends = char_starts[order], char_ends[order]
+    widths = ends - starts
+    within = np.arange(n, dtype=np.int64) - np.repeat(np.cumsum(widths) - widths, widths)
+    byte_start = np.repeat(starts, widths)
+    return data[byte_start + within], byte_start, np.repeat(ends, widths)
+
+
+def _right_to_left(data: U8, offsets: I64) -> Reading | None:
+    """The reading in display order of the cells holding a right-to-left override (Python per
+    such cell; one numpy comparison over the batch finds them)."""
+    if len(data) < len(_RLO):
+        return None
+    tail = np.flatnonzero(data[2:] == _RLO[2])  # 0xAE: rare in Swedish text
+    at = tail[(data[tail] == _RLO[0]) & (data[tail + 1] == _RLO[1])]
+    if not len(at):
+        return None
+    cells = np.unique(np.searchsorted(offsets, at, side="right") - 1).astype(np.int64)
+    parts: list[tuple[U8, I64, I64]] = []
+    base = 0
+    for cell in cells.tolist():
+        lo, hi = int(offsets[cell]), int(offsets[cell + 1])
+        shown = _display_order(data[lo:hi].tobytes())
+        assert shown is not None  # the cell holds an override
+        parts.append((shown[0], shown[1] + base, shown[2] + base))
+        base += hi - lo
+    sub_offsets = np.zeros(len(cells) + 1, dtype=np.int64)
+    np.cumsum([len(p[0]) for p in parts], out=sub_offsets[1:])
+    text = Normalised(np.concatenate([p[0] for p in parts]), sub_offsets)
+    origin = (np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts]))
+    return Reading(_reading(text, separating=False)[0], cells, origin)
 
 
 def readings(data: U8, offsets: I64) -> list[Reading]:
@@ -571,21 +694,29 @@ def readings(data: U8, offsets: I64) -> list[Reading]:
     of another kind right after a number are part of it in `８１１２２８-９８７４` but a footnote
     mark in `811228-9874²`. So when a batch holds such a thing there are two readings: the
     joining one (controls dropped, digits of any kind run on) and the separating one
-    (controls read as a space, a change of digit kind breaks the number).
+    (controls read as a space, a change of digit kind breaks the number). A cell holding a
+    right-to-left override (U+202E: `\u202e4789-822118` shows as 811228-9874) is also read in
+    the order it is shown.
     """
     text = Normalised(data, offsets.astype(np.int64, copy=False))
     joined, ambiguous = _reading(text, separating=False)
-    if not ambiguous.any():
-        return [Reading(joined, None)]
-    # The separating reading, of the cells that read two ways only.
-    cells = np.flatnonzero(ambiguous).astype(np.int64)
-    starts = text.offsets[cells]
-    lengths = text.offsets[cells + 1] - starts
-    sub_offsets = np.zeros(len(cells) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=sub_offsets[1:])
-    within = np.arange(int(sub_offsets[-1]), dtype=np.int64) - np.repeat(sub_offsets[:-1], lengths)
-    sub = Normalised(data[np.repeat(starts, lengths) + within], sub_offsets)
-    return [Reading(joined, None), Reading(_reading(sub, separating=True)[0], cells)]
+    out = [Reading(joined, None)]
+    if ambiguous.any():
+        # The separating reading, of the cells that read two ways only.
+        cells = np.flatnonzero(ambiguous).astype(np.int64)
+        starts = text.offsets[cells]
+        lengths = text.offsets[cells + 1] - starts
+        sub_offsets = np.zeros(len(cells) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=sub_offsets[1:])
+        within = np.arange(int(sub_offsets[-1]), dtype=np.int64) - np.repeat(
+            sub_offsets[:-1], lengths
+        )
+        sub = Normalised(data[np.repeat(starts, lengths) + within], sub_offsets)
+        out.append(Reading(_reading(sub, separating=True)[0], cells))
+    shown = _right_to_left(data, text.offsets)
+    if shown is not None:
+        out.append(shown)
+    return out
 
 
 def normalise_text(text: str) -> str:
