@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import unicodedata
 from importlib import resources
 
@@ -28,10 +29,11 @@ from opengov.redact.detectors import (
     Hit,
     find_cells,
     names,
+    normalise,
     scan_replace,
     scan_text,
 )
-from opengov.redact.detectors.chars import LOOKALIKES
+from opengov.redact.detectors.chars import DIGIT_GLYPHS, LETTER_DIGITS, LOOKALIKES
 from opengov.redact.detectors.normalise import normalise_text
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -290,3 +292,132 @@ def test_override_reading_keeps_the_other_cells_of_a_batch() -> None:
     flagged = find_cells(pa.array(cells, pa.string()), DEFAULT_LAST_SCAN)
     assert flagged["phone"].to_pylist() == [True, False, False, False, False]
     assert flagged["personnummer"].to_pylist() == [False, True, False, False, True]
+
+
+# --- digits by their look -------------------------------------------------------------------
+
+# A digit -> what may be written for it and read as it by its look: letters (and their
+# Cyrillic, Greek and Armenian look-alikes), digits of other scripts drawn like it.
+DIGIT_DISGUISES: dict[str, list[str]] = {}
+for _letter, _digit in LETTER_DIGITS.items():
+    DIGIT_DISGUISES.setdefault(_digit, []).append(_letter)
+    DIGIT_DISGUISES[_digit] += [f for f, latin in LOOKALIKES.items() if latin == _letter]
+for _glyph, _digit in DIGIT_GLYPHS.items():
+    DIGIT_DISGUISES.setdefault(_digit, []).append(_glyph)
+
+
+def test_digit_lookalikes_are_unicode_confusables() -> None:
+    confusables = _confusables()
+    for glyph, digit in DIGIT_GLYPHS.items():
+        assert digit in confusables[glyph], glyph
+        assert unicodedata.decimal(glyph) != int(digit), glyph  # by value, another digit
+    # Unicode's prototypes: 0 for O, l for 1 and for I; o is the small O.
+    assert "O" in confusables["0"] and "l" in confusables["1"] and "l" in confusables["I"]
+    assert set(LETTER_DIGITS.items()) == {("O", "0"), ("o", "0"), ("l", "1"), ("I", "1")}
+
+
+def disguise_digits(draw: st.DrawFn, written: str) -> str:
+    """`written` with some digits written by a look-alike, leaving a real digit in every group
+    of digits (a group of letters alone reads as a word)."""
+    groups = [(m.start(), m.end()) for m in re.finditer(r"[0-9]+", written)]
+    chars = list(written)
+    for start, end in groups:
+        keep = draw(st.integers(start, end - 1))
+        for i in range(start, end):
+            if i != keep and chars[i] in DIGIT_DISGUISES and draw(st.booleans()):
+                chars[i] = draw(st.sampled_from(DIGIT_DISGUISES[chars[i]]))
+    return "".join(chars)
+
+
+@st.composite
+def numbers_by_look(draw: st.DrawFn) -> tuple[str, int, int, str, str]:
+    """(cell, start, end, kind, plain written form) of a number with look-alike digits."""
+    rng = random.Random(draw(st.integers(0, 2**32)))
+    kind = draw(st.sampled_from(("personnummer", "samordningsnummer", "phone")))
+    if kind == "phone":
+        written = corpus.fiction_phone(rng)
+    else:
+        form = draw(st.sampled_from(ID_FORMS))
+        year, ten = corpus.valid_identifier(rng, kind, form)
+        written = corpus.render(year, ten, form)
+    hidden = disguise_digits(draw, written)
+    before, after = draw(st.sampled_from(CONTEXT))
+    cell = before + hidden + after
+    return cell, len(before), len(before) + len(hidden), kind, written
+
+
+@SETTINGS
+@given(st.lists(numbers_by_look(), min_size=1, max_size=6))
+def test_property_a_number_with_lookalike_digits_is_found(
+    cells: list[tuple[str, int, int, str, str]],
+) -> None:
+    for cell, start, end, _, _ in cells:
+        # Found as some number, whatever its kind: by value a digit of another script may
+        # make it another valid number ("080607986੧" is the phone number 080607986-1 by
+        # value, the personnummer 080607-9869 by look); the stored reading's kind comes first.
+        hits = scan_text(cell, KINDS)
+        assert [h for h in hits if h.start <= start and h.end >= end], (cell, hits)
+    column = pa.array([cell for cell, *_ in cells], pa.string())
+    flagged = find_cells(column, DEFAULT_LAST_SCAN)
+    for i, (cell, *_) in enumerate(cells):
+        assert any(flagged[k][i].as_py() for k in DEFAULT_LAST_SCAN), cell
+
+
+@pytest.mark.parametrize(
+    ("cell", "kind"),
+    [
+        ("O7O-123 45 67", "phone"),
+        ("ring О7О-174 06 12 i dag", "phone"),  # Cyrillic О
+        ("pnr 8ll228-9874", "personnummer"),
+        ("pnr 81122৪-9874", "personnummer"),  # Bengali four, drawn like an 8
+        ("l9811228-9874", "personnummer"),
+    ],
+)
+def test_known_numbers_with_lookalike_digits(cell: str, kind: str) -> None:
+    hits = scan_text(cell, KINDS)
+    assert [h.kind for h in hits] == [kind], hits
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "Olle 070",  # a word, then digits
+        "OCR5 O7O",  # O7O is too short to be anything
+        "lO Ol IO",  # no digit
+        "Bilaga l0: 811228",  # l0 is ten; 811228 alone is no identifier
+        "FO123456789",  # a letter touches the group: an invoice number, not 0123456789
+        "Volvo 0l-123",
+    ],
+)
+def test_letters_near_digits_that_read_as_no_number(cell: str) -> None:
+    assert scan_text(cell, KINDS) == [], cell
+
+
+def test_realistic_negatives_with_lookalike_digits_are_never_more_flagged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The identifier corpus' non-personal numbers with some digits written by look: the
+    reading by look flags no cell that the plain text does not flag (nor the other readings of
+    the disguised text, which read `৪` as the 4 it is by value, and break a number where the
+    kind of digit changes)."""
+    rng = random.Random(7)
+    cells = [c for values in corpus.realistic_negatives(200).values() for c in values]
+
+    def by_look(text: str) -> str:
+        return "".join(
+            rng.choice(DIGIT_DISGUISES[c]) if c in DIGIT_DISGUISES and rng.random() < 0.3 else c
+            for c in text
+        )
+
+    disguised = pa.array([by_look(c) for c in cells], pa.string())
+    plain = find_cells(pa.array(cells, pa.string()), KINDS)
+    hidden = find_cells(disguised, KINDS)
+    with monkeypatch.context() as patch:
+        patch.setattr(normalise, "_by_look", lambda raw, text: None)
+        other = find_cells(disguised, KINDS)
+    for kind in KINDS:
+        before = zip(plain[kind].to_pylist(), other[kind].to_pylist(), strict=True)
+        expected = [p or o for p, o in before]
+        flagged = hidden[kind].to_pylist()
+        extra = [c for c, e, h in zip(cells, expected, flagged, strict=True) if h and not e]
+        assert extra == [], (kind, extra[:5])

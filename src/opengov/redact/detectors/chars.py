@@ -65,3 +65,20 @@ def lookalike_class(letters: str) -> str:
     wanted = {c for letter in letters for c in (letter.lower(), letter.upper())}
     chars = sorted(wanted | {f for f, latin in LOOKALIKES.items() if latin in wanted})
     return f"[{members(''.join(chars))}]"
+
+
+# Digits of other scripts drawn like another ASCII digit (Unicode's confusables): the Bengali
+# four `৪` is read as 4 by its value and as 8 by its look. Both readings are scanned.
+DIGIT_GLYPHS = {"৪": "8", "੪": "8", "੧": "9", "୨": "9", "৭": "9", "൭": "9"}
+# Letters drawn like a digit (Unicode's confusables: O for 0, l and I for 1; their Cyrillic,
+# Greek and Armenian look-alikes fold to them first): `O7O-123 45 67`. Read as digits only
+# in a group of digits and such letters that holds a real digit and touches no other letter.
+LETTER_DIGITS = {"O": "0", "o": "0", "l": "1", "I": "1"}
+
+
+def digit_class(digits: str) -> str:
+    """A character class of ASCII `digits` and the letters drawn like them (`LETTER_DIGITS`
+    and their look-alikes), for prefilters on raw text."""
+    letters = {c for c, d in LETTER_DIGITS.items() if d in digits}
+    letters |= {f for f, latin in LOOKALIKES.items() if latin in letters}
+    return f"[{members(digits + ''.join(sorted(letters)))}]"

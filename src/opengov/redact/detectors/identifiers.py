@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from .chars import DASHES, SP, members
+from .chars import DASHES, SP, digit_class, members
 from .text import I64, U8, Bools, Family, Runs, Spans, Text, overlapping
 
 TAGS = {
@@ -295,7 +295,9 @@ def _vat(text: Text, runs: Runs, same: Bools, next_len: I64) -> Spans:
     return Spans.concat(spans)
 
 
-PREFILTER = f"[0-9]{{6}}{SP}{{0,2}}[+{members(DASHES)}]?{SP}{{0,2}}[0-9]{{4}}"
+# Letters drawn like digits count (`8ll228-9874`: normalisation's reading by look finds it).
+_DIGIT = digit_class("0123456789")
+PREFILTER = f"{_DIGIT}{{6}}{SP}{{0,2}}[+{members(DASHES)}]?{SP}{{0,2}}{_DIGIT}{{4}}"
 
 FAMILY = Family(
     name="identifiers",

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from .chars import DASHES, FULL_STOPS, LOOKALIKES, SPACES
+from .chars import DASHES, DIGIT_GLYPHS, FULL_STOPS, LETTER_DIGITS, LOOKALIKES, SPACES
 
 U8 = npt.NDArray[np.uint8]
 I64 = npt.NDArray[np.int64]
@@ -684,6 +684,105 @@ def _right_to_left(data: U8, offsets: I64) -> Reading | None:
     return Reading(_reading(text, separating=False)[0], cells, origin)
 
 
+_GLYPHS = [(np.frombuffer(c.encode(), dtype=np.uint8), ord(d)) for c, d in DIGIT_GLYPHS.items()]
+_LETTER_DIGIT = np.zeros(256, dtype=np.uint8)
+for _letter, _digit in LETTER_DIGITS.items():
+    _LETTER_DIGIT[ord(_letter)] = ord(_digit)
+
+
+def _glyph_digits(raw: U8, text: Normalised, data: U8) -> tuple[I64, U8]:
+    """Normalised positions of digits written with a glyph of another digit (`DIGIT_GLYPHS`)
+    in a group with an ASCII digit, and the digit each looks like (`data`: the normalised
+    bytes with letters already read as digits)."""
+    if text.pos is None or text.end is None:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint8)
+    where: list[I64] = []
+    what: list[U8] = []
+    lead = np.flatnonzero(raw[:-2] == 0xE0) if len(raw) > 2 else np.zeros(0, dtype=np.int64)
+    for code, digit in _GLYPHS:
+        at = lead[(raw[lead + 1] == code[1]) & (raw[lead + 2] == code[2])]
+        if not len(at):
+            continue
+        j = np.searchsorted(text.pos, at)
+        j = j[j < len(text.pos)]
+        j = j[np.isin(text.pos[j], at) & ((text.data[j] - np.uint8(48)) < 10)]
+        where.append(j.astype(np.int64))
+        what.append(np.full(len(j), digit, dtype=np.uint8))
+    if not where:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint8)
+    glyphs, digits = np.concatenate(where), np.concatenate(what)
+    # A number written wholly in Bengali digits is read by value (by a reader of Bengali); a
+    # glyph in a group of ASCII digits is a disguise (`81122৪-9874`).
+    numeral = (data - np.uint8(48)) < 10
+    head = numeral.copy()
+    head[1:] &= ~numeral[:-1] | _cell_starts(len(numeral), text.offsets)[1:]
+    run = np.cumsum(head) - 1
+    ascii_digit = numeral & (text.end - text.pos == 1)  # a letter read as a digit too
+    mixed = np.bincount(run[ascii_digit], minlength=int(run[-1]) + 1) > 0
+    keep = mixed[run[glyphs]]
+    return glyphs[keep], digits[keep]
+
+
+def _letter_digits(text: Normalised) -> Bools:
+    """Which bytes are letters drawn like a digit (`LETTER_DIGITS`) in a group of digits and
+    such letters that holds a real digit and touches no other letter (`O7O-123`, not `Olle`,
+    `OCR5` or `lO`)."""
+    data = text.data
+    n = len(data)
+    like = _LETTER_DIGIT[data] > 0
+    digit = (data - np.uint8(48)) < 10
+    # Such a group has a letter next to a digit; most batches have none (cheap to rule out).
+    if n < 2 or not ((like[1:] & digit[:-1]).any() or (like[:-1] & digit[1:]).any()):
+        return np.zeros(n, dtype=bool)
+    member = digit | like
+    start = _cell_starts(n, text.offsets)
+    head = member.copy()
+    head[1:] &= ~member[:-1] | start[1:]
+    tail = member.copy()
+    tail[:-1] &= ~member[1:] | start[1:]
+    run = np.cumsum(head) - 1
+    heads, tails = np.flatnonzero(head), np.flatnonzero(tail)
+    has_digit = np.bincount(run[digit], minlength=len(heads)) > 0
+    # Another letter (ASCII, or any non-ASCII byte: the rest became INERT) on either side.
+    letter = ((data | np.uint8(0x20)) - np.uint8(97) < 26) | (data >= 0x80)
+    before = np.zeros(len(heads), dtype=bool)
+    inside = heads > 0
+    before[inside] = letter[heads[inside] - 1] & ~start[heads[inside]]
+    after = np.zeros(len(tails), dtype=bool)
+    inside = tails + 1 < n
+    after[inside] = letter[tails[inside] + 1] & ~start[tails[inside] + 1]
+    good = has_digit & ~before & ~after
+    out: Bools = like & member & good[np.clip(run, 0, None)]
+    return out
+
+
+def _by_look(raw: U8, text: Normalised) -> Reading | None:
+    """The joining reading with digits read by their look where it differs from their value
+    (`৪` as 8, `O7O` as 070), of the cells that have such a digit; None when none has."""
+    letters = _letter_digits(text)
+    data = text.data
+    if letters.any():
+        data = data.copy()
+        data[letters] = _LETTER_DIGIT[data[letters]]
+    glyph_at, glyph_digit = _glyph_digits(raw, text, data)
+    if not len(glyph_at) and not letters.any():
+        return None
+    if data is text.data:
+        data = data.copy()
+    data[glyph_at] = glyph_digit
+    changed = np.flatnonzero(data != text.data)
+    cells = np.unique(np.searchsorted(text.offsets, changed, side="right") - 1)
+    starts = text.offsets[cells]
+    lengths = text.offsets[cells + 1] - starts
+    offsets = np.zeros(len(cells) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    index = np.repeat(starts - offsets[:-1], lengths) + np.arange(int(offsets[-1]))
+    pos = text.pos[index] if text.pos is not None else index
+    end = text.end[index] if text.end is not None else index + 1
+    # Original coordinates are the batch's: the reading maps back as a whole-batch one does.
+    return Reading(Normalised(data[index], offsets, pos, end), None)
+
+
 def readings(data: U8, offsets: I64) -> list[Reading]:
     """Every way a reader may see the cells; the detectors look at each.
 
@@ -696,11 +795,15 @@ def readings(data: U8, offsets: I64) -> list[Reading]:
     joining one (controls dropped, digits of any kind run on) and the separating one
     (controls read as a space, a change of digit kind breaks the number). A cell holding a
     right-to-left override (U+202E: `\u202e4789-822118` shows as 811228-9874) is also read in
-    the order it is shown.
+    the order it is shown, and a cell with a digit whose look differs from its value (the
+    Bengali four `৪`, drawn like an 8; the letter O in `O7O-123 45 67`) by its look.
     """
     text = Normalised(data, offsets.astype(np.int64, copy=False))
     joined, ambiguous = _reading(text, separating=False)
     out = [Reading(joined, None)]
+    look = _by_look(data, joined)
+    if look is not None:
+        out.append(look)
     if ambiguous.any():
         # The separating reading, of the cells that read two ways only.
         cells = np.flatnonzero(ambiguous).astype(np.int64)

@@ -28,7 +28,7 @@ import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .chars import DASHES, SP, SPACES, members
+from .chars import DASHES, SP, SPACES, digit_class, members
 from .text import I64, Bools, Family, Runs, Spans, Text, is_digit
 
 TAGS = {"phone": "[telefonnummer borttaget]"}
@@ -287,10 +287,12 @@ def _date_shaped(
 
 
 _DASHES = members(DASHES)
+# Letters drawn like digits count (`O7O-123 45 67`: normalisation's reading by look finds it).
+_ZERO, _NONZERO, _DIGIT = digit_class("0"), digit_class("123456789"), digit_class("0123456789")
 PREFILTER = (
     rf"(?:\+{SP}?|00{SP}?)46"
     rf"|(?:^|[^0-9A-Za-z+/.:{_DASHES}]|(?:^|[^0-9])[/.:{_DASHES}])"
-    rf"\(?0[1-9](?:[{members(SPACES)}/(){_DASHES}]{{0,3}}[0-9]){{5}}"
+    rf"\(?{_ZERO}{_NONZERO}(?:[{members(SPACES)}/(){_DASHES}]{{0,3}}{_DIGIT}){{5}}"
 )
 
 FAMILY = Family(
