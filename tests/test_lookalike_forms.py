@@ -223,6 +223,7 @@ def test_text_in_other_scripts_holds_no_address(text: str) -> None:
 # --- right-to-left override -----------------------------------------------------------------
 
 RLO, PDF, LRO, PDI = "\u202e", "\u202c", "\u202d", "\u2069"
+MIRRORED = str.maketrans("()[]{}<>", ")(][}{><")
 ID_FORMS = ("YYMMDD-NNNC", "YYMMDDNNNC", "YYYYMMDD-NNNC", "YYMMDD NNNC", "YYMMDD\u2013NNNC")
 
 
@@ -235,7 +236,8 @@ def shown_backwards(draw: st.DrawFn) -> tuple[str, int, int, str]:
     if kind == "phone":
         written = corpus.fiction_phone(rng)
     elif kind == "email":
-        written = f"{draw(st.sampled_from(LOCALS))}@{draw(st.sampled_from(DOMAINS))}"
+        at = draw(st.sampled_from(AT_WORDS))
+        written = f"{draw(st.sampled_from(LOCALS))}{at}{draw(st.sampled_from(DOMAINS))}"
     else:
         form = draw(st.sampled_from(ID_FORMS))
         year, ten = corpus.valid_identifier(rng, kind, form)
@@ -249,7 +251,9 @@ def shown_backwards(draw: st.DrawFn) -> tuple[str, int, int, str]:
         )
     )
     start = len(before) + len(opener)
-    cell = before + opener + written[::-1] + close + after
+    # Stored backwards; a bracket shown right to left is drawn mirrored, so it is stored as
+    # its mirror image too: `(ta)` shows as `(at)`.
+    cell = before + opener + written[::-1].translate(MIRRORED) + close + after
     return cell, start, start + len(written), kind
 
 
@@ -277,6 +281,8 @@ def test_property_what_an_override_shows_the_right_way_round_is_found(
     [
         # Only the first part is overridden: shows 9874-822118.
         RLO + "4789" + PDF + "-822118",
+        # Brackets shown right to left are drawn mirrored: this shows as `anna )ta( kommun.se`.
+        RLO + "es.nummok )ta( anna" + PDF,
         # A left-to-right override inside the right-to-left one keeps its own order.
         "a" + RLO + "b" + LRO + "c 4789-822118" + PDF + "d" + PDF,
         # The override ends at the line break; the next line is not reversed into it.

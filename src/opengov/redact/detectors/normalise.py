@@ -597,6 +597,9 @@ _PUSHES = {
 }
 _PDF, _PDI = b"\xe2\x80\xac", b"\xe2\x81\xa9"
 _MAX_DEPTH = 125  # the Unicode bidirectional algorithm's limit
+_MIRROR = np.arange(256, dtype=np.uint8)
+for _a, _b in ("()", "[]", "{}", "<>"):
+    _MIRROR[ord(_a)], _MIRROR[ord(_b)] = ord(_b), ord(_a)
 
 
 def _display_order(raw: bytes) -> tuple[U8, I64, I64] | None:
@@ -606,7 +609,8 @@ def _display_order(raw: bytes) -> tuple[U8, I64, I64] | None:
     The explicit levels of the Unicode bidirectional algorithm (UAX #9, X1-X8, L2) for a
     left-to-right paragraph, with one simplification: every character that no override
     governs is taken as left to right (Latin letters and digits, what the detectors read), so
-    only an override reverses text. Python per bidi control, numpy per character.
+    only an override reverses text; ASCII brackets in a reversed run are drawn mirrored (L4).
+    Python per bidi control, numpy per character.
     """
     if _RLO not in raw:
         return None
@@ -656,7 +660,11 @@ def _display_order(raw: bytes) -> tuple[U8, I64, I64] | None:
     widths = ends - starts
     within = np.arange(n, dtype=np.int64) - np.repeat(np.cumsum(widths) - widths, widths)
     byte_start = np.repeat(starts, widths)
-    return data[byte_start + within], byte_start, np.repeat(ends, widths)
+    shown = data[byte_start + within]
+    # A bracket shown right to left is drawn mirrored (L4): `(tа)` stored shows as `(аt)`.
+    odd = np.repeat(level[order] % 2 == 1, widths)
+    shown[odd] = _MIRROR[shown[odd]]
+    return shown, byte_start, np.repeat(ends, widths)
 
 
 def _right_to_left(data: U8, offsets: I64) -> Reading | None:
