@@ -30,6 +30,7 @@ from opengov.redact.detectors import (
     find_cells,
     names,
     normalise,
+    replace_text,
     scan_replace,
     scan_text,
 )
@@ -427,3 +428,25 @@ def test_realistic_negatives_with_lookalike_digits_are_never_more_flagged(
         flagged = hidden[kind].to_pylist()
         extra = [c for c, e, h in zip(cells, expected, flagged, strict=True) if h and not e]
         assert extra == [], (kind, extra[:5])
+
+
+@pytest.mark.parametrize(
+    ("cell", "replaced"),
+    [
+        # The override's controls go with the number: a tag between them would show backwards.
+        (f"pnr {RLO}4789-822118{PDF} tack", "pnr [personnummer borttaget] tack"),
+        (f"Pnr: {RLO}4789-822118", "Pnr: [personnummer borttaget]"),
+        (f"\u2067{RLO}4789-822118{PDF}{PDI} x", "[personnummer borttaget] x"),
+        # Two side by side, shown as 811228-9874811228-9874 or with a gap: both go.
+        (f"{RLO}4789-822118{PDF}{RLO}4789-822118", "[personnummer borttaget]" * 2),
+        # The override also holds other text: its controls stay, so nothing after it turns.
+        (f"a {RLO}abc 4789-822118{PDF} tack", f"a {RLO}abc [personnummer borttaget]{PDF} tack"),
+    ],
+)
+def test_a_number_shown_through_an_override_is_replaced_with_its_controls(
+    cell: str, replaced: str
+) -> None:
+    assert replace_text(cell, DEFAULT_LAST_SCAN) == replaced
+    column = pa.array(["x", cell, None, cell], pa.string())
+    out = scan_replace(column, DEFAULT_LAST_SCAN).array.to_pylist()
+    assert out == ["x", replaced, None, replaced]

@@ -544,11 +544,14 @@ class Reading:
     (None: all; else its cell j is batch cell `cells[j]`, and its original coordinates are
     those of the batch's cells laid end to end). `origin`: for a reading whose characters were
     put in display order (`_display_order`), each byte's original byte range in those
-    coordinates; None when the characters kept their order."""
+    coordinates; None when the characters kept their order. `wrap`: for such a reading, per
+    original position, where the run of bidi pushes ending there starts and the run of pops
+    starting there ends (a hit that fills an override takes its controls with it)."""
 
     text: Normalised
     cells: I64 | None
     origin: tuple[I64, I64] | None = None
+    wrap: tuple[I64, I64] | None = None
 
     def original_span(self, start: I64, stop: I64, batch_offsets: I64) -> tuple[I64, I64, I64]:
         """Batch cell and original byte range (in the batch's buffer) of spans [start, stop)."""
@@ -562,6 +565,14 @@ class Reading:
         lengths = batch_offsets[self.cells + 1] - batch_offsets[self.cells]
         np.cumsum(lengths, out=sub_offsets[1:])
         j = np.searchsorted(sub_offsets, first, side="right") - 1
+        if self.wrap is not None:
+            # `\u202e4789-822118\u202c` goes whole: a tag left between the override's controls
+            # would show backwards. Only when the controls on both sides close the run (or the
+            # cell ends), so no override is left open over the text after it.
+            opened = np.maximum(self.wrap[0][first], sub_offsets[j])
+            closed = np.minimum(self.wrap[1][last], sub_offsets[j + 1])
+            wrapped = (opened < first) & ((closed > last) | (last == sub_offsets[j + 1]))
+            first, last = np.where(wrapped, opened, first), np.where(wrapped, closed, last)
         shift = batch_offsets[self.cells[j]] - sub_offsets[j]
         return self.cells[j], first + shift, last + shift
 
@@ -602,9 +613,10 @@ for _a, _b in ("()", "[]", "{}", "<>"):
     _MIRROR[ord(_a)], _MIRROR[ord(_b)] = ord(_b), ord(_a)
 
 
-def _display_order(raw: bytes) -> tuple[U8, I64, I64] | None:
-    """The cell's bytes in the order they are shown, and each byte's original range; None
-    without a right-to-left override.
+def _display_order(raw: bytes) -> tuple[U8, I64, I64, I64, I64] | None:
+    """The cell's bytes in the order they are shown, each byte's original range, and the
+    runs of bidi controls (`Reading.wrap`, n + 1 positions each); None without a right-to-left
+    override.
 
     The explicit levels of the Unicode bidirectional algorithm (UAX #9, X1-X8, L2) for a
     left-to-right paragraph, with one simplification: every character that no override
@@ -622,7 +634,14 @@ def _display_order(raw: bytes) -> tuple[U8, I64, I64] | None:
     # (level, override to right to left, an isolate)
     stack: list[tuple[int, bool, bool]] = [(0, False, False)]
     at = 0  # the character from which the current state holds
+    opened = np.arange(n + 1, dtype=np.int64)
+    closed = np.arange(n + 1, dtype=np.int64)
+    pops: list[int] = []
     for match in _BIDI.finditer(raw):
+        if match.group() in _PUSHES:
+            opened[match.end()] = opened[match.start()]
+        elif match.group() in (_PDF, _PDI):
+            pops.append(match.start())
         here = int(np.searchsorted(char_starts, match.start()))
         current, rtl, _ = stack[-1]
         # Left to right text at an odd level shows at the next (even) one (I2).
@@ -664,32 +683,48 @@ def _display_order(raw: bytes) -> tuple[U8, I64, I64] | None:
     # A bracket shown right to left is drawn mirrored (L4): `(tа)` stored shows as `(аt)`.
     odd = np.repeat(level[order] % 2 == 1, widths)
     shown[odd] = _MIRROR[shown[odd]]
-    return shown, byte_start, np.repeat(ends, widths)
+    for at in reversed(pops):
+        closed[at] = closed[at + 3]
+    return shown, byte_start, np.repeat(ends, widths), opened, closed
 
 
-def _right_to_left(data: U8, offsets: I64) -> Reading | None:
-    """The reading in display order of the cells holding a right-to-left override (Python per
-    such cell; one numpy comparison over the batch finds them)."""
+def _right_to_left(data: U8, offsets: I64) -> list[Reading]:
+    """The readings in display order of the cells holding a right-to-left override, joining
+    and separating (the override's controls are invisible, or a gap: `\u202e4789-822118\u202c`
+    twice in a row shows two numbers side by side). Python per such cell; one numpy
+    comparison over the batch finds them."""
     if len(data) < len(_RLO):
-        return None
+        return []
     tail = np.flatnonzero(data[2:] == _RLO[2])  # 0xAE: rare in Swedish text
     at = tail[(data[tail] == _RLO[0]) & (data[tail + 1] == _RLO[1])]
     if not len(at):
-        return None
+        return []
     cells = np.unique(np.searchsorted(offsets, at, side="right") - 1).astype(np.int64)
-    parts: list[tuple[U8, I64, I64]] = []
+    parts: list[tuple[U8, I64, I64, I64, I64]] = []
     base = 0
     for cell in cells.tolist():
         lo, hi = int(offsets[cell]), int(offsets[cell + 1])
         shown = _display_order(data[lo:hi].tobytes())
         assert shown is not None  # the cell holds an override
-        parts.append((shown[0], shown[1] + base, shown[2] + base))
+        # The wraps without their last position: it is the next cell's first (spans are
+        # clamped to their cell, so which cell's value it holds does not matter).
+        parts.append(
+            (shown[0], shown[1] + base, shown[2] + base, shown[3][:-1] + base, shown[4][:-1] + base)
+        )
         base += hi - lo
     sub_offsets = np.zeros(len(cells) + 1, dtype=np.int64)
     np.cumsum([len(p[0]) for p in parts], out=sub_offsets[1:])
     text = Normalised(np.concatenate([p[0] for p in parts]), sub_offsets)
     origin = (np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts]))
-    return Reading(_reading(text, separating=False)[0], cells, origin)
+    end = np.array([base], dtype=np.int64)
+    wrap = (
+        np.concatenate([*(p[3] for p in parts), end]),
+        np.concatenate([*(p[4] for p in parts), end]),
+    )
+    return [
+        Reading(_reading(text, separating=separating)[0], cells, origin, wrap)
+        for separating in (False, True)
+    ]
 
 
 _GLYPHS = [(np.frombuffer(c.encode(), dtype=np.uint8), ord(d)) for c, d in DIGIT_GLYPHS.items()]
@@ -824,9 +859,7 @@ def readings(data: U8, offsets: I64) -> list[Reading]:
         )
         sub = Normalised(data[np.repeat(starts, lengths) + within], sub_offsets)
         out.append(Reading(_reading(sub, separating=True)[0], cells))
-    shown = _right_to_left(data, text.offsets)
-    if shown is not None:
-        out.append(shown)
+    out.extend(_right_to_left(data, text.offsets))
     return out
 
 
