@@ -70,10 +70,15 @@ def lookalike_class(letters: str) -> str:
 # Digits of other scripts drawn like another ASCII digit (Unicode's confusables): the Bengali
 # four `৪` is read as 4 by its value and as 8 by its look. Both readings are scanned.
 DIGIT_GLYPHS = {"৪": "8", "੪": "8", "੧": "9", "୨": "9", "৭": "9", "൭": "9"}
-# Letters drawn like a digit (Unicode's confusables: O for 0, l and I for 1; their Cyrillic,
-# Greek and Armenian look-alikes fold to them first): `O7O-123 45 67`. Read as digits only
-# in a group of digits and such letters that holds a real digit and touches no other letter.
-LETTER_DIGITS = {"O": "0", "o": "0", "l": "1", "I": "1"}
+# Letters drawn like a digit (Unicode's confusables: O for 0, l and I for 1, their Cyrillic,
+# Greek and Armenian look-alikes folding to them first; Cyrillic З for 3, б for 6, Latin Ƽ for
+# 5, Ʒ for 3, Ƨ for 2): `O7O-123 45 67`, `81122З-9874`. Read as digits only in a group of
+# digits and such letters that holds a real digit and touches no other letter. The non-ASCII
+# ones are two bytes in UTF-8 (normalise reads them as byte pairs).
+LETTER_DIGITS = {
+    "O": "0", "o": "0", "l": "1", "I": "1",
+    "З": "3", "б": "6", "Ƽ": "5", "Ʒ": "3", "Ƨ": "2",
+}  # fmt: skip
 
 
 def digit_class(digits: str) -> str:

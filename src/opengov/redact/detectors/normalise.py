@@ -729,14 +729,21 @@ def _right_to_left(data: U8, offsets: I64) -> list[Reading]:
 
 _GLYPHS = [(np.frombuffer(c.encode(), dtype=np.uint8), ord(d)) for c, d in DIGIT_GLYPHS.items()]
 _LETTER_DIGIT = np.zeros(256, dtype=np.uint8)
+# Two-byte letters: (lead byte, second byte) -> digit.
+_WIDE_DIGIT = np.zeros((256, 256), dtype=np.uint8)
 for _letter, _digit in LETTER_DIGITS.items():
-    _LETTER_DIGIT[ord(_letter)] = ord(_digit)
+    _code = _letter.encode()
+    if len(_code) == 1:
+        _LETTER_DIGIT[_code[0]] = ord(_digit)
+    else:
+        _WIDE_DIGIT[_code[0], _code[1]] = ord(_digit)
+_WIDE_LEAD: Bools = np.asarray(_WIDE_DIGIT.any(axis=1), dtype=bool)
 
 
-def _glyph_digits(raw: U8, text: Normalised, data: U8) -> tuple[I64, U8]:
+def _glyph_digits(raw: U8, text: Normalised, data: U8, wide: Bools) -> tuple[I64, U8]:
     """Normalised positions of digits written with a glyph of another digit (`DIGIT_GLYPHS`)
     in a group with an ASCII digit, and the digit each looks like (`data`: the normalised
-    bytes with letters already read as digits)."""
+    bytes with letters already read as digits, `wide` the first bytes of two-byte ones)."""
     if text.pos is None or text.end is None:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint8)
     where: list[I64] = []
@@ -757,6 +764,7 @@ def _glyph_digits(raw: U8, text: Normalised, data: U8) -> tuple[I64, U8]:
     # A number written wholly in Bengali digits is read by value (by a reader of Bengali); a
     # glyph in a group of ASCII digits is a disguise (`81122৪-9874`).
     numeral = (data - np.uint8(48)) < 10
+    numeral[1:] |= wide[:-1]  # a two-byte letter read as a digit: its second byte too
     head = numeral.copy()
     head[1:] &= ~numeral[:-1] | _cell_starts(len(numeral), text.offsets)[1:]
     run = np.cumsum(head) - 1
@@ -766,17 +774,24 @@ def _glyph_digits(raw: U8, text: Normalised, data: U8) -> tuple[I64, U8]:
     return glyphs[keep], digits[keep]
 
 
-def _letter_digits(text: Normalised) -> Bools:
-    """Which bytes are letters drawn like a digit (`LETTER_DIGITS`) in a group of digits and
-    such letters that holds a real digit and touches no other letter (`O7O-123`, not `Olle`,
-    `OCR5` or `lO`)."""
+def _letter_digits(text: Normalised) -> tuple[Bools, Bools]:
+    """Letters drawn like a digit (`LETTER_DIGITS`) in a group of digits and such letters that
+    holds a real digit and touches no other letter (`O7O-123`, not `Olle`, `OCR5` or `lO`):
+    the ASCII ones' bytes, and the first bytes of the two-byte ones."""
     data = text.data
     n = len(data)
     like = _LETTER_DIGIT[data] > 0
+    wide = np.zeros(n, dtype=bool)
+    leads = np.flatnonzero(_WIDE_LEAD[data[:-1]]) if n >= 2 else np.zeros(0, dtype=np.int64)
+    if len(leads):  # none in Swedish text (å, ä, ö lead with 0xC3)
+        leads = leads[_WIDE_DIGIT[data[leads], data[leads + 1]] > 0]
+        wide[leads] = True
+    like[1:] |= wide[:-1]  # a two-byte letter's second byte belongs to its group too
+    like |= wide
     digit = (data - np.uint8(48)) < 10
     # Such a group has a letter next to a digit; most batches have none (cheap to rule out).
     if n < 2 or not ((like[1:] & digit[:-1]).any() or (like[:-1] & digit[1:]).any()):
-        return np.zeros(n, dtype=bool)
+        return np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     member = digit | like
     start = _cell_starts(n, text.offsets)
     head = member.copy()
@@ -787,7 +802,7 @@ def _letter_digits(text: Normalised) -> Bools:
     heads, tails = np.flatnonzero(head), np.flatnonzero(tail)
     has_digit = np.bincount(run[digit], minlength=len(heads)) > 0
     # Another letter (ASCII, or any non-ASCII byte: the rest became INERT) on either side.
-    letter = ((data | np.uint8(0x20)) - np.uint8(97) < 26) | (data >= 0x80)
+    letter = (((data | np.uint8(0x20)) - np.uint8(97) < 26) | (data >= 0x80)) & ~like
     before = np.zeros(len(heads), dtype=bool)
     inside = heads > 0
     before[inside] = letter[heads[inside] - 1] & ~start[heads[inside]]
@@ -795,33 +810,45 @@ def _letter_digits(text: Normalised) -> Bools:
     inside = tails + 1 < n
     after[inside] = letter[tails[inside] + 1] & ~start[tails[inside] + 1]
     good = has_digit & ~before & ~after
-    out: Bools = like & member & good[np.clip(run, 0, None)]
-    return out
+    taken = good[np.clip(run, 0, None)] & member
+    return taken & (_LETTER_DIGIT[data] > 0), taken & wide
 
 
 def _by_look(raw: U8, text: Normalised) -> Reading | None:
     """The joining reading with digits read by their look where it differs from their value
     (`৪` as 8, `O7O` as 070), of the cells that have such a digit; None when none has."""
-    letters = _letter_digits(text)
+    letters, wide = _letter_digits(text)
     data = text.data
-    if letters.any():
+    if letters.any() or wide.any():
         data = data.copy()
         data[letters] = _LETTER_DIGIT[data[letters]]
-    glyph_at, glyph_digit = _glyph_digits(raw, text, data)
-    if not len(glyph_at) and not letters.any():
+        at = np.flatnonzero(wide)
+        data[at] = _WIDE_DIGIT[data[at], data[at + 1]]
+    glyph_at, glyph_digit = _glyph_digits(raw, text, data, wide)
+    if data is text.data and not len(glyph_at):
         return None
     if data is text.data:
         data = data.copy()
     data[glyph_at] = glyph_digit
     changed = np.flatnonzero(data != text.data)
     cells = np.unique(np.searchsorted(text.offsets, changed, side="right") - 1)
-    starts = text.offsets[cells]
-    lengths = text.offsets[cells + 1] - starts
+    looked = text
+    if wide.any():
+        # A two-byte letter read as one digit: its second byte goes, its range stays whole.
+        n = len(data)
+        keep = np.ones(n, dtype=bool)
+        keep[np.flatnonzero(wide) + 1] = False
+        end = np.arange(1, n + 1, dtype=np.int64)
+        end[wide] += 1
+        looked = _compact(text, data, keep, end)
+        data = looked.data
+    starts = looked.offsets[cells]
+    lengths = looked.offsets[cells + 1] - starts
     offsets = np.zeros(len(cells) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     index = np.repeat(starts - offsets[:-1], lengths) + np.arange(int(offsets[-1]))
-    pos = text.pos[index] if text.pos is not None else index
-    end = text.end[index] if text.end is not None else index + 1
+    pos = looked.pos[index] if looked.pos is not None else index
+    end = looked.end[index] if looked.end is not None else index + 1
     # Original coordinates are the batch's: the reading maps back as a whole-batch one does.
     return Reading(Normalised(data[index], offsets, pos, end), None)
 
