@@ -4,6 +4,10 @@ A prefilter runs as RE2 over columns (`pyarrow.compute`) and as Python `re` over
 strings, and both must select the same cells; so the classes are explicit character lists
 (no `\\p{..}`, no `\\s`, whose meaning differs between the two engines). tests/
 test_detect_forms.py checks these lists against `unicodedata` and `normalise.norm_char`.
+
+Also the look-alike tables (letters drawn like Latin letters, like digits, digits drawn like
+other digits), the one copy that normalisation, names and prefilters read; tests/
+test_lookalike_forms.py checks them against Unicode's confusables list.
 """
 
 from __future__ import annotations
