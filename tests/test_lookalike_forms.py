@@ -384,6 +384,7 @@ def test_property_a_number_with_lookalike_digits_is_found(
         ("l9811228-9874", "personnummer"),
         ("pnr 8112l8-00З2", "personnummer"),  # Cyrillic З, drawn like a 3
         ("tel О7О-l74 0б 12", "phone"),  # Cyrillic О and б
+        ("+4б701740612", "phone"),  # the country code too
     ],
 )
 def test_known_numbers_with_lookalike_digits(cell: str, kind: str) -> None:

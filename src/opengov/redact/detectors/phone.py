@@ -290,7 +290,7 @@ _DASHES = members(DASHES)
 # Letters drawn like digits count (`O7O-123 45 67`: normalisation's reading by look finds it).
 _ZERO, _NONZERO, _DIGIT = digit_class("0"), digit_class("123456789"), digit_class("0123456789")
 PREFILTER = (
-    rf"(?:\+{SP}?|00{SP}?)46"
+    rf"(?:\+{SP}?|{_ZERO}{_ZERO}{SP}?){digit_class('4')}{digit_class('6')}"
     rf"|(?:^|[^0-9A-Za-z+/.:{_DASHES}]|(?:^|[^0-9])[/.:{_DASHES}])"
     rf"\(?{_ZERO}{_NONZERO}(?:[{members(SPACES)}/(){_DASHES}]{{0,3}}{_DIGIT}){{5}}"
 )
