@@ -123,3 +123,36 @@ def test_a_descriptor_with_a_lone_surrogate_is_a_schema_error(
     assert result.exit_code == SchemaError.exit_code, result.output
     assert "lone UTF-16 surrogate" in result.output
     assert not (portal / package.name).exists()
+
+
+# Identifiers (Luhn-valid personnummer, PTS fiction-range phone numbers, an e-mail address)
+# that the last scan must find whatever character X broke inside them.
+_IDENTIFIERS = ("811228-9874", "19811228-9874", "070-123 45 67", "08-123 456 78", "anna@exempel.se")
+
+
+@given(
+    identifier=st.sampled_from(_IDENTIFIERS),
+    at=st.integers(1, 20),
+    half=st.sampled_from(["\\ud83d", "\\udc80", "\\uD83D\\uD83D"]),
+    before=st.sampled_from(["", "Kontakt ", "ring "]),
+)
+def test_half_an_emoji_inside_an_identifier_does_not_hide_it(
+    identifier: str, at: int, half: str, before: str
+) -> None:
+    """The repair writes U+FFFD, a box to every reader, where X cut a character: inside a
+    personnummer it was refused before the repair; now the last scan reads through it as it
+    reads through a zero-width space, and the replaced span covers it."""
+    import pyarrow as pa
+
+    from opengov.redact.detectors import DEFAULT_LAST_SCAN, scan_replace
+
+    at = min(at, len(identifier) - 1)
+    broken = identifier[:at] + half + identifier[at:]
+    repaired = [0]
+    value, _ = raw_decode_json(f'["{before}{broken} idag"]', 0, "export", repaired=repaired)
+    assert repaired[0] >= 1 and "\ufffd" in value[0]
+    result = scan_replace(pa.array(value), list(DEFAULT_LAST_SCAN))
+    out = result.array.to_pylist()[0]
+    assert "\ufffd" not in out, out
+    assert out.startswith(before) and out.endswith(" idag"), out
+    assert re.search(r"\[[a-z-]+ borttage[nt]\]", out), out

@@ -38,7 +38,7 @@ from .text import I64, Family, Spans, Text
 # tests/test_detect_forms.py checks every code point against `normalise.norm_char`.
 EXOTIC = (
     r"[\x00-\x08\x0e-\x1f\x7f-\x9f\p{Cf}\p{M}\p{No}\x{2024}\x{2070}-\x{209F}\x{3002}\x{3358}-\x{33FF}"
-    r"\x{FB29}\x{FE10}-\x{FE19}\x{FE30}-\x{FE6F}\x{FF00}-\x{FFEF}"
+    r"\x{FB29}\x{FE10}-\x{FE19}\x{FE30}-\x{FE6F}\x{FF00}-\x{FFEF}\x{FFFD}"
     # letters and marks whose NFKC form is ASCII: ordinals, ligatures, modifier letters,
     # letterlike symbols, mathematical alphanumerics
     r"\x{00AA}\x{00BA}\x{0132}-\x{0133}\x{017F}\x{01C4}-\x{01CC}\x{01F1}-\x{01F3}"

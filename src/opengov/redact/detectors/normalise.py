@@ -6,7 +6,7 @@ steps, in order:
 
 1. per character (`norm_char`; again after steps 2-3 when they decoded something): format
    characters (category Cf: soft hyphen, zero-width space, word joiner, BOM, bidi marks),
-   control characters other than whitespace (NUL) and combining marks are removed (and, in a
+   control characters other than whitespace (NUL), U+FFFD and combining marks are removed (and, in a
    second reading, controls and format characters read as a space, see `readings`); every
    whitespace becomes `" "` (horizontal) or `"\\n"` (vertical); every dash becomes `-`; a
    digit of any script becomes its ASCII digit (`unicodedata.decimal`); a letter of another
@@ -53,6 +53,15 @@ Bools = npt.NDArray[np.bool_]
 INERT = "\x1a"
 _RELEVANT_PUNCT = frozenset(string.punctuation)
 _VERTICAL = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+# U+FFFD stands where a character was lost (half an emoji X cut, which the X importer repairs
+# to it; a broken encoding): a box to every reader, like a control character. Read as one, it
+# joins or separates what is around it, so `8112\ufffd28-9874` is still a personnummer.
+REPLACEMENT = "\ufffd"
+
+
+def _gap(c: str) -> bool:
+    """A character drawn as nothing, a box or a gap: dropped, or a space when separating."""
+    return c == REPLACEMENT or unicodedata.category(c) in ("Cc", "Cf")
 
 
 @functools.cache
@@ -65,7 +74,7 @@ def norm_char(c: str) -> str:
     category = unicodedata.category(c)
     if c.isspace() or category in ("Zs", "Zl", "Zp"):
         return "\n" if category in ("Zl", "Zp") else " "
-    if category in ("Cc", "Cf") or category[0] == "M":
+    if _gap(c) or category[0] == "M":
         return ""
     digit = unicodedata.decimal(c, None)
     if digit is not None:
@@ -150,7 +159,7 @@ def digit_class(c: str) -> int:
 def spaced_char(c: str) -> str:
     """`norm_char`, but a control or format character reads as a space (see `readings`)."""
     out = norm_char(c)
-    if not out and unicodedata.category(c) in ("Cc", "Cf"):
+    if not out and _gap(c):
         return " "
     return out
 
@@ -320,7 +329,7 @@ def _stable(code: int, fold: Callable[[str], str], separating: bool) -> bool:
     known = _STABLE.get(key)
     if known is None:
         c = chr(code)
-        known = fold(c) == c and digit_class(c) < 0 and unicodedata.category(c) not in ("Cc", "Cf")
+        known = fold(c) == c and digit_class(c) < 0 and not _gap(c)
         _STABLE[key] = known
     return known
 
@@ -411,7 +420,7 @@ def _char_step(text: Normalised, separating: bool) -> tuple[Normalised, Bools]:
             c = chr(code)
             folded = fold(c)
             u_kind[k] = digit_class(c)
-            u_dropped[k] = not folded and unicodedata.category(c) in ("Cc", "Cf")
+            u_dropped[k] = not folded and _gap(c)
             if folded != c:
                 u_src[k] = len(pool)
                 u_len[k] = len(folded)
