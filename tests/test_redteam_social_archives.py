@@ -13,6 +13,7 @@ import csv
 import importlib
 import json
 import os
+import struct
 import threading
 import zipfile
 from pathlib import Path
@@ -414,3 +415,38 @@ def test_a_text_that_is_not_text_is_refused_not_dropped(
     with pytest.raises(ImportFailed, match="is not text"):
         run(export, account="Kommunen", account_type="official", out=out)
     assert not out.exists()
+
+
+def _declare(path: Path, entries: int) -> Path:
+    """Rewrite the end record's entry counts (and the ZIP64 end record's) to `entries`: the
+    central directory still holds every entry, and ZipFile parses all of them."""
+    data = bytearray(path.read_bytes())
+    end = data.rindex(b"PK\x05\x06")
+    if data[end + 10 : end + 12] != b"\xff\xff":
+        data[end + 8 : end + 12] = struct.pack("<HH", entries, entries)
+    end64 = data.rfind(b"PK\x06\x06")
+    if end64 >= 0:
+        data[end64 + 24 : end64 + 40] = struct.pack("<QQ", entries, entries)
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize(("count", "limit"), [(20, 10), (70_000, 65_000)])
+@pytest.mark.parametrize("declared", [0, 1, 5])
+def test_an_end_record_that_understates_its_entries_is_refused_before_zipfile_parses_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, count: int, limit: int, declared: int
+) -> None:
+    """The end record's count is the archive's word only: ZipFile reads the central directory
+    by its size, whatever count the record declares, so a record declaring 1 entry let any
+    number of them be parsed (memory grows with the file) before the limit was looked at."""
+    archive = _declare(_many(tmp_path / "many.zip", count), declared)
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the central directory was parsed")
+
+    monkeypatch.setattr(zipfile, "ZipFile", never)
+    with (
+        pytest.raises(UnsafeArchive, match=f"more than {limit} entries"),
+        open_export(archive, ArchiveLimits(max_entries=limit)),
+    ):
+        pass

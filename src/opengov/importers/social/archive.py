@@ -21,8 +21,10 @@ every entry: a real export with videos is often larger than the budget.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import stat
+import struct
 import unicodedata
 import zipfile
 import zlib
@@ -230,6 +232,47 @@ def _declared_entries(path: Path) -> int | None:
         return None
 
 
+# A central directory header: signature, then fixed fields up to the three lengths (name,
+# extra field, comment) at bytes 28-33, 46 bytes in all (APPNOTE 4.3.12).
+_CENTRAL_HEADER = 46
+
+
+def _central_entries_beyond(path: Path, limit: int) -> bool:
+    """Whether the central directory holds more than `limit` entries, counted by walking its
+    headers as ZipFile will (by the directory's size, whatever count the end record declares),
+    without an object per entry. False when it cannot be walked: ZipFile then says why."""
+    try:
+        # zipfile's own names for the end record's fields (private, but in every Python 3).
+        z: Any = zipfile
+        with path.open("rb") as handle:
+            end = z._EndRecData(handle)
+            if end is None:
+                return False
+            size = int(end[z._ECD_SIZE])
+            # Where ZipFile looks for the directory: right before the end record, whatever
+            # offset the record states (data prepended to an archive shifts it).
+            start = int(end[z._ECD_LOCATION]) - size
+            if end[z._ECD_SIGNATURE] == z.stringEndArchive64:
+                start -= z.sizeEndCentDir64 + z.sizeEndCentDir64Locator
+            if start < 0:
+                return False
+            handle.seek(start)
+            walked = count = 0
+            while walked < size:
+                head = handle.read(_CENTRAL_HEADER)
+                if len(head) < _CENTRAL_HEADER or head[:4] != b"PK\x01\x02":
+                    return False
+                name, extra, comment = struct.unpack("<HHH", head[28:34])
+                handle.seek(name + extra + comment, os.SEEK_CUR)
+                walked += _CENTRAL_HEADER + name + extra + comment
+                count += 1
+                if count > limit:
+                    return True
+    except (OSError, IndexError, TypeError, ValueError, struct.error, zipfile.BadZipFile):
+        return False
+    return False
+
+
 @contextmanager
 def open_export(path: Path, limits: ArchiveLimits | None = None) -> Iterator[Export]:
     """Open a ZIP or folder export after checking every entry; `ImportFailed` if neither."""
@@ -248,6 +291,11 @@ def open_export(path: Path, limits: ArchiveLimits | None = None) -> Iterator[Exp
     if declared is not None and declared > limits.max_entries:
         raise UnsafeArchive(
             f"{label}: {declared} entries, more than the limit {limits.max_entries}"
+        )
+    if _central_entries_beyond(path, limits.max_entries):
+        raise UnsafeArchive(
+            f"{label}: more than {limits.max_entries} entries (the limit) in its central "
+            f"directory, though its end record declares {declared}"
         )
     try:
         zf = zipfile.ZipFile(path)
