@@ -494,3 +494,28 @@ def test_a_one_column_table_is_not_taken_for_a_title(tmp_path: Path, lines: list
     result = init_package(source, out=tmp_path / "pkg")
     assert result.lines_above_header == 0
     assert result.rows == len(lines) - 1 and len(result.fields) == 1
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+@pytest.mark.parametrize("first", ["#", " #", "# ", "#  "])
+@pytest.mark.parametrize("rows", [1, 3])
+def test_a_header_whose_first_cell_is_hash_is_the_header(
+    tmp_path: Path, delimiter: str, first: str, rows: int
+) -> None:
+    """`#` is a common label of a row-number column. Its header line was read as a comment and
+    left out: the first data row became the header (a value, here a person's name, a field
+    name in the published schema) and one record was dropped, with exit 0."""
+    table = [[first, "namn", "antal"]] + [[str(i), f"Namn{i}", str(i * 3)] for i in range(rows)]
+    source = tmp_path / "lista.csv"
+    source.write_text("\n".join(delimiter.join(r) for r in table) + "\n", encoding="utf-8")
+    out = tmp_path / "pkg"
+    result = CliRunner().invoke(cli, ["init", str(source), "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    drafted = json.loads(result.output)
+    assert drafted["lines_above_header"] == 0
+    assert drafted["rows"] == rows
+    labels = [f.get("title", f["name"]) for f in fields_of(out).values()]
+    assert labels[1:] == ["namn", "antal"]
+    assert not any("Namn0" in label or "namn0" in label for label in labels)
+    report = validate(source)
+    assert report.results[0].rows == rows

@@ -181,7 +181,7 @@ def header_layout(path: Path, encoding: str) -> HeaderLayout:
     if hint is not None and len(lines) > 2:
         return HeaderLayout(hint.group(1), 1)
     for above, line in enumerate(lines[: MAX_LINES_ABOVE_HEADER + 1]):
-        best = None if line.lstrip().startswith("#") else _most_held(line)
+        best = None if _comment(line) else _most_held(line)
         if best is None:
             continue
         if above == 0:
@@ -203,6 +203,15 @@ def _absent(head: str) -> str:
     return next((d for d in _DELIMITERS if d not in head), ",")
 
 
+# `#` as a line's whole first cell is a row-number column's label (`#;namn;antal`), not the
+# start of a comment: read as one, the header was left out and the first row became it.
+_HASH_CELL = re.compile(r"\s*#\s*[,;\t|]")
+
+
+def _comment(line: str) -> bool:
+    return line.lstrip().startswith("#") and _HASH_CELL.match(line) is None
+
+
 def _title_block(lines: list[str], in_header: int, in_next: int) -> bool:
     """Whether `lines`, above a line holding `in_header` delimiters and a next line holding
     `in_next`, are a title or comments rather than a one-column table's header and rows."""
@@ -211,7 +220,7 @@ def _title_block(lines: list[str], in_header: int, in_next: int) -> bool:
     filled = [line for line in lines if line.strip()]
     if not filled or not in_next:
         return False  # blank lines only are blank rows of the table (reported as such)
-    if all(line.lstrip().startswith("#") for line in filled):
+    if all(_comment(line) for line in filled):
         return True
     # A title, a blank line, then a table of three or more columns: one column of free text
     # ("Ja, det stämmer") holds commas too, but rarely the same two or more on every line.
