@@ -519,3 +519,30 @@ def test_a_header_whose_first_cell_is_hash_is_the_header(
     assert not any("Namn0" in label or "namn0" in label for label in labels)
     report = validate(source)
     assert report.results[0].rows == rows
+
+
+@pytest.mark.parametrize(
+    ("numbers", "exit_code"),
+    [
+        (["3228901611", "1000000000", "1000000000"], 0),  # an organisationsnummer's shape
+        (["5566778899", "1000000000", "2000000000", "3000000000"], 0),
+        (["8112289874", "1000000000", "2000000000"], 9),  # a personnummer: the last scan stops
+    ],
+)
+def test_a_number_column_with_a_few_identifiers_gets_a_draft_its_rules_accept(
+    tmp_path: Path, numbers: list[str], exit_code: int
+) -> None:
+    """The draft suggested `scan` for an integer column in which a minority of cells look like
+    identifiers; rules refuse `scan` on a field that is not text, so taking the draft's own
+    suggestion ended the publish with exit 4 (a rules mistake nobody made)."""
+    source = tmp_path / "belopp.csv"
+    rows = [f"{i};{n}" for i, n in enumerate(numbers, 1)]
+    source.write_text("\n".join(["nr;belopp", *rows]) + "\n", encoding="utf-8")
+    out = tmp_path / "pkg"
+    init_package(source, out=out)
+    assert fields_of(out)["belopp"]["type"] == "integer"
+    classify_all(out)
+    done = CliRunner().invoke(cli, ["publish", str(out), "--to", str(tmp_path / "portal")])
+    assert done.exit_code == exit_code, done.output
+    if exit_code:
+        assert "belopp" in done.output and "8112289874" not in done.output

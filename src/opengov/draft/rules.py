@@ -120,6 +120,15 @@ def advise(draft: FieldDraft) -> Advice:
             "(an enskild firma's number is a personnummer and would show above)"
         )
         return Advice(tuple(notes), {"class": "public"})
+    if draft.type.split(" ")[0] != "string":
+        # `scan` puts a tag inside text; rules refuse it on a number field (exit 4). Left
+        # public, the last scan still stops the publish (exit 9, the field named) when such a
+        # number is a personnummer, samordningsnummer or phone number.
+        notes.append(
+            f"{draft.type.split(' ')[0]}: a few numbers look like identifiers; scan is for text, "
+            "so decide the column (an identifier_column with its reason, or drop)"
+        )
+        return Advice(tuple(notes), {"class": "public"})
     text_kinds = [k for k in found if k in ("name", "address")]
     scan = [*_SCAN_DEFAULT, *(k for k in found if k not in _SCAN_DEFAULT and k != "postcode")]
     if text_kinds:
