@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 from hostile import PLANTED, assert_clean_failure, every_byte, invoke, rules_for, write_package
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from opengov.errors import KeyFileExists, RulesError, WeakKey
@@ -182,7 +182,12 @@ def test_a_weak_key_is_refused_in_each_form(weak: str, via: str, tmp_path: Path)
 
 
 @given(chosen_keys())
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=200, deadline=None)
+# Found by this test in CI: zxcvbn cut the unknown Swedish words into pieces, each costing
+# more than the word, and a repeated word cost as much as a new one (103 and 109 bits).
+@example("Kommun-Lönelista-Kommun-Registrator-Kommun-2021")
+@example("Förvaltning-Registrator-Lönelista-Exempelby-Personal-2021")
+@example("förvaltning.registrator.lönelista.exempelby.göteborg")
 def test_keys_people_choose_are_refused(key: str) -> None:
     strength = key_strength(key.encode())
     assert strength.weakness is not None, (key, strength.bits)

@@ -115,17 +115,37 @@ def _wordlike(token: str) -> bool:
     return 0.2 <= share <= 0.7
 
 
-def _unmatched_bits(segment: str, per_char: float) -> tuple[float, bool]:
-    """Bits of a segment no pattern explains; word-like runs cost what language carries."""
+# A word costs at most what picking it from a large vocabulary costs (2**16 word forms, more
+# than a municipality's own words and names): a passphrase is guessed word by word, not letter
+# by letter. At 1.5 bits a letter, five long office words ("Förvaltning-Registrator-...-2021")
+# counted as 109 bits and passed.
+WORD_BITS = 16.0
+
+
+def _unmatched_bits(
+    segment: str, per_char: float, seen: set[str] | None = None
+) -> tuple[float, bool]:
+    """Bits of a segment no pattern explains; word-like runs cost what language carries.
+
+    `seen` holds the words and separators met earlier in the key: a repeat costs only the
+    choice among them ("Kommun-...-Kommun", the same "-" between every word)."""
+    seen = set() if seen is None else seen
     bits, words = 0.0, False
     for token in _TOKENS.findall(segment):
+        key = token.lower()
+        if key in seen and (_wordlike(token) or not any(c.isalnum() for c in token)):
+            bits += math.log2(len(seen) + 1)
+            continue
         if _wordlike(token):
-            bits += 1.5 * len(token)  # natural language: about 1.5 bits a letter
+            # natural language: about 1.5 bits a letter, and no more than a word's choice
+            bits += min(1.5 * len(token), WORD_BITS)
             words = words or len(token) >= 4
+            seen.add(key)
         elif token.isdigit():
             bits += min(per_char, math.log2(10)) * len(token)
         elif not any(c.isalnum() for c in token):
             bits += min(per_char, 2.0) * len(token)  # separators between words say little
+            seen.add(key)
         else:
             bits += per_char * len(token)
     return bits, words
@@ -150,10 +170,11 @@ def key_strength(secret: bytes) -> Strength:
     head = text[:256]  # enough to judge; zxcvbn's cost grows with length
     per_char = _alphabet_bits(head)
     bits, reasons = 0.0, set()
+    seen: set[str] = set()
     for start in range(0, len(head), 64):
         for match in zxcvbn(head[start : start + 64])["sequence"]:
             if match["pattern"] == "bruteforce":
-                segment_bits, words = _unmatched_bits(match["token"], per_char)
+                segment_bits, words = _unmatched_bits(match["token"], per_char, seen)
                 bits += segment_bits
                 if words:
                     reasons.add("it is made of words")
@@ -161,6 +182,13 @@ def key_strength(secret: bytes) -> Strength:
                 guess_bits = math.log2(max(float(match["guesses"]), 1.0))
                 bits += min(guess_bits, per_char * len(match["token"]))
                 reasons.add(_PATTERNS.get(match["pattern"], "it has a guessable pattern"))
+    # The same key read as a passphrase, token by token over its whole length: zxcvbn cuts
+    # words it does not know into pieces ("Registrator" as "R", "egi", "strato", "r"), and the
+    # pieces cost more than the word. A guesser takes the cheaper reading.
+    phrase, words = _unmatched_bits(head, per_char)
+    if words and phrase < bits:
+        bits = phrase
+        reasons.add("it is made of words")
     shannon = _shannon_bits(head)
     if shannon < bits:
         bits = shannon
