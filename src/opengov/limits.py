@@ -185,10 +185,12 @@ def raw_decode_json(
             f"{what} holds a number longer than Python reads (4,300 digits)"
         ) from None
     check_depth(value, what, max_depth)
-    if repaired is not None and _SURROGATE_ESCAPE.search(text, start, end):
+    if repaired is None:
+        check_unicode(value, text, start, end)
+    elif _SURROGATE_ESCAPE.search(text, start, end):
+        # Repaired, nothing lone is left: checking again would walk the value a second time.
         value, count = replace_lone_surrogates(value)
         repaired[0] += count
-    check_unicode(value, text, start, end)
     return value, end
 
 
